@@ -1,0 +1,1 @@
+"""The gateway: channels, workers, counselor and content consoles."""

@@ -1,0 +1,83 @@
+"""One typed settings object for the gateway process (environment or .env)."""
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    environment: str = Field(default="development", description="development | test | production")
+    gateway_host: str = "127.0.0.1"
+    gateway_port: int = 8000
+    public_base_url: str = "http://127.0.0.1:8000"
+    database_url: str = "sqlite:///var/gateway.db"
+
+    rasa_url: str = "http://127.0.0.1:5005"
+    rasa_token: SecretStr = SecretStr("")
+    rasa_timeout_seconds: float = 15.0
+
+    # Pseudonymous ids and encryption at rest. Development gets fixed throwaway values so
+    # `make run` needs nothing; production refuses to start without real ones.
+    id_hmac_secret: SecretStr = SecretStr("dev-only-id-secret-change-me")
+    data_encryption_key: SecretStr = SecretStr("")  # Fernet key(s), comma separated, newest first
+
+    telegram_bot_token: SecretStr = SecretStr("")
+    telegram_webhook_secret: SecretStr = SecretStr("")
+    telegram_api_base_url: str = "https://api.telegram.org"
+    telegram_counselor_chat_id: str = ""
+
+    zalo_app_id: str = ""
+    zalo_oa_secret_key: SecretStr = SecretStr("")
+    zalo_app_secret: SecretStr = SecretStr("")
+    zalo_access_token: SecretStr = SecretStr("")
+    zalo_refresh_token: SecretStr = SecretStr("")
+    zalo_api_base_url: str = "https://openapi.zalo.me"
+    zalo_oauth_base_url: str = "https://oauth.zaloapp.com"
+
+    max_body_bytes: int = 256 * 1024
+    worker_concurrency: int = 8
+    outbox_max_attempts: int = 8
+
+    bootstrap_admin_email: str = ""
+    bootstrap_admin_password: SecretStr = SecretStr("")
+    session_secret: SecretStr = SecretStr("dev-only-session-secret-change-me")
+    access_token_minutes: int = 480
+
+    escalation_minutes_imminent: int = 2
+    escalation_minutes_high: int = 10
+    office_hours: str = "00:00-24:00"  # counselors' hours, local time, e.g. "07:30-21:30"
+    timezone: str = "Asia/Ho_Chi_Minh"
+
+    @property
+    def telegram_enabled(self) -> bool:
+        return bool(self.telegram_bot_token.get_secret_value())
+
+    @property
+    def zalo_enabled(self) -> bool:
+        return bool(self.zalo_app_id and self.zalo_access_token.get_secret_value())
+
+    @model_validator(mode="after")
+    def _production_needs_real_secrets(self) -> "Settings":
+        if self.environment == "production":
+            missing = [
+                name
+                for name in ("id_hmac_secret", "data_encryption_key", "session_secret")
+                if getattr(self, name).get_secret_value() in ("", "dev-only-id-secret-change-me",
+                                                              "dev-only-session-secret-change-me")
+            ]
+            if self.telegram_enabled and not self.telegram_webhook_secret.get_secret_value():
+                missing.append("telegram_webhook_secret")
+            if self.zalo_enabled and not self.zalo_oa_secret_key.get_secret_value():
+                missing.append("zalo_oa_secret_key")
+            if missing:
+                raise ValueError("missing secrets for production: " + ", ".join(sorted(missing)).upper())
+        return self
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
