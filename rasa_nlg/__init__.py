@@ -1,0 +1,1 @@
+"""Natural language generation for the Rasa server: the gateway's /nlg first, domain.yml as the safety net."""

@@ -1,0 +1,84 @@
+"""NLG that asks the gateway for the live text of a response and falls back to domain.yml.
+
+endpoints.yml:
+
+    nlg:
+      type: rasa_nlg.fallback.FallbackCallbackNLG
+      url: http://127.0.0.1:8000/nlg
+      token: ${NLG_TOKEN}        # optional, sent as ?token=
+      timeout: 2                 # seconds, optional
+
+A child must never get an empty reply, so any failure of the gateway (down, slow, an error status,
+an invalid body, or an empty text) gives the default text from domain.yml instead.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, Dict, Optional, Text
+
+from rasa.core.nlg.callback import CallbackNaturalLanguageGenerator
+from rasa.core.nlg.generator import NaturalLanguageGenerator
+from rasa.core.nlg.response import TemplatedNaturalLanguageGenerator
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.utils.endpoints import EndpointConfig
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_TIMEOUT_SECONDS = 2.0
+# Keys besides "text" that make a reply worth sending on their own.
+_CONTENT_KEYS = ("buttons", "image", "elements", "attachment", "custom")
+
+
+def _has_text(response: Optional[Dict[Text, Any]]) -> bool:
+    return isinstance(response, dict) and bool(str(response.get("text") or "").strip())
+
+
+class FallbackCallbackNLG(NaturalLanguageGenerator):
+    """Callback NLG with a time limit and domain.yml as the fallback."""
+
+    def __init__(
+        self,
+        endpoint_config: EndpointConfig,
+        domain: Optional[Domain] = None,
+        timeout: Optional[float] = None,
+    ) -> None:
+        self.endpoint_config = endpoint_config
+        self.remote = CallbackNaturalLanguageGenerator(endpoint_config=endpoint_config)
+        self.templated = TemplatedNaturalLanguageGenerator((domain or Domain.empty()).responses)
+        configured = timeout if timeout is not None else endpoint_config.kwargs.get("timeout")
+        self.timeout = float(configured) if configured else DEFAULT_TIMEOUT_SECONDS
+
+    async def generate(
+        self,
+        utter_action: Text,
+        tracker: DialogueStateTracker,
+        output_channel: Text,
+        **kwargs: Any,
+    ) -> Optional[Dict[Text, Any]]:
+        remote_response: Optional[Dict[Text, Any]] = None
+        try:
+            remote_response = await asyncio.wait_for(
+                self.remote.generate(utter_action, tracker, output_channel, **dict(kwargs)),
+                timeout=self.timeout,
+            )
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:  # any failure of the gateway means: use the default text
+            logger.warning("NLG endpoint failed for %s (%s); using domain.yml", utter_action,
+                           type(error).__name__)
+        if _has_text(remote_response):
+            return remote_response
+        if remote_response is not None:
+            logger.warning("NLG endpoint gave no text for %s; using domain.yml", utter_action)
+
+        local_kwargs = dict(kwargs)
+        local_kwargs.pop("domain_responses", None)
+        default = await self.templated.generate(utter_action, tracker, output_channel, **local_kwargs)
+        if default is None and isinstance(remote_response, dict) and any(
+            remote_response.get(key) for key in _CONTENT_KEYS
+        ):
+            # A response without any text in domain.yml either (e.g. only buttons or custom data).
+            return remote_response
+        return default
