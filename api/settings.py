@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     bootstrap_admin_password: SecretStr = SecretStr("")
     session_secret: SecretStr = SecretStr("dev-only-session-secret-change-me")
     access_token_minutes: int = 480
+    # A counselor counts as online when the console was active this recently.
+    counselor_online_seconds: int = 120
 
     escalation_minutes_imminent: int = 2
     escalation_minutes_high: int = 10
