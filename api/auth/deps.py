@@ -1,6 +1,6 @@
 """FastAPI dependencies: database session, the signed-in user and role checks.
 
-The app keeps its `Database` in `app.state.db` and its `Settings` in `app.state.settings`.
+The app keeps its `Database` in `app.state.database` and its `Settings` in `app.state.settings`.
 """
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ _PRESENCE_WRITE_SECONDS = 30
 
 
 def get_database(request: Request) -> Database:
-    return request.app.state.db  # type: ignore[no-any-return]
+    return request.app.state.database  # type: ignore[no-any-return]
 
 
 def get_app_settings(request: Request) -> Settings:

@@ -1,0 +1,1 @@
+"""Case log, escalation, notifications and the human handoff."""
