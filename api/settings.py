@@ -41,6 +41,18 @@ class Settings(BaseSettings):
     max_body_bytes: int = 256 * 1024
     worker_concurrency: int = 8
     outbox_max_attempts: int = 8
+    # Message path tuning (seconds unless named otherwise).
+    run_migrations_on_start: bool = True
+    worker_poll_seconds: float = 1.0
+    worker_lease_seconds: float = 120.0  # a claim older than this is considered abandoned
+    inbound_retry_base_seconds: float = 1.0
+    inbound_retry_max_seconds: float = 30.0
+    outbox_retry_base_seconds: float = 1.0
+    outbox_retry_max_seconds: float = 300.0
+    delivery_global_rate_per_second: float = 25.0
+    delivery_per_recipient_rate_per_second: float = 1.0
+    delivery_per_recipient_burst: int = 3
+    shutdown_grace_seconds: float = 10.0
 
     bootstrap_admin_email: str = ""
     bootstrap_admin_password: SecretStr = SecretStr("")

@@ -1,0 +1,20 @@
+"""`python -m api`: run the gateway with uvicorn on GATEWAY_HOST:GATEWAY_PORT."""
+from __future__ import annotations
+
+import logging
+
+import uvicorn
+
+from api.main import create_app
+from api.settings import get_settings
+
+
+def main() -> None:
+    settings = get_settings()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    uvicorn.run(create_app(settings), host=settings.gateway_host, port=settings.gateway_port,
+                log_level="info", access_log=False)
+
+
+if __name__ == "__main__":
+    main()

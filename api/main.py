@@ -1,0 +1,98 @@
+"""The FastAPI gateway: `create_app()` wires settings, database, Rasa, channels and workers."""
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from api.db.migrate import upgrade_to_heads
+from api.db.session import Database
+from api.messaging.gate import WriteGate
+from api.pipeline import HookRegistry, Pipeline
+from api.security.crypto import configure_crypto
+from api.settings import Settings, get_settings
+from bot.base import ChannelRegistry
+from bot.rasa_client import RasaClient
+
+log = logging.getLogger(__name__)
+
+
+def _database_is_up(database: Database) -> bool:
+    try:
+        with database.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        return True
+    except Exception:
+        return False
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    crypto = configure_crypto(settings)
+    hooks = HookRegistry()
+    channel_senders = ChannelRegistry()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        database = Database(settings.database_url)
+        if settings.run_migrations_on_start:
+            await asyncio.to_thread(upgrade_to_heads, settings.database_url)
+        rasa = RasaClient(
+            settings.rasa_url, token=settings.rasa_token.get_secret_value(), timeout=settings.rasa_timeout_seconds
+        )
+        gate = WriteGate(database)
+        app.state.database = database
+        app.state.write_gate = gate
+        app.state.rasa = rasa
+        app.state.pipeline = Pipeline(
+            gate,
+            rasa,
+            hooks,
+            crypto,
+            retry_base_seconds=settings.inbound_retry_base_seconds,
+            retry_max_seconds=settings.inbound_retry_max_seconds,
+        )
+        services: list[Any] = []
+        try:
+            for start in app.state.startup_services:
+                service = await start(app)
+                if service is not None:
+                    services.append(service)
+            yield
+        finally:
+            for service in reversed(services):
+                try:
+                    await service.stop()
+                except Exception:
+                    log.exception("error while stopping %s", type(service).__name__)
+            await rasa.aclose()
+            database.dispose()
+
+    app = FastAPI(title="Child protection chatbot gateway", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app.state.settings = settings
+    app.state.crypto = crypto
+    app.state.pipeline_hooks = hooks
+    app.state.channel_senders = channel_senders
+    # Async callables `start(app) -> object with async stop()`, started in order after the database.
+    app.state.startup_services = []
+
+    @app.get("/health")
+    async def health(request: Request) -> JSONResponse:
+        database: Database = request.app.state.database
+        rasa: RasaClient = request.app.state.rasa
+        database_up = await asyncio.to_thread(_database_is_up, database)
+        rasa_up = await rasa.is_up()
+        body = {
+            "status": "ok" if database_up and rasa_up else ("degraded" if database_up else "unavailable"),
+            "rasa": "up" if rasa_up else "down",
+            "database": "up" if database_up else "down",
+        }
+        return JSONResponse(body, status_code=200 if database_up else 503)
+
+    return app

@@ -1,0 +1,93 @@
+"""Storing inbound user events durably and exactly once (dedupe on the platform's message key)."""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from api.db.base import utcnow
+from api.messaging.models import INBOUND_KINDS, Conversation, InboundMessage
+from api.security.crypto import Crypto, get_crypto
+
+log = logging.getLogger(__name__)
+
+
+def get_or_create_conversation(
+    session: Session, *, channel: str, platform_user_id: str, crypto: Crypto | None = None
+) -> Conversation:
+    """The conversation for this person on this channel, created on first contact."""
+    crypto = crypto or get_crypto()
+    sender_id = crypto.pseudonymous_id(channel, platform_user_id)
+    conversation = session.scalar(select(Conversation).where(Conversation.sender_id == sender_id))
+    if conversation is not None:
+        return conversation
+    conversation = Conversation(
+        channel=channel,
+        sender_id=sender_id,
+        platform_user_id_encrypted=crypto.encrypt(platform_user_id),
+        state="bot",
+    )
+    try:
+        with session.begin_nested():
+            session.add(conversation)
+    except IntegrityError:
+        # Another process created it between our select and insert.
+        existing = session.scalar(select(Conversation).where(Conversation.sender_id == sender_id))
+        if existing is None:
+            raise
+        return existing
+    return conversation
+
+
+def accept_inbound(
+    session: Session,
+    *,
+    channel: str,
+    platform_user_id: str,
+    platform_message_key: str,
+    kind: str,
+    text: str | None,
+    metadata: dict[str, Any] | None = None,
+    crypto: Crypto | None = None,
+) -> InboundMessage | None:
+    """Store one user event as pending work. Returns None when this key was already stored.
+
+    The caller commits; the webhook answers 200 only after the commit.
+    """
+    if kind not in INBOUND_KINDS:
+        raise ValueError(f"unknown inbound kind {kind!r}")
+    crypto = crypto or get_crypto()
+    duplicate = session.scalar(
+        select(InboundMessage.id).where(
+            InboundMessage.channel == channel, InboundMessage.platform_message_key == platform_message_key
+        )
+    )
+    if duplicate is not None:
+        return None
+    conversation = get_or_create_conversation(
+        session, channel=channel, platform_user_id=platform_user_id, crypto=crypto
+    )
+    now = utcnow()
+    inbound = InboundMessage(
+        channel=channel,
+        platform_message_key=platform_message_key,
+        conversation_id=conversation.id,
+        kind=kind,
+        text_encrypted=crypto.encrypt(text) if text is not None else None,
+        message_metadata=dict(metadata or {}),
+        status="pending",
+        attempts=0,
+        fallback_sent=False,
+        received_at=now,
+    )
+    try:
+        with session.begin_nested():
+            session.add(inbound)
+    except IntegrityError:
+        # A concurrent delivery of the same update won the unique constraint.
+        return None
+    conversation.last_user_message_at = now
+    return inbound

@@ -1,0 +1,107 @@
+"""Conversations, the inbound queue and the outbox: the durable message path.
+
+Nothing here stores a raw platform user id or message text in clear: the platform id needed to
+reply and all text are Fernet-encrypted; the sender id is a pseudonymous HMAC.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from api.db.base import Base, utcnow
+
+CONVERSATION_STATES = ("bot", "waiting", "counselor", "closed")
+INBOUND_KINDS = ("text", "button", "sticker", "photo", "voice", "document", "follow", "unfollow", "other")
+INBOUND_STATUSES = ("pending", "processing", "done", "failed")
+OUTBOUND_SOURCES = ("bot", "counselor", "system", "broadcast")
+OUTBOUND_STATUSES = ("pending", "sending", "sent", "failed")
+
+
+class Conversation(Base):
+    """One person on one channel. `state` says who answers: the bot, nobody yet, or a counselor."""
+
+    __tablename__ = "conversations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    sender_id: Mapped[str] = mapped_column(String(64), unique=True)  # "<channel>:<hmac>"
+    platform_user_id_encrypted: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16), default="bot", server_default="bot")
+    last_user_message_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class InboundMessage(Base):
+    """A stored user event. The webhook answers 200 only after this row is committed."""
+
+    __tablename__ = "inbound_messages"
+    __table_args__ = (
+        UniqueConstraint("channel", "platform_message_key", name="uq_inbound_messages_channel_key"),
+        Index("ix_inbound_messages_status_due", "status", "next_attempt_at"),
+        Index("ix_inbound_messages_conversation_order", "conversation_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    platform_message_key: Mapped[str] = mapped_column(String(128))
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    text_encrypted: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # Channel details the pipeline needs (message id, callback id...), never raw user ids.
+    message_metadata: Mapped[dict[str, Any]] = mapped_column("metadata", JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(16), default="pending", server_default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    fallback_sent: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    last_error: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class OutboundMessage(Base):
+    """The outbox: one row per platform message to send, delivered at most once when marked sent."""
+
+    __tablename__ = "outbound_messages"
+    __table_args__ = (
+        Index("ix_outbound_messages_status_due", "status", "next_attempt_at"),
+        Index("ix_outbound_messages_conversation_order", "conversation_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(16))
+    payload_encrypted: Mapped[str] = mapped_column(Text)  # JSON {text, buttons, image, ...}
+    source: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), default="pending", server_default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    last_error: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    idempotency_key: Mapped[str] = mapped_column(String(128), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class ButtonPayload(Base):
+    """Short keys for button payloads too long for a channel (Telegram callback_data is 64 bytes)."""
+
+    __tablename__ = "button_payloads"
+
+    key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    payload: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

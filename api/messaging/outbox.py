@@ -1,0 +1,79 @@
+"""Writing replies to the outbox; the delivery worker sends them."""
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from api.db.base import utcnow
+from api.messaging.models import OUTBOUND_SOURCES, Conversation, OutboundMessage
+from api.security.crypto import Crypto, get_crypto
+from bot.base import split_payload_for_channel
+
+# Called after a commit that added outbox rows (the delivery worker's wake-up). Set by the app.
+_outbox_listeners: list[Callable[[], None]] = []
+
+
+def add_outbox_listener(listener: Callable[[], None]) -> None:
+    _outbox_listeners.append(listener)
+
+
+def remove_outbox_listener(listener: Callable[[], None]) -> None:
+    if listener in _outbox_listeners:
+        _outbox_listeners.remove(listener)
+
+
+def notify_outbox() -> None:
+    """Wake the delivery worker (harmless if nothing is pending)."""
+    for listener in list(_outbox_listeners):
+        listener()
+
+
+def enqueue(
+    session: Session,
+    conversation: Conversation,
+    payloads: Iterable[dict[str, Any]],
+    source: str,
+    *,
+    idempotency_prefix: str | None = None,
+    crypto: Crypto | None = None,
+) -> list[OutboundMessage]:
+    """Queue payloads ({"text", "buttons", "image", ...}) for this conversation, in order.
+
+    Texts longer than the channel allows are split into several rows here, so each row is exactly
+    one platform message and a retry never re-sends a part that already went out.
+    `idempotency_prefix` makes re-running the same work a no-op (e.g. "inbound:42").
+    """
+    if source not in OUTBOUND_SOURCES:
+        raise ValueError(f"unknown outbound source {source!r}")
+    crypto = crypto or get_crypto()
+    prefix = idempotency_prefix or f"{source}:{uuid.uuid4().hex}"
+    rows: list[OutboundMessage] = []
+    now = utcnow()
+    index = 0
+    for payload in payloads:
+        for part in split_payload_for_channel(conversation.channel, payload):
+            row = OutboundMessage(
+                conversation_id=conversation.id,
+                channel=conversation.channel,
+                payload_encrypted=crypto.encrypt_json(part),
+                source=source,
+                status="pending",
+                attempts=0,
+                idempotency_key=f"{prefix}:{index}",
+                created_at=now,
+            )
+            index += 1
+            session.add(row)
+            rows.append(row)
+    if rows:
+        session.flush()
+        # Wake delivery once this transaction commits (not before: the rows must be visible).
+        @event.listens_for(session, "after_commit", once=True)
+        def _wake(_session: Session) -> None:
+            notify_outbox()
+
+    return rows

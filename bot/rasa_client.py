@@ -1,0 +1,112 @@
+"""The gateway's client for the Rasa server: REST channel, parse, tracker events, trigger_intent."""
+from __future__ import annotations
+
+import logging
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+log = logging.getLogger(__name__)
+
+
+class RasaUnavailable(RuntimeError):
+    """Rasa did not answer usefully (down, timeout, 5xx or an unexpected body)."""
+
+
+class RasaClient:
+    """Thin wrapper over one httpx.AsyncClient; injected, so tests point it at a fake server."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        token: str = "",
+        timeout: float = 15.0,
+        client: httpx.AsyncClient | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._token = token
+        self._client = client or httpx.AsyncClient(
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 3.0)),
+            limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
+        )
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    def _params(self) -> dict[str, str]:
+        return {"token": self._token} if self._token else {}
+
+    async def _request(self, method: str, path: str, *, json: Any = None, timeout: float | None = None) -> Any:
+        url = f"{self.base_url}{path}"
+        try:
+            kwargs: dict[str, Any] = {"json": json, "params": self._params()}
+            if timeout is not None:
+                kwargs["timeout"] = timeout
+            response = await self._client.request(method, url, **kwargs)
+        except httpx.HTTPError as exc:
+            raise RasaUnavailable(f"{method} {path}: {type(exc).__name__}") from exc
+        if response.status_code >= 400:
+            raise RasaUnavailable(f"{method} {path}: HTTP {response.status_code}")
+        if not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise RasaUnavailable(f"{method} {path}: body is not JSON") from exc
+
+    async def send_message(
+        self, sender: str, text: str, metadata: dict[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
+        """POST /webhooks/rest/webhook; returns Rasa's reply list (text, buttons, custom ...)."""
+        body = {"sender": sender, "message": text, "metadata": metadata or {}}
+        replies = await self._request("POST", "/webhooks/rest/webhook", json=body)
+        if replies is None:
+            return []
+        if not isinstance(replies, list):
+            raise RasaUnavailable("REST webhook answered something other than a list")
+        return [r for r in replies if isinstance(r, dict)]
+
+    async def parse(self, text: str, message_id: str | None = None) -> dict[str, Any]:
+        """POST /model/parse: intent, entities and the `risk` object."""
+        body: dict[str, Any] = {"text": text}
+        if message_id:
+            body["message_id"] = message_id
+        result = await self._request("POST", "/model/parse", json=body)
+        if not isinstance(result, dict):
+            raise RasaUnavailable("parse answered something other than an object")
+        return result
+
+    async def append_events(self, sender: str, events: dict[str, Any] | list[dict[str, Any]]) -> Any:
+        return await self._request("POST", f"/conversations/{quote(sender, safe='')}/tracker/events", json=events)
+
+    async def pause(self, sender: str) -> None:
+        await self.append_events(sender, {"event": "pause"})
+
+    async def resume(self, sender: str) -> None:
+        await self.append_events(sender, {"event": "resume"})
+
+    async def trigger_intent(
+        self, sender: str, name: str, entities: dict[str, Any] | None = None
+    ) -> dict[str, Any] | None:
+        """POST /conversations/{sender}/trigger_intent (e.g. EXTERNAL_checkin after a hand-back)."""
+        body: dict[str, Any] = {"name": name}
+        if entities:
+            body["entities"] = entities
+        result = await self._request(
+            "POST", f"/conversations/{quote(sender, safe='')}/trigger_intent", json=body
+        )
+        return result if isinstance(result, dict) else None
+
+    async def tracker(self, sender: str) -> dict[str, Any]:
+        result = await self._request("GET", f"/conversations/{quote(sender, safe='')}/tracker")
+        return result if isinstance(result, dict) else {}
+
+    async def is_up(self, timeout: float = 1.0) -> bool:
+        """GET / answers plain text ("Hello from Rasa: ..."), so only the status matters."""
+        try:
+            response = await self._client.get(f"{self.base_url}/", timeout=timeout)
+        except httpx.HTTPError:
+            return False
+        return response.status_code < 500

@@ -1,0 +1,140 @@
+"""Shared gateway fixtures: a real database per test (SQLite and PostgreSQL), settings, fake
+Telegram and Rasa servers on 127.0.0.1, and the app with its lifespan running.
+
+Reuse: `database` (api.db.session.Database, migrated to heads), `settings`, `fake_telegram`,
+`fake_rasa`, `app` (not started), `client` (httpx.AsyncClient with the app started).
+"""
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import pytest_asyncio
+from cryptography.fernet import Fernet
+from fastapi import FastAPI
+
+from api.db.migrate import upgrade_to_heads
+from api.db.session import Database
+from api.main import create_app
+from api.settings import Settings
+from tests.gateway.fakes.rasa import FakeRasa
+from tests.gateway.fakes.telegram import FakeTelegram
+
+POSTGRES_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/test"
+TELEGRAM_TOKEN = "123456:TEST-TOKEN"
+TELEGRAM_SECRET = "test-webhook-secret_0123"
+DATABASE_BACKENDS = ["sqlite"] + ([] if os.environ.get("NO_POSTGRES") == "1" else ["postgresql"])
+
+
+def _create_postgres_database() -> tuple[str, str]:
+    import psycopg
+
+    name = f"gw_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(POSTGRES_ADMIN_DSN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return name, f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+
+
+def _drop_postgres_database(name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(POSTGRES_ADMIN_DSN, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=DATABASE_BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, migrated database URL: a SQLite file or a new PostgreSQL database (dropped after)."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'gateway.db'}"
+        upgrade_to_heads(url)
+        yield url
+        return
+    name, url = _create_postgres_database()
+    try:
+        upgrade_to_heads(url)
+        yield url
+    finally:
+        _drop_postgres_database(name)
+
+
+@pytest.fixture
+def database(database_url: str) -> Iterator[Database]:
+    db = Database(database_url)
+    yield db
+    db.dispose()
+
+
+@pytest.fixture(scope="session")
+def fake_telegram_server() -> Iterator[FakeTelegram]:
+    server = FakeTelegram(TELEGRAM_TOKEN).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def fake_rasa_server() -> Iterator[FakeRasa]:
+    server = FakeRasa().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def fake_telegram(fake_telegram_server: FakeTelegram) -> Iterator[FakeTelegram]:
+    fake_telegram_server.reset()
+    yield fake_telegram_server
+    fake_telegram_server.reset()
+
+
+@pytest.fixture
+def fake_rasa(fake_rasa_server: FakeRasa) -> Iterator[FakeRasa]:
+    fake_rasa_server.reset()
+    yield fake_rasa_server
+    fake_rasa_server.reset()
+
+
+@pytest.fixture
+def settings(database_url: str, fake_telegram: FakeTelegram, fake_rasa: FakeRasa) -> Settings:
+    """Settings for one test: fast retries, fake servers, real keys."""
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        environment="test",
+        database_url=database_url,
+        rasa_url=fake_rasa.url,
+        rasa_timeout_seconds=3.0,
+        id_hmac_secret="test-id-secret",
+        data_encryption_key=Fernet.generate_key().decode(),
+        telegram_bot_token=TELEGRAM_TOKEN,
+        telegram_webhook_secret=TELEGRAM_SECRET,
+        telegram_api_base_url=fake_telegram.url,
+        run_migrations_on_start=True,
+        worker_poll_seconds=0.1,
+        worker_lease_seconds=30.0,
+        inbound_retry_base_seconds=0.05,
+        inbound_retry_max_seconds=0.3,
+        outbox_retry_base_seconds=0.05,
+        outbox_retry_max_seconds=0.3,
+        delivery_global_rate_per_second=1000.0,
+        delivery_per_recipient_rate_per_second=100.0,
+        delivery_per_recipient_burst=10,
+        outbox_max_attempts=4,
+        shutdown_grace_seconds=5.0,
+    )
+
+
+@pytest.fixture
+def app(settings: Settings) -> FastAPI:
+    return create_app(settings)
+
+
+@pytest_asyncio.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """The app with its lifespan (migrations, workers, Telegram) running, called in-process."""
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as http:
+            yield http
