@@ -1,0 +1,69 @@
+"""Wiring for the Zalo OA channel: the HTTP client, token store and sender, started with the app."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import httpx
+from fastapi import FastAPI
+
+from api.messaging.gate import WriteGate
+from api.security.crypto import Crypto
+from api.settings import Settings
+from api.zalo.state import ZaloConversationMemory
+from api.zalo.tokens import SeedPair, ZaloTokenStore
+from bot.base import ChannelRegistry
+from bot.zalo import ZaloClient, ZaloSender
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ZaloService:
+    http: httpx.AsyncClient
+    client: ZaloClient
+    tokens: ZaloTokenStore
+    sender: ZaloSender
+    registry: ChannelRegistry
+
+    async def stop(self) -> None:
+        self.registry.unregister(self.sender.channel)
+        await self.http.aclose()
+
+
+def build_zalo(settings: Settings, gate: WriteGate, crypto: Crypto, http: httpx.AsyncClient) -> tuple[
+    ZaloClient, ZaloTokenStore, ZaloSender
+]:
+    client = ZaloClient(
+        http,
+        api_base_url=settings.zalo_api_base_url,
+        oauth_base_url=settings.zalo_oauth_base_url,
+        app_id=settings.zalo_app_id,
+        app_secret=settings.zalo_app_secret.get_secret_value(),
+    )
+    tokens = ZaloTokenStore(
+        gate,
+        client,
+        crypto,
+        SeedPair(
+            app_id=settings.zalo_app_id,
+            access_token=settings.zalo_access_token.get_secret_value(),
+            refresh_token=settings.zalo_refresh_token.get_secret_value(),
+        ),
+    )
+    sender = ZaloSender(client, tokens, ZaloConversationMemory(gate, crypto))
+    return client, tokens, sender
+
+
+async def start_zalo(app: FastAPI) -> ZaloService | None:
+    """Startup service (app.state.startup_services): registers the Zalo sender when configured."""
+    settings: Settings = app.state.settings
+    if not settings.zalo_enabled:
+        return None
+    http = httpx.AsyncClient()
+    client, tokens, sender = build_zalo(settings, app.state.write_gate, app.state.crypto, http)
+    registry: ChannelRegistry = app.state.channel_senders
+    registry.register(sender)
+    app.state.zalo_tokens = tokens
+    log.info("zalo channel on")
+    return ZaloService(http=http, client=client, tokens=tokens, sender=sender, registry=registry)
