@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     access_token_minutes: int = 480
     # A counselor counts as online when the console was active this recently.
     counselor_online_seconds: int = 120
+    # On-call supervisors for "nobody accepted in time" alerts; empty = the counselor group.
+    telegram_supervisor_chat_id: str = ""
+    case_notifier_tick_seconds: float = 5.0  # how often overdue cases and failed alerts are re-checked
 
     escalation_minutes_imminent: int = 2
     escalation_minutes_high: int = 10

@@ -1,0 +1,210 @@
+"""Counselor actions on a case: accept, reply, note, transfer, hand back, close.
+
+Conversation state: bot → waiting → counselor → closed → bot. The database change is committed
+first (so the pipeline stops queuing bot replies at once), then Rasa is paused or resumed.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select, update
+
+from api.auth.audit import audit
+from api.auth.models import CASE_ROLES, User
+from api.cases.events import EventBroker, publish_after_commit
+from api.cases.models import OUTCOMES, Case, CaseNote
+from api.cases.service import CASE_EVENT_ROLES, CaseLog, case_summary
+from api.db.base import utcnow
+from api.messaging.gate import WriteGate
+from api.messaging.models import Conversation
+from api.messaging.outbox import enqueue
+from api.pipeline import split_rasa_replies
+from bot.rasa_client import RasaClient, RasaUnavailable
+
+log = logging.getLogger(__name__)
+
+CHECKIN_INTENT = "EXTERNAL_checkin"
+CHECKIN_FALLBACK_TEXT = (
+    "Chào bạn, mình là trợ lý trò chuyện, mình quay lại đây rồi. Bạn thấy trong người thế nào? "
+    "Bạn có thể nhắn cho mình bất cứ lúc nào. Nếu cần giúp ngay, hãy gọi 111 — miễn phí, 24/7."
+)
+SUPERVISING_ROLES = ("supervisor", "admin")
+
+
+class CaseActionError(Exception):
+    def __init__(self, status_code: int, detail: str) -> None:
+        super().__init__(detail)
+        self.status_code = status_code
+        self.detail = detail
+
+
+def _not_found() -> CaseActionError:
+    return CaseActionError(404, "Không tìm thấy ca.")
+
+
+def _must_hold(case: Case, user: User) -> None:
+    if case.status != "active":
+        raise CaseActionError(409, "Ca này chưa có tư vấn viên nhận.")
+    if case.assigned_user_id != user.id and user.role not in SUPERVISING_ROLES:
+        raise CaseActionError(403, "Ca này đang do tư vấn viên khác phụ trách.")
+
+
+@dataclass
+class HandoffService:
+    gate: WriteGate
+    rasa: RasaClient
+    case_log: CaseLog
+    broker: EventBroker
+
+    async def _rasa_call(self, what: str, call: Any, attempts: int = 3) -> Any:
+        for attempt in range(attempts):
+            try:
+                return await call()
+            except RasaUnavailable as exc:
+                log.warning("rasa %s failed (attempt %d): %s", what, attempt + 1, exc)
+                await asyncio.sleep(0.2 * (2 ** attempt))
+        return None
+
+    def _publish(self, session: Any, kind: str, case: Case, **extra: Any) -> None:
+        publish_after_commit(session, self.broker, {"type": kind, "case": case_summary(case), **extra},
+                             CASE_EVENT_ROLES)
+
+    async def accept(self, case_id: int, user: User) -> Case:
+        """Exactly one of several concurrent accepts wins (conditional UPDATE + rowcount)."""
+        now = utcnow()
+        refused: CaseActionError | None = None
+        async with self.gate.transaction() as session:
+            result = session.execute(
+                update(Case).where(Case.id == case_id, Case.status.in_(("open", "waiting")))
+                .values(status="active", assigned_user_id=user.id, accepted_at=now, updated_at=now)
+                .execution_options(synchronize_session=False))
+            case = session.get(Case, case_id)
+            if result.rowcount != 1 or case is None:
+                refused = _not_found() if case is None else CaseActionError(
+                    409, "Ca này đã có người nhận hoặc đã đóng.")
+                audit(session, user, "case.accept_refused", f"case:{case_id}",
+                      {"status": case.status if case else None})
+            else:
+                session.refresh(case)
+                conversation = session.get(Conversation, case.conversation_id)
+                assert conversation is not None
+                # Same transaction as the case: from this commit on the pipeline queues no bot reply.
+                conversation.state = "counselor"
+                sender = conversation.sender_id
+                audit(session, user, "case.accept", f"case:{case.id}", {"level": case.level})
+                self.case_log.add_message(session, case, "system",
+                                          f"{user.display_name or 'Tư vấn viên'} đã nhận ca.")
+                self._publish(session, "case_accepted", case, by=user.id)
+        if refused is not None:
+            raise refused  # after the commit, so the refusal stays in the audit log
+        assert case is not None
+        # Pausing Rasa also stops its predictions; the bot is already silent without it.
+        await self._rasa_call("pause", lambda: self.rasa.pause(sender))
+        return case
+
+    async def reply(self, case_id: int, user: User, text: str) -> None:
+        async with self.gate.transaction() as session:
+            case = session.get(Case, case_id)
+            if case is None:
+                raise _not_found()
+            _must_hold(case, user)
+            conversation = session.get(Conversation, case.conversation_id)
+            assert conversation is not None
+            enqueue(session, conversation, [{"text": text}], "counselor", crypto=self.case_log.crypto)
+            self.case_log.add_message(session, case, "counselor", text, user_id=user.id)
+            case.updated_at = utcnow()
+            audit(session, user, "case.reply", f"case:{case.id}", {"chars": len(text)})
+
+    async def add_note(self, case_id: int, user: User, text: str, kind: str = "note") -> None:
+        async with self.gate.transaction() as session:
+            case = session.get(Case, case_id)
+            if case is None:
+                raise _not_found()
+            session.add(CaseNote(case_id=case.id, user_id=user.id, kind=kind,
+                                 text_encrypted=self.case_log.crypto.encrypt(text), created_at=utcnow()))
+            audit(session, user, "case.note", f"case:{case.id}", {"kind": kind})
+            self._publish(session, "case_note", case)
+
+    async def transfer(self, case_id: int, user: User, target_id: int) -> Case:
+        async with self.gate.transaction() as session:
+            case = session.get(Case, case_id)
+            if case is None:
+                raise _not_found()
+            _must_hold(case, user)
+            target = session.get(User, target_id)
+            if target is None or not target.active or target.role not in CASE_ROLES:
+                raise CaseActionError(422, "Người nhận phải là tư vấn viên hoặc giám sát đang hoạt động.")
+            previous = case.assigned_user_id
+            case.assigned_user_id = target.id
+            case.updated_at = utcnow()
+            audit(session, user, "case.transfer", f"case:{case.id}", {"from": previous, "to": target.id})
+            self.case_log.add_message(session, case, "system",
+                                      f"Ca được chuyển cho {target.display_name or 'tư vấn viên khác'}.")
+            self._publish(session, "case_transferred", case, to=target.id)
+        return case
+
+    async def hand_back(self, case_id: int, user: User, note: str, *, closing: str | None = None) -> Case:
+        """Counselor → closed → bot: resume Rasa and send a gentle check-in."""
+        async with self.gate.transaction() as session:
+            case = session.get(Case, case_id)
+            if case is None:
+                raise _not_found()
+            if closing is None:
+                _must_hold(case, user)
+            conversation = session.get(Conversation, case.conversation_id)
+            assert conversation is not None
+            was_held = conversation.state == "counselor"
+            now = utcnow()
+            if note:
+                session.add(CaseNote(case_id=case.id, user_id=user.id, kind="close" if closing else "handback",
+                                     text_encrypted=self.case_log.crypto.encrypt(note), created_at=now))
+            if closing is not None:
+                case.status, case.outcome, case.closed_at = "closed", closing, now
+            else:
+                case.status = "open"  # stays this conversation's case: the child's next messages join it
+            case.updated_at = now
+            if conversation.state in ("counselor", "waiting"):
+                conversation.state = "closed"
+            sender = conversation.sender_id
+            audit(session, user, "case.close" if closing else "case.handback", f"case:{case.id}",
+                  {"outcome": closing} if closing else {})
+            self._publish(session, "case_closed" if closing else "case_handed_back", case)
+        if was_held:
+            await self._rasa_call("resume", lambda: self.rasa.resume(sender))
+            checkin = await self._rasa_call("trigger_intent",
+                                            lambda: self.rasa.trigger_intent(sender, CHECKIN_INTENT), attempts=2)
+        async with self.gate.transaction() as session:
+            conversation = session.get(Conversation, case.conversation_id)
+            assert conversation is not None
+            if conversation.state == "closed":
+                conversation.state = "bot"
+            if was_held:
+                _, visible = split_rasa_replies(list((checkin or {}).get("messages") or []))
+                texts = visible or [{"text": CHECKIN_FALLBACK_TEXT}]
+                enqueue(session, conversation, texts, "bot" if visible else "system",
+                        crypto=self.case_log.crypto)
+                fresh = session.get(Case, case.id)
+                if fresh is not None:
+                    self.case_log.record_bot_replies(session, fresh, texts)
+        return case
+
+    async def close(self, case_id: int, user: User, outcome: str, note: str) -> Case:
+        if outcome not in OUTCOMES:
+            raise CaseActionError(422, f"outcome phải là một trong {', '.join(OUTCOMES)}")
+        async with self.gate.transaction() as session:
+            case = session.get(Case, case_id)
+            if case is None:
+                raise _not_found()
+            if case.status == "closed":
+                raise CaseActionError(409, "Ca này đã đóng.")
+            if case.status == "active":
+                _must_hold(case, user)
+        return await self.hand_back(case_id, user, note, closing=outcome)
+
+
+def previous_cases(session: Any, case: Case) -> list[Case]:
+    return list(session.scalars(select(Case).where(Case.conversation_id == case.conversation_id,
+                                                   Case.id != case.id).order_by(Case.id.desc())))

@@ -1,0 +1,46 @@
+"""Pipeline hooks: the case log and the honest handoff message, in the message's own transaction."""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from api.cases.service import CaseChange, CaseLog, RiskReading, handoff_text, open_case_for
+from api.db.base import utcnow
+from api.messaging.models import Conversation, InboundMessage
+from api.messaging.outbox import enqueue
+from api.pipeline import ConversationHooks
+
+_TEXT_KINDS = ("text", "button")
+
+
+class CaseHooks(ConversationHooks):
+    # A failure here must fail the whole turn (it is retried), never drop a disclosure silently.
+    critical = True
+
+    def __init__(self, case_log: CaseLog) -> None:
+        self.case_log = case_log
+        self._changes: dict[int, CaseChange | None] = {}
+
+    async def after_user_message(self, session: Session, conversation: Conversation,
+                                 inbound: InboundMessage, risk: Any) -> None:
+        self._changes.pop(inbound.id, None)
+        if inbound.kind not in _TEXT_KINDS or not inbound.text_encrypted:
+            return
+        text = self.case_log.crypto.decrypt(inbound.text_encrypted)
+        self._changes[inbound.id] = self.case_log.record_child_message(
+            session, conversation, inbound_id=inbound.id, text=text, risk=RiskReading.of(risk))
+
+    async def after_bot_turn(self, session: Session, conversation: Conversation, inbound: InboundMessage,
+                             replies: list[dict[str, Any]], risk: Any) -> None:
+        change = self._changes.pop(inbound.id, None)
+        case = change.case if change is not None else open_case_for(session, conversation.id)
+        if case is None:
+            return
+        if replies:
+            self.case_log.record_bot_replies(session, case, replies)
+        if change is not None and change.escalated and conversation.state != "counselor":
+            text = handoff_text(session, self.case_log.settings, utcnow())
+            enqueue(session, conversation, [{"text": text}], "system",
+                    idempotency_prefix=f"handoff:{inbound.id}", crypto=self.case_log.crypto)
+            self.case_log.add_message(session, case, "system", text)

@@ -1,0 +1,194 @@
+"""Delivers the notification outbox to the on-call Telegram group and runs the escalation timer.
+
+Texts carry level, category, channel, a short excerpt and a console link: never a user id.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy import or_, select
+
+from api.auth.models import CASE_ROLES
+from api.cases.events import EventBroker
+from api.cases.models import Case, Notification
+from api.cases.service import case_summary, queue_notification
+from api.db.base import utcnow
+from api.messaging.gate import WriteGate
+from api.security.crypto import Crypto
+from api.settings import Settings
+
+log = logging.getLogger(__name__)
+
+LEVEL_LABELS = {"concern": "Cần theo dõi", "high": "NGHIÊM TRỌNG", "imminent": "KHẨN CẤP"}
+KIND_TITLES = {
+    "new_case": "🔔 Ca mới cần tư vấn viên",
+    "level_up": "⬆️ Mức rủi ro của ca tăng",
+    "reminder": "⏰ Chưa ai nhận ca",
+    "supervisor_alert": "🚨 Báo giám sát: ca chưa có người nhận",
+}
+_MAX_ATTEMPTS = 10
+
+
+def notification_text(note: Notification, crypto: Crypto, console_url: str, waiting_minutes: int | None) -> str:
+    payload = note.payload or {}
+    level = str(payload.get("level") or "")
+    lines = [
+        f"{KIND_TITLES.get(note.kind, 'Thông báo ca')} #{note.case_id}",
+        f"Mức: {LEVEL_LABELS.get(level, level)}",
+        f"Chủ đề: {payload.get('category') or 'chưa rõ'}",
+        f"Kênh: {payload.get('channel') or '?'}",
+    ]
+    if waiting_minutes is not None:
+        lines.append(f"Đã chờ: {waiting_minutes} phút")
+    if payload.get("excerpt_encrypted"):
+        lines.append(f"Trích: “{crypto.decrypt(payload['excerpt_encrypted'])}”")
+    lines.append(f"Mở bảng điều khiển: {console_url}#case-{note.case_id}")
+    return "\n".join(lines)
+
+
+def escalation_minutes(settings: Settings, level: str) -> int:
+    return settings.escalation_minutes_imminent if level == "imminent" else settings.escalation_minutes_high
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=utcnow().tzinfo)
+
+
+class CaseNotifier:
+    """Background service: send pending notifications, re-notify overdue cases."""
+
+    def __init__(self, gate: WriteGate, settings: Settings, crypto: Crypto, broker: EventBroker,
+                 http: httpx.AsyncClient | None = None, *, tick_seconds: float = 5.0) -> None:
+        self.gate = gate
+        self.settings = settings
+        self.crypto = crypto
+        self.broker = broker
+        self.http = http or httpx.AsyncClient(timeout=10.0)
+        self.tick_seconds = tick_seconds
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    @property
+    def console_url(self) -> str:
+        return self.settings.public_base_url.rstrip("/") + "/console"
+
+    def wake(self) -> None:
+        """Thread-safe nudge (called after a commit that queued notifications)."""
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._wake.set)
+
+    async def start(self) -> CaseNotifier:
+        self._loop = asyncio.get_running_loop()
+        self._task = asyncio.create_task(self._run(), name="case-notifier")
+        return self
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except (asyncio.CancelledError, Exception):
+                pass
+        await self.http.aclose()
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self.check_overdue()
+                await self.send_due()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # database down: keep going, the rows wait in the outbox
+                log.warning("case notifier pass failed: %s", type(exc).__name__)
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=self.tick_seconds)
+            except TimeoutError:
+                pass
+            self._wake.clear()
+
+    def _chat_for(self, target: str) -> str:
+        if target == "telegram_supervisors":
+            return self.settings.telegram_supervisor_chat_id or self.settings.telegram_counselor_chat_id
+        return self.settings.telegram_counselor_chat_id
+
+    async def send_due(self) -> int:
+        now = utcnow()
+        async with self.gate.transaction() as session:
+            due = list(session.scalars(
+                select(Notification).where(Notification.status == "pending",
+                                           or_(Notification.next_attempt_at.is_(None),
+                                               Notification.next_attempt_at <= now))
+                .order_by(Notification.id).limit(20)))
+            jobs: list[tuple[int, str, str, str | None]] = []
+            for note in due:
+                case = session.get(Case, note.case_id)
+                waited = None
+                if note.kind in ("reminder", "supervisor_alert") and case and case.waiting_since:
+                    waited = int((now - _aware(case.waiting_since)).total_seconds() // 60)
+                jobs.append((note.id, note.target, notification_text(note, self.crypto, self.console_url, waited),
+                             note.payload.get("level") if note.payload else None))
+        sent = 0
+        for note_id, target, text, _level in jobs:
+            error = await self._deliver(target, text)
+            async with self.gate.transaction() as session:
+                note = session.get(Notification, note_id)
+                if note is None:
+                    continue
+                note.attempts += 1
+                if error is None:
+                    note.status, note.sent_at, note.last_error = "sent", utcnow(), None
+                    sent += 1
+                elif error == "disabled":
+                    note.status, note.last_error = "skipped", "telegram group not configured"
+                elif note.attempts >= _MAX_ATTEMPTS:
+                    note.status, note.last_error = "failed", error[:300]
+                else:
+                    note.last_error = error[:300]
+                    note.next_attempt_at = utcnow() + timedelta(seconds=min(300, 2 ** note.attempts))
+        return sent
+
+    async def _deliver(self, target: str, text: str) -> str | None:
+        token = self.settings.telegram_bot_token.get_secret_value()
+        chat_id = self._chat_for(target)
+        if not token or not chat_id:
+            return "disabled"
+        url = f"{self.settings.telegram_api_base_url.rstrip('/')}/bot{token}/sendMessage"
+        try:
+            response = await self.http.post(url, json={"chat_id": chat_id, "text": text,
+                                                       "disable_web_page_preview": True})
+        except httpx.HTTPError as exc:
+            return f"http error: {type(exc).__name__}"
+        if response.status_code == 200:
+            return None
+        return f"telegram answered {response.status_code}"
+
+    async def check_overdue(self) -> int:
+        """Waiting cases nobody accepted in time: re-notify the group and alert supervisors."""
+        now = utcnow()
+        events: list[dict[str, Any]] = []
+        async with self.gate.transaction() as session:
+            waiting = session.scalars(select(Case).where(Case.status == "waiting"))
+            for case in waiting:
+                if case.waiting_since is None:
+                    continue
+                limit = timedelta(minutes=escalation_minutes(self.settings, case.level))
+                since = _aware(case.last_reminder_at or case.waiting_since)
+                if now - since < limit:
+                    continue
+                case.reminders_sent += 1
+                case.last_reminder_at = now
+                queue_notification(session, case, "reminder", self.crypto, None)
+                if case.supervisor_alerted_at is None:
+                    case.supervisor_alerted_at = now
+                    queue_notification(session, case, "supervisor_alert", self.crypto, None,
+                                       target="telegram_supervisors")
+                events.append({"type": "case_overdue", "case": case_summary(case, now),
+                               "reminders_sent": case.reminders_sent})
+        for payload in events:
+            self.broker.publish(payload, frozenset(CASE_ROLES))
+        return len(events)

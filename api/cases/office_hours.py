@@ -1,0 +1,34 @@
+"""Whether counselors are on duty now (OFFICE_HOURS like "07:30-21:30" or "21:00-07:00,12:00-13:00")."""
+from __future__ import annotations
+
+from datetime import datetime, time
+from zoneinfo import ZoneInfo
+
+
+def _parse_clock(text: str) -> time | None:
+    hours, minutes = (int(part) for part in text.strip().split(":", 1))
+    if hours == 24 and minutes == 0:
+        return None  # end of day
+    return time(hours, minutes)
+
+
+def within_office_hours(spec: str, tz_name: str, now: datetime) -> bool:
+    """True when `now` falls in any range of `spec` (local time in tz_name). Empty spec = always."""
+    if not spec.strip():
+        return True
+    local = now.astimezone(ZoneInfo(tz_name)).time()
+    for chunk in spec.split(","):
+        if not chunk.strip():
+            continue
+        start_text, end_text = chunk.split("-", 1)
+        start = _parse_clock(start_text) or time(0, 0)
+        end = _parse_clock(end_text)
+        if end is None:
+            if local >= start:
+                return True
+        elif start <= end:
+            if start <= local < end:
+                return True
+        elif local >= start or local < end:  # overnight range
+            return True
+    return False

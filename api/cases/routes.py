@@ -1,0 +1,219 @@
+"""The case JSON API under /api/v1 (the console uses exactly these routes) and the SSE stream."""
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field, field_validator
+from sqlalchemy import case as sql_case
+from sqlalchemy import select
+
+from api.auth.audit import audit
+from api.auth.deps import CaseWorker, DbSession, get_database, mark_seen
+from api.auth.models import User
+from api.cases.events import EventBroker, format_sse
+from api.cases.handoff import CaseActionError, HandoffService, previous_cases
+from api.cases.models import CASE_STATUSES, OUTCOMES, RISK_LEVELS, Case, CaseMessage, CaseNote
+from api.cases.service import _aware, _iso, case_summary
+from api.db.base import utcnow
+from api.db.session import Database
+from api.messaging.models import Conversation
+
+router = APIRouter(prefix="/api/v1", tags=["cases"])
+HEARTBEAT_SECONDS = 15.0
+MAX_TEXT = 4000
+
+
+def get_handoff(request: Request) -> HandoffService:
+    return request.app.state.handoff  # type: ignore[no-any-return]
+
+
+def get_broker(request: Request) -> EventBroker:
+    return request.app.state.case_events  # type: ignore[no-any-return]
+
+
+Handoff = Annotated[HandoffService, Depends(get_handoff)]
+
+
+class TextBody(BaseModel):
+    text: str = Field(min_length=1, max_length=MAX_TEXT)
+
+    @field_validator("text")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("nội dung trống")
+        return value.strip()
+
+
+class TransferBody(BaseModel):
+    user_id: int
+
+
+class HandbackBody(BaseModel):
+    note: str = Field(default="", max_length=MAX_TEXT)
+
+
+class CloseBody(BaseModel):
+    outcome: str
+    note: str = Field(default="", max_length=MAX_TEXT)
+
+    @field_validator("outcome")
+    @classmethod
+    def _known(cls, value: str) -> str:
+        if value not in OUTCOMES:
+            raise ValueError(f"outcome phải là một trong {', '.join(OUTCOMES)}")
+        return value
+
+
+def _split(value: str | None, allowed: tuple[str, ...], name: str) -> list[str]:
+    if not value:
+        return []
+    items = [v.strip() for v in value.split(",") if v.strip()]
+    unknown = [v for v in items if v not in allowed]
+    if unknown:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
+                            detail=f"{name} không hợp lệ: {', '.join(unknown)}")
+    return items
+
+
+async def _run(action: Any) -> Any:
+    try:
+        return await action
+    except CaseActionError as exc:
+        raise HTTPException(exc.status_code, detail=exc.detail) from None
+
+
+@router.get("/cases")
+def list_cases(user: CaseWorker, session: DbSession,
+               status_filter: Annotated[str | None, Query(alias="status")] = None,
+               level: str | None = None) -> list[dict[str, Any]]:
+    """Queue order: risk first, then the longest waiting. Default: every case not closed."""
+    statuses = _split(status_filter, CASE_STATUSES, "status") or ["open", "waiting", "active"]
+    levels = _split(level, RISK_LEVELS, "level")
+    query = select(Case).where(Case.status.in_(statuses))
+    if levels:
+        query = query.where(Case.level.in_(levels))
+    status_order = sql_case({"waiting": 0, "active": 1, "open": 2}, value=Case.status, else_=3)
+    query = query.order_by(Case.level_rank.desc(), status_order,
+                           Case.waiting_since.asc().nulls_last(), Case.opened_at.asc()).limit(500)
+    now = utcnow()
+    cases = [case_summary(c, now) for c in session.scalars(query)]
+    audit(session, user, "case.list", "", {"status": statuses, "level": levels, "count": len(cases)})
+    session.commit()
+    return cases
+
+
+@router.get("/cases/{case_id}")
+def get_case(case_id: int, user: CaseWorker, session: DbSession, request: Request) -> dict[str, Any]:
+    case = session.get(Case, case_id)
+    if case is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="Không tìm thấy ca.")
+    crypto = request.app.state.crypto
+    settings = request.app.state.settings
+    conversation = session.get(Conversation, case.conversation_id)
+    now = utcnow()
+    body = case_summary(case, now)
+    names = {u.id: u.display_name or f"#{u.id}" for u in session.scalars(select(User))}
+    messages = session.scalars(select(CaseMessage).where(CaseMessage.case_id == case.id).order_by(CaseMessage.id))
+    notes = session.scalars(select(CaseNote).where(CaseNote.case_id == case.id).order_by(CaseNote.id))
+    body.update({
+        "signals": case.signals,
+        "outcome": case.outcome,
+        "accepted_at": _iso(case.accepted_at),
+        "closed_at": _iso(case.closed_at),
+        "assigned_to": names.get(case.assigned_user_id) if case.assigned_user_id else None,
+        "conversation_state": conversation.state if conversation else None,
+        "messages": [{"id": m.id, "author": m.author, "text": crypto.decrypt(m.text_encrypted),
+                      "risk_level": m.risk_level, "signals": m.signals, "at": _iso(m.created_at),
+                      "by": names.get(m.user_id) if m.user_id else None} for m in messages],
+        "notes": [{"id": n.id, "kind": n.kind, "text": crypto.decrypt(n.text_encrypted), "at": _iso(n.created_at),
+                   "by": names.get(n.user_id) if n.user_id else None} for n in notes],
+        "previous_cases": [case_summary(c, now) | {"outcome": c.outcome} for c in previous_cases(session, case)],
+        "reply_window_seconds_left": None,
+    })
+    if case.channel == "zalo":
+        last = conversation.last_user_message_at if conversation else case.last_user_message_at
+        if last is not None:
+            window_end = _aware(last) + timedelta(days=getattr(settings, "zalo_reply_window_days", 7))
+            body["reply_window_seconds_left"] = max(0, int((window_end - now).total_seconds()))
+        else:
+            body["reply_window_seconds_left"] = 0
+    audit(session, user, "case.view", f"case:{case.id}", {})
+    session.commit()
+    return body
+
+
+@router.post("/cases/{case_id}/accept")
+async def accept_case(case_id: int, user: CaseWorker, handoff: Handoff) -> dict[str, Any]:
+    case = await _run(handoff.accept(case_id, user))
+    return case_summary(case)
+
+
+@router.post("/cases/{case_id}/messages", status_code=status.HTTP_202_ACCEPTED)
+async def reply_to_child(case_id: int, body: TextBody, user: CaseWorker, handoff: Handoff) -> dict[str, str]:
+    await _run(handoff.reply(case_id, user, body.text))
+    return {"status": "queued"}
+
+
+@router.post("/cases/{case_id}/notes", status_code=status.HTTP_201_CREATED)
+async def add_note(case_id: int, body: TextBody, user: CaseWorker, handoff: Handoff) -> dict[str, str]:
+    await _run(handoff.add_note(case_id, user, body.text))
+    return {"status": "saved"}
+
+
+@router.post("/cases/{case_id}/transfer")
+async def transfer_case(case_id: int, body: TransferBody, user: CaseWorker, handoff: Handoff) -> dict[str, Any]:
+    case = await _run(handoff.transfer(case_id, user, body.user_id))
+    return case_summary(case)
+
+
+@router.post("/cases/{case_id}/handback")
+async def hand_back(case_id: int, body: HandbackBody, user: CaseWorker, handoff: Handoff) -> dict[str, Any]:
+    case = await _run(handoff.hand_back(case_id, user, body.note.strip()))
+    return case_summary(case)
+
+
+@router.post("/cases/{case_id}/close")
+async def close_case(case_id: int, body: CloseBody, user: CaseWorker, handoff: Handoff) -> dict[str, Any]:
+    case = await _run(handoff.close(case_id, user, body.outcome, body.note.strip()))
+    return case_summary(case)
+
+
+@router.get("/events")
+async def case_events(user: CaseWorker, request: Request, session: DbSession,
+                      database: Annotated[Database, Depends(get_database)]) -> StreamingResponse:
+    """Server-sent events for the console: new and changed cases, the child's messages live."""
+    broker = get_broker(request)
+    audit(session, user, "events.subscribe", "", {})
+    session.commit()
+    roles = frozenset({user.role})
+
+    async def stream() -> AsyncIterator[str]:
+        yield "retry: 2000\n" + format_sse({"type": "ready"})
+        subscription = broker.subscribe(roles)
+        next_event = asyncio.ensure_future(subscription.__anext__())
+        try:
+            while True:
+                done, _ = await asyncio.wait({next_event}, timeout=HEARTBEAT_SECONDS)
+                if await request.is_disconnected():
+                    break
+                if next_event in done:
+                    yield format_sse(next_event.result())
+                    next_event = asyncio.ensure_future(subscription.__anext__())
+                else:
+                    yield ": ping\n\n"
+                    try:
+                        await asyncio.to_thread(mark_seen, database, user)  # presence while the console is open
+                    except Exception:
+                        pass
+        finally:
+            next_event.cancel()
+            await subscription.aclose()
+
+    return StreamingResponse(stream(), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})

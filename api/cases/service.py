@@ -1,0 +1,225 @@
+"""The case log: every message with risk concern or higher opens or joins the conversation's case.
+
+Everything here runs inside the caller's transaction (the pipeline's, which also marks the inbound
+message done), so a case, its messages and its notifications are stored together or not at all.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.auth.models import CASE_ROLES, User
+from api.cases.events import EventBroker, publish_after_commit
+from api.cases.models import Case, CaseMessage, Notification, risk_rank
+from api.cases.office_hours import within_office_hours
+from api.db.base import utcnow
+from api.messaging.models import Conversation
+from api.security.crypto import Crypto
+from api.settings import Settings
+
+EXCERPT_CHARS = 80
+MAX_SIGNALS = 50
+CASE_EVENT_ROLES = frozenset(CASE_ROLES)
+# Staff who can take a case; presence of any of them (and office hours) decides the handoff text.
+RESPONDER_ROLES = ("counselor", "supervisor")
+
+HANDOFF_ONLINE_TEXT = (
+    "Mình đã báo cho anh chị tư vấn viên, họ sẽ vào trò chuyện với bạn ngay. "
+    "Nếu bạn đang gặp nguy hiểm, hãy gọi 111 hoặc 113 ngay nhé."
+)
+HANDOFF_OFFLINE_TEXT = (
+    "Mình đã ghi lại điều bạn kể và báo cho anh chị tư vấn viên. Lúc này chưa có anh chị nào trực, "
+    "nên có thể bạn sẽ phải chờ một chút — anh chị sẽ trả lời bạn sớm nhất có thể. "
+    "Nếu bạn cần giúp ngay, hãy gọi 111 bây giờ nhé: miễn phí và luôn có người nghe máy, cả ngày lẫn đêm. "
+    "Nếu bạn đang gặp nguy hiểm, hãy gọi 113."
+)
+
+
+@dataclass
+class RiskReading:
+    """The part of a risk reading the case log needs (duck-typed from the pipeline's Risk)."""
+
+    level: str = "none"
+    category: str | None = None
+    signals: list[str] = field(default_factory=list)
+    escalate: bool = False
+    counselor_requested: bool = False
+
+    @classmethod
+    def of(cls, risk: Any) -> RiskReading:
+        if risk is None:
+            return cls()
+        return cls(level=getattr(risk, "level", "none") or "none",
+                   category=getattr(risk, "category", None),
+                   signals=list(getattr(risk, "signals", None) or []),
+                   escalate=bool(getattr(risk, "escalate", False)),
+                   counselor_requested=bool(getattr(risk, "counselor_requested", False)))
+
+    @property
+    def needs_case(self) -> bool:
+        return risk_rank(self.level) >= risk_rank("concern") or self.escalate or self.counselor_requested
+
+    @property
+    def needs_counselor(self) -> bool:
+        return risk_rank(self.level) >= risk_rank("high") or self.escalate or self.counselor_requested
+
+
+@dataclass
+class CaseChange:
+    case: Case
+    opened: bool = False
+    escalated: bool = False  # became "waiting" with this message
+    level_raised: bool = False
+
+
+def open_case_for(session: Session, conversation_id: int) -> Case | None:
+    """The conversation's case that is not closed yet (at most one)."""
+    return session.scalar(select(Case).where(Case.conversation_id == conversation_id, Case.status != "closed")
+                          .order_by(Case.id.desc()).limit(1))
+
+
+def responders_online(session: Session, settings: Settings, now: datetime) -> int:
+    users = session.scalars(select(User).where(User.active.is_(True), User.role.in_(RESPONDER_ROLES),
+                                               User.last_seen_at.is_not(None)))
+    return sum(1 for user in users if user.is_online(now, settings.counselor_online_seconds))
+
+
+def handoff_text(session: Session, settings: Settings, now: datetime) -> str:
+    """Honest: promise a counselor 'right away' only when one is online and on duty."""
+    on_duty = within_office_hours(settings.office_hours, settings.timezone, now)
+    if on_duty and responders_online(session, settings, now) > 0:
+        return HANDOFF_ONLINE_TEXT
+    return HANDOFF_OFFLINE_TEXT
+
+
+def case_summary(case: Case, now: datetime | None = None) -> dict[str, Any]:
+    """The queue view of a case: never text, never ids of the child."""
+    now = now or utcnow()
+    return {
+        "id": case.id,
+        "level": case.level,
+        "category": case.category,
+        "status": case.status,
+        "channel": case.channel,
+        "opened_at": _iso(case.opened_at),
+        "waiting_since": _iso(case.waiting_since),
+        "waiting_seconds": _seconds_since(case.waiting_since, now) if case.status == "waiting" else 0,
+        "assigned_user_id": case.assigned_user_id,
+        "counselor_requested": case.counselor_requested,
+        "updated_at": _iso(case.updated_at),
+    }
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=utcnow().tzinfo)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return _aware(value).isoformat() if value is not None else None
+
+
+def _seconds_since(value: datetime | None, now: datetime) -> int:
+    return max(0, int((now - _aware(value)).total_seconds())) if value is not None else 0
+
+
+def excerpt(text: str | None) -> str:
+    text = " ".join((text or "").split())
+    return text if len(text) <= EXCERPT_CHARS else text[: EXCERPT_CHARS - 1] + "…"
+
+
+def queue_notification(session: Session, case: Case, kind: str, crypto: Crypto, text: str | None,
+                       target: str = "telegram_group") -> Notification:
+    note = Notification(case_id=case.id, kind=kind, target=target, status="pending", attempts=0,
+                        payload={"level": case.level, "category": case.category, "channel": case.channel,
+                                 "excerpt_encrypted": crypto.encrypt(excerpt(text)) if text else None},
+                        next_attempt_at=utcnow())
+    session.add(note)
+    return note
+
+
+class CaseLog:
+    """Writes cases from pipeline turns; owns no connection (uses the caller's session)."""
+
+    def __init__(self, settings: Settings, crypto: Crypto, broker: EventBroker | None) -> None:
+        self.settings = settings
+        self.crypto = crypto
+        self.broker = broker
+
+    def add_message(self, session: Session, case: Case, author: str, text: str, *,
+                    inbound_id: int | None = None, user_id: int | None = None,
+                    risk: RiskReading | None = None) -> CaseMessage:
+        message = CaseMessage(case_id=case.id, author=author, user_id=user_id, inbound_message_id=inbound_id,
+                              text_encrypted=self.crypto.encrypt(text),
+                              risk_level=risk.level if risk else None,
+                              signals=list(risk.signals[:MAX_SIGNALS]) if risk else [], created_at=utcnow())
+        session.add(message)
+        session.flush()
+        publish_after_commit(session, self.broker, {
+            "type": "case_message", "case_id": case.id, "message_id": message.id, "author": author,
+            "text": text, "risk_level": message.risk_level, "at": _iso(message.created_at),
+        }, CASE_EVENT_ROLES)
+        return message
+
+    def record_child_message(self, session: Session, conversation: Conversation, *, inbound_id: int,
+                             text: str | None, risk: RiskReading) -> CaseChange | None:
+        """Open/join the case when the risk calls for it; always log into an existing open case."""
+        now = utcnow()
+        case = open_case_for(session, conversation.id)
+        opened = False
+        if case is None:
+            if not risk.needs_case:
+                return None
+            level = risk.level if risk_rank(risk.level) >= risk_rank("concern") else "concern"
+            case = Case(conversation_id=conversation.id, sender_id=conversation.sender_id,
+                        channel=conversation.channel, status="open", level=level, level_rank=risk_rank(level),
+                        category=risk.category, signals=[], opened_at=now, updated_at=now)
+            session.add(case)
+            session.flush()
+            opened = True
+        change = CaseChange(case=case, opened=opened)
+        if risk_rank(risk.level) > case.level_rank:
+            change.level_raised = not opened
+            case.level = risk.level
+            case.level_rank = risk_rank(risk.level)
+            if risk.category:
+                case.category = risk.category  # the most serious disclosure names the case
+        if case.category is None and risk.category:
+            case.category = risk.category
+        if risk.signals:
+            merged = list(dict.fromkeys([*case.signals, *risk.signals]))
+            case.signals = merged[-MAX_SIGNALS:]
+        if risk.counselor_requested:
+            case.counselor_requested = True
+        case.last_user_message_at = now
+        case.updated_at = now
+        if text:
+            self.add_message(session, case, "child", text, inbound_id=inbound_id, risk=risk)
+
+        if case.status == "open" and risk.needs_counselor:
+            case.status = "waiting"
+            case.waiting_since = now
+            change.escalated = True
+            if conversation.state == "bot":
+                conversation.state = "waiting"
+        if opened or change.escalated:
+            kind = "new_case" if case.status == "waiting" else None
+            if kind:
+                queue_notification(session, case, kind, self.crypto, text)
+        elif change.level_raised and case.status in ("waiting", "active"):
+            queue_notification(session, case, "level_up", self.crypto, text)
+        publish_after_commit(session, self.broker, {
+            "type": "case_opened" if opened else "case_updated",
+            "escalated": change.escalated, "level_raised": change.level_raised,
+            "case": case_summary(case, now),
+        }, CASE_EVENT_ROLES)
+        return change
+
+    def record_bot_replies(self, session: Session, case: Case, replies: list[dict[str, Any]]) -> None:
+        for reply in replies:
+            text = reply.get("text")
+            if text:
+                self.add_message(session, case, "bot", str(text))

@@ -1,0 +1,168 @@
+"""The case log and case actions against a real database (SQLite and PostgreSQL)."""
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+from cryptography.fernet import Fernet
+from sqlalchemy import func, select
+
+from api.auth.models import AuditLog, User
+from api.auth.passwords import hash_password
+from api.cases.events import EventBroker
+from api.cases.handoff import CaseActionError, HandoffService
+from api.cases.models import Case, CaseMessage, Notification
+from api.cases.service import HANDOFF_OFFLINE_TEXT, HANDOFF_ONLINE_TEXT, CaseLog, RiskReading, handoff_text
+from api.db.base import utcnow
+from api.db.session import Database
+from api.messaging.gate import WriteGate
+from api.messaging.inbound import accept_inbound
+from api.messaging.models import Conversation
+from api.security.crypto import Crypto
+from api.settings import Settings
+from bot.rasa_client import RasaClient
+
+
+@pytest.fixture
+def crypto() -> Crypto:
+    return Crypto(Settings(_env_file=None, id_hmac_secret="case-test",  # type: ignore[call-arg]
+                           data_encryption_key=Fernet.generate_key().decode()))
+
+
+@pytest.fixture
+def case_settings(database_url: str) -> Settings:
+    return Settings(_env_file=None, database_url=database_url, office_hours="00:00-24:00")  # type: ignore[call-arg]
+
+
+def _inbound(database: Database, crypto: Crypto, key: str, text: str, user: str = "777") -> tuple[int, int]:
+    with database.transaction() as session:
+        inbound = accept_inbound(session, channel="telegram", platform_user_id=user, platform_message_key=key,
+                                 kind="text", text=text, crypto=crypto)
+        assert inbound is not None
+        return inbound.id, inbound.conversation_id
+
+
+def _record(database: Database, log: CaseLog, inbound_id: int, conversation_id: int, text: str,
+            risk: RiskReading):  # type: ignore[no-untyped-def]
+    with database.transaction() as session:
+        conversation = session.get(Conversation, conversation_id)
+        return log.record_child_message(session, conversation, inbound_id=inbound_id, text=text, risk=risk)
+
+
+def _user(database: Database, email: str, role: str = "counselor", seen: bool = False) -> User:
+    with database.transaction() as session:
+        user = User(email=email, display_name=email.split("@")[0], role=role, active=True,
+                    password_hash=hash_password("long-enough-password"),
+                    last_seen_at=utcnow() if seen else None)
+        session.add(user)
+    return user
+
+
+def test_case_opens_joins_and_level_only_goes_up(database: Database, crypto: Crypto, case_settings: Settings) -> None:
+    broker = EventBroker()
+    log = CaseLog(case_settings, crypto, broker)
+    first = _inbound(database, crypto, "1", "em hay bị bạn trêu")
+    assert _record(database, log, *first, "em hay bị bạn trêu", RiskReading("none")) is None
+
+    second = _inbound(database, crypto, "2", "bạn cùng lớp đánh em")
+    change = _record(database, log, *second, "bạn cùng lớp đánh em",
+                     RiskReading("concern", "disclose_bullying", ["lex:bullying:đánh"]))
+    assert change.opened and not change.escalated
+
+    third = _inbound(database, crypto, "3", "chú hàng xóm sờ vào người em, cứu em với")
+    change = _record(database, log, *third, "chú hàng xóm sờ vào người em, cứu em với",
+                     RiskReading("imminent", "disclose_sexual_abuse", ["lex:sexual_abuse:sờ"], escalate=True))
+    assert not change.opened and change.escalated and change.level_raised
+
+    fourth = _inbound(database, crypto, "4", "em sợ lắm")
+    _record(database, log, *fourth, "em sợ lắm", RiskReading("concern", "disclose_bullying", ["x"]))
+
+    with database.session() as session:
+        cases = list(session.scalars(select(Case)))
+        assert len(cases) == 1
+        case = cases[0]
+        assert (case.level, case.category, case.status) == ("imminent", "disclose_sexual_abuse", "waiting")
+        assert case.sender_id.startswith("telegram:") and "777" not in case.sender_id
+        assert "lex:bullying:đánh" in case.signals and "lex:sexual_abuse:sờ" in case.signals
+        assert session.get(Conversation, case.conversation_id).state == "waiting"
+        messages = list(session.scalars(select(CaseMessage).order_by(CaseMessage.id)))
+        # Only messages from the first concern on; stored encrypted, readable with the key.
+        assert [crypto.decrypt(m.text_encrypted) for m in messages] == [
+            "bạn cùng lớp đánh em", "chú hàng xóm sờ vào người em, cứu em với", "em sợ lắm"]
+        assert all("em" not in m.text_encrypted for m in messages)
+        notes = list(session.scalars(select(Notification)))
+        assert [n.kind for n in notes] == ["new_case"]
+        assert crypto.decrypt(notes[0].payload["excerpt_encrypted"]).startswith("chú hàng xóm")
+
+
+def test_rollback_publishes_nothing_and_stores_nothing(database: Database, crypto: Crypto,
+                                                        case_settings: Settings) -> None:
+    broker = EventBroker()
+    published: list[dict] = []
+    broker.publish = lambda payload, roles=None: published.append(payload)  # type: ignore[method-assign]
+    log = CaseLog(case_settings, crypto, broker)
+    inbound_id, conversation_id = _inbound(database, crypto, "9", "cứu em")
+    with pytest.raises(RuntimeError), database.transaction() as session:
+        conversation = session.get(Conversation, conversation_id)
+        log.record_child_message(session, conversation, inbound_id=inbound_id, text="cứu em",
+                                 risk=RiskReading("imminent", "danger_now", [], escalate=True))
+        raise RuntimeError("crash before commit")
+    with database.session() as session:
+        assert session.scalar(select(func.count()).select_from(Case)) == 0
+        assert session.scalar(select(func.count()).select_from(Notification)) == 0
+    assert published == []
+    _record(database, log, inbound_id, conversation_id, "cứu em",
+            RiskReading("imminent", "danger_now", [], escalate=True))
+    assert [p["type"] for p in published] == ["case_message", "case_opened"]
+
+
+def test_handoff_text_is_honest_about_presence_and_hours(database: Database, case_settings: Settings) -> None:
+    with database.session() as session:
+        assert handoff_text(session, case_settings, utcnow()) == HANDOFF_OFFLINE_TEXT
+    _user(database, "online@example.vn", seen=True)
+    with database.session() as session:
+        assert handoff_text(session, case_settings, utcnow()) == HANDOFF_ONLINE_TEXT
+        closed = case_settings.model_copy(update={"office_hours": "00:00-00:01"})
+        assert handoff_text(session, closed, utcnow().replace(hour=12)) == HANDOFF_OFFLINE_TEXT
+    assert "111" in HANDOFF_OFFLINE_TEXT and "111" in HANDOFF_ONLINE_TEXT
+
+
+def test_two_counselors_accepting_at_once_exactly_one_wins(database: Database, crypto: Crypto,
+                                                           case_settings: Settings) -> None:
+    log = CaseLog(case_settings, crypto, EventBroker())
+    inbound_id, conversation_id = _inbound(database, crypto, "1", "cứu em")
+    _record(database, log, inbound_id, conversation_id, "cứu em",
+            RiskReading("imminent", "danger_now", [], escalate=True))
+    with database.session() as session:
+        case_id = session.scalar(select(Case.id))
+    users = [_user(database, "a@example.vn"), _user(database, "b@example.vn")]
+    barrier = threading.Barrier(2)
+    results: list[object] = [None, None]
+
+    def accept(index: int) -> None:
+        # Each thread is its own "gateway process": own engine, gate and loop.
+        own_db = Database(database.url)
+        service = HandoffService(WriteGate(own_db), RasaClient("http://127.0.0.1:9", timeout=0.2), log, EventBroker())
+        barrier.wait()
+        try:
+            results[index] = asyncio.run(service.accept(case_id, users[index]))
+        except CaseActionError as exc:
+            results[index] = exc
+        finally:
+            own_db.dispose()
+
+    threads = [threading.Thread(target=accept, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    winners = [r for r in results if isinstance(r, Case)]
+    losers = [r for r in results if isinstance(r, CaseActionError)]
+    assert len(winners) == 1 and len(losers) == 1 and losers[0].status_code == 409
+    with database.session() as session:
+        case = session.get(Case, case_id)
+        assert case.status == "active" and case.assigned_user_id == winners[0].assigned_user_id
+        assert session.get(Conversation, conversation_id).state == "counselor"
+        actions = sorted(session.scalars(select(AuditLog.action)))
+        assert actions == ["case.accept", "case.accept_refused"]
