@@ -13,7 +13,10 @@ from sqlalchemy import text
 
 from api.db.migrate import upgrade_to_heads
 from api.db.session import Database
+from api.messaging.delivery import DeliveryWorker
 from api.messaging.gate import WriteGate
+from api.messaging.outbox import add_outbox_listener, remove_outbox_listener
+from api.messaging.worker import InboundWorker
 from api.pipeline import HookRegistry, Pipeline
 from api.security.crypto import configure_crypto
 from api.settings import Settings, get_settings
@@ -30,6 +33,17 @@ def _database_is_up(database: Database) -> bool:
         return True
     except Exception:
         return False
+
+
+async def _start_telegram(app: FastAPI, settings: Settings, gate: WriteGate, channels: ChannelRegistry) -> Any:
+    from bot.telegram import TelegramSender, TelegramService, build_application
+
+    application = build_application(settings)
+    sender = TelegramSender(application, gate)
+    service = await TelegramService(application, sender).start()
+    app.state.telegram_application = application
+    channels.register(sender)
+    return service
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -58,14 +72,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             retry_base_seconds=settings.inbound_retry_base_seconds,
             retry_max_seconds=settings.inbound_retry_max_seconds,
         )
+        app.state.inbound_worker = InboundWorker(gate, app.state.pipeline, settings)
+        app.state.delivery_worker = DeliveryWorker(gate, channel_senders, crypto, settings)
         services: list[Any] = []
+        add_outbox_listener(app.state.delivery_worker.notify)
         try:
+            if settings.telegram_enabled:
+                services.append(await _start_telegram(app, settings, gate, channel_senders))
             for start in app.state.startup_services:
                 service = await start(app)
                 if service is not None:
                     services.append(service)
+            services.append(await app.state.delivery_worker.start())
+            services.append(await app.state.inbound_worker.start())
             yield
         finally:
+            remove_outbox_listener(app.state.delivery_worker.notify)
             for service in reversed(services):
                 try:
                     await service.stop()
@@ -81,6 +103,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.channel_senders = channel_senders
     # Async callables `start(app) -> object with async stop()`, started in order after the database.
     app.state.startup_services = []
+
+    if settings.telegram_enabled:
+        from api.routes.telegram import router as telegram_router
+
+        app.include_router(telegram_router)
 
     @app.get("/health")
     async def health(request: Request) -> JSONResponse:

@@ -1,0 +1,81 @@
+"""POST /webhooks/telegram: verify the secret, store the update, answer 200, process later."""
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from telegram import Update
+
+from api.messaging.inbound import accept_inbound
+from api.messaging.models import Conversation
+from api.messaging.outbox import enqueue
+from api.routes.limits import BodyTooLarge, read_limited_body
+from bot.telegram import CHANNEL, event_from_update, resolve_callback_data
+
+log = logging.getLogger(__name__)
+
+router = APIRouter()
+
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 (a header name)
+UNKNOWN_BUTTON_TEXT = "(nút cũ)"
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"ok": False, "error": message}, status_code=status)
+
+
+@router.post("/webhooks/telegram", include_in_schema=False)
+async def telegram_webhook(request: Request) -> JSONResponse:
+    app = request.app
+    expected = app.state.settings.telegram_webhook_secret.get_secret_value()
+    provided = request.headers.get(SECRET_HEADER, "")
+    # Checked before reading the body: nothing from an unverified caller is parsed or stored.
+    if not expected or not hmac.compare_digest(provided.encode("utf-8"), expected.encode("utf-8")):
+        return _error(403, "forbidden")
+    try:
+        body = await read_limited_body(request, app.state.settings.max_body_bytes)
+    except BodyTooLarge:
+        return _error(413, "request body too large")
+    try:
+        data: Any = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return _error(400, "body is not valid JSON")
+    if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+        return _error(400, "not a Telegram update (update_id missing)")
+    try:
+        update = Update.de_json(data, app.state.telegram_application.bot)
+        event = event_from_update(update)
+    except Exception:
+        log.info("telegram update %s could not be parsed", data.get("update_id"))
+        return _error(400, "malformed Telegram update")
+    if event is None:
+        return JSONResponse({"ok": True, "ignored": True})
+
+    async with app.state.write_gate.transaction() as session:
+        text = event.text
+        if event.kind == "button":
+            text = resolve_callback_data(session, event.callback_data or "") or UNKNOWN_BUTTON_TEXT
+        inbound = accept_inbound(
+            session,
+            channel=CHANNEL,
+            platform_user_id=event.platform_user_id,
+            platform_message_key=str(update.update_id),
+            kind=event.kind,
+            text=text,
+            metadata=event.metadata,
+            crypto=app.state.crypto,
+        )
+        if inbound is not None and event.callback_query_id:
+            conversation = session.get(Conversation, inbound.conversation_id)
+            assert conversation is not None
+            enqueue(session, conversation, [{"type": "answer_callback_query",
+                                             "callback_query_id": event.callback_query_id}],
+                    "system", idempotency_prefix=f"tg-cbq:{event.callback_query_id}", crypto=app.state.crypto)
+    if inbound is None:
+        return JSONResponse({"ok": True, "duplicate": True})
+    app.state.inbound_worker.notify()
+    return JSONResponse({"ok": True})
