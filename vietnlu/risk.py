@@ -1,0 +1,445 @@
+"""Risk on every message: the classifier's disclosure intents combined with the risk lexicon.
+
+Pure Python (no Rasa import), so the Rasa component, the gateway and the tests share it.
+
+    lexicon = RiskLexicon.load()                       # data/lexicon/risk.yml, compiled once
+    risk = assess("chú em hay sờ chỗ kín em", "disclose_sexual_abuse", 0.91, lexicon=lexicon)
+    risk.as_dict()  # {"level": "high", "category": "disclose_sexual_abuse", "signals": [...]}
+
+How the level is reached (levels: none < concern < high < imminent):
+1. The classifier: a disclosure intent at good confidence gives its topic's typical level, at lower
+   confidence (or as a strong runner-up) at least concern.
+2. The lexicon: every entry that matches the folded, teencode-expanded text gives its level, even
+   when the classifier picked another topic (the safety net).
+3. Dampers: hyperbole is blanked out before matching ("học muốn chết"); a general or hypothetical
+   question with no named victim or actor drops the lexicon hits; a negation right before a hit,
+   or harm that is clearly over, keeps it at concern.
+4. The highest level wins: when two readings disagree, the higher one is kept.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Iterable
+
+import yaml
+
+from vietnlu.lexicon import Lexicon, load_default_lexicon
+from vietnlu.text import fold_word
+
+DEFAULT_RISK_LEXICON_PATH = Path(__file__).resolve().parent.parent / "data" / "lexicon" / "risk.yml"
+
+LEVELS = ("none", "concern", "high", "imminent")
+NONE, CONCERN, HIGH, IMMINENT = range(4)
+
+DISCLOSURE_TOPICS = (
+    "disclose_sexual_abuse",
+    "disclose_physical_abuse",
+    "disclose_online_abuse",
+    "disclose_bullying",
+    "disclose_neglect",
+    "disclose_self_harm",
+    "report_third_party",
+)
+# The level a confident disclosure intent implies when nothing else is known.
+TYPICAL_LEVEL = {
+    "disclose_sexual_abuse": HIGH,
+    "disclose_physical_abuse": HIGH,
+    "disclose_online_abuse": HIGH,
+    "disclose_self_harm": HIGH,
+    "disclose_bullying": CONCERN,
+    "disclose_neglect": CONCERN,
+    "report_third_party": CONCERN,
+}
+# Harm that is high even when it happens to another child (labels: third-party report of such abuse).
+THIRD_PARTY_HIGH_TOPICS = {"disclose_sexual_abuse", "disclose_online_abuse", "disclose_self_harm"}
+
+# Confidence thresholds. Low on purpose: a missed disclosure costs more than a follow-up question.
+TOP_TYPICAL = 0.5  # top intent at or above: its typical level
+TOP_CONCERN = 0.3  # top intent at or above: at least concern
+SECOND_TYPICAL = 0.35  # runner-up disclosure at or above: its typical level
+SECOND_CONCERN = 0.2  # runner-up disclosure at or above: at least concern
+SELF_DISCLOSURE_OVER_THIRD_PARTY = 0.8  # a confident self-disclosure outweighs third-party wording
+FRAMED_INTENT_CONCERN = 0.85  # a general question still counts as concern if the classifier is this sure
+
+DEFAULT_GAP = 4
+_PATTERN_TOKEN_RE = re.compile(r"\(|\)|\||\.\.\.\d?|…\d?|[^\s()|]+")
+
+
+# --------------------------------------------------------------------------- pattern compiler
+
+
+def _compile_pattern(pattern: str, lexicon: Lexicon) -> str:
+    """Translate one lexicon pattern into a regex over " " + normalised text + " ".
+
+    Every word becomes " word" (leading space = word boundary), so optional groups and gaps
+    compose without extra spaces; the caller adds the trailing (?= ) boundary.
+    """
+    tokens = _PATTERN_TOKEN_RE.findall(pattern)
+    pos = 0
+
+    def words_regex(words: list[str]) -> str:
+        folded = [fold_word(w) for w in words]
+        lemmas = " ".join(lexicon.lemmas(folded)).split()
+        return "".join(" " + re.escape(w) for w in lemmas)
+
+    def parse_sequence(inside_group: bool) -> str:
+        nonlocal pos
+        parts: list[str] = []
+        run: list[str] = []
+        while pos < len(tokens):
+            tok = tokens[pos]
+            if tok in (")", "|"):
+                if not inside_group:
+                    raise ValueError(f"risk lexicon: unbalanced '{tok}' in {pattern!r}")
+                break
+            pos += 1
+            if tok == "(":
+                parts.append(words_regex(run))
+                run = []
+                parts.append(parse_group())
+            elif tok.startswith(("...", "…")):
+                parts.append(words_regex(run))
+                run = []
+                digits = tok.lstrip(".…")
+                parts.append(r"(?: \S+){0,%d}" % (int(digits) if digits else DEFAULT_GAP))
+            else:
+                run.append(tok)
+        parts.append(words_regex(run))
+        return "".join(parts)
+
+    def parse_group() -> str:
+        nonlocal pos
+        alternatives = [parse_sequence(True)]
+        while pos < len(tokens) and tokens[pos] == "|":
+            pos += 1
+            alternatives.append(parse_sequence(True))
+        if pos >= len(tokens) or tokens[pos] != ")":
+            raise ValueError(f"risk lexicon: missing ')' in {pattern!r}")
+        pos += 1
+        return "(?:" + "|".join(alternatives) + ")"
+
+    regex = parse_sequence(False)
+    if not regex.strip():
+        raise ValueError(f"risk lexicon: empty pattern {pattern!r}")
+    return regex
+
+
+def _compile_patterns(patterns: Iterable[str], lexicon: Lexicon) -> re.Pattern[str]:
+    alternatives = [_compile_pattern(str(p), lexicon) for p in patterns]
+    if not alternatives:
+        raise ValueError("risk lexicon: an entry has no patterns")
+    return re.compile("(?:" + "|".join(alternatives) + ")(?= )")
+
+
+def _as_list(value: Any) -> list[str]:
+    if value is None:
+        return []
+    return [str(v) for v in value] if isinstance(value, list) else [str(value)]
+
+
+# --------------------------------------------------------------------------- lexicon
+
+
+@dataclass(frozen=True)
+class RiskEntry:
+    category: str
+    level: int
+    topic: str
+    note: str
+    regex: re.Pattern[str]
+    needs_victim: bool = False
+    generic: bool = False
+
+
+@dataclass(frozen=True)
+class EmojiEntry:
+    emoji: str
+    alone: int
+    with_level: int
+    boosts: frozenset[str]
+    topic: str
+    note: str
+
+
+@dataclass(frozen=True)
+class MarkerSet:
+    """A named list of compiled patterns (dampers, victim and third-party signals)."""
+
+    name: str
+    regexes: tuple[re.Pattern[str], ...]
+
+    def first(self, padded: str) -> re.Match[str] | None:
+        for regex in self.regexes:
+            match = regex.search(padded)
+            if match:
+                return match
+        return None
+
+
+def _level(name: Any, where: str) -> int:
+    try:
+        return LEVELS.index(str(name))
+    except ValueError as exc:
+        raise ValueError(f"risk lexicon: unknown level {name!r} in {where}") from exc
+
+
+def _markers(name: str, items: list[dict] | None, lexicon: Lexicon) -> MarkerSet:
+    regexes = tuple(_compile_patterns(_as_list(item.get("patterns")), lexicon) for item in items or [])
+    return MarkerSet(name, regexes)
+
+
+@dataclass(frozen=True)
+class RiskLexicon:
+    entries: tuple[RiskEntry, ...]
+    emoji: tuple[EmojiEntry, ...]
+    hyperbole: MarkerSet
+    general_question: MarkerSet
+    hypothetical: MarkerSet
+    past_over: MarkerSet
+    victim_first_person: MarkerSet
+    victim_specific: MarkerSet
+    third_party: MarkerSet
+    negation_re: re.Pattern[str]
+    text_lexicon: Lexicon = field(repr=False)
+    raw: dict = field(repr=False, default_factory=dict)
+
+    @classmethod
+    def load(
+        cls, path: Path | str = DEFAULT_RISK_LEXICON_PATH, text_lexicon: Lexicon | None = None
+    ) -> "RiskLexicon":
+        """Read and compile the YAML file; patterns are folded and teencode-expanded like messages."""
+        lexicon = text_lexicon or load_default_lexicon()
+        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        entries: list[RiskEntry] = []
+        for category, items in (raw.get("categories") or {}).items():
+            for index, item in enumerate(items or []):
+                where = f"{category}[{index}]"
+                topic = str(item.get("topic") or "")
+                if topic not in DISCLOSURE_TOPICS:
+                    raise ValueError(f"risk lexicon: unknown topic {topic!r} in {where}")
+                entries.append(
+                    RiskEntry(
+                        category=str(category),
+                        level=_level(item.get("level"), where),
+                        topic=topic,
+                        note=str(item.get("note") or ""),
+                        regex=_compile_patterns(_as_list(item.get("patterns")), lexicon),
+                        needs_victim=bool(item.get("needs_victim", False)),
+                        generic=bool(item.get("generic", False)),
+                    )
+                )
+        emoji = tuple(
+            EmojiEntry(
+                emoji=fold_word(str(item["emoji"])),
+                alone=_level(item.get("alone", "none"), f"emoji {item['emoji']}"),
+                with_level=_level(item.get("with", item.get("level")), f"emoji {item['emoji']}"),
+                boosts=frozenset(_as_list(item.get("boosts"))),
+                topic=str(item.get("topic")),
+                note=str(item.get("note") or ""),
+            )
+            for item in raw.get("emoji") or []
+        )
+        dampers = raw.get("dampers") or {}
+        negations = sorted(
+            {
+                " ".join(lexicon.lemmas([fold_word(w) for w in p.split()]))
+                for item in dampers.get("negation") or []
+                for p in _as_list(item.get("patterns"))
+            },
+            key=len,
+            reverse=True,
+        )
+        # A negation, optionally followed by a few filler words, right before where a hit starts.
+        fillers = "bi|ai|co|tung|he|bao gio|phai|duoc|con|nguoi nao"
+        negation_re = re.compile(
+            r"(?:^| )(?:%s)(?: (?:%s))*$" % ("|".join(re.escape(n) for n in negations), fillers)
+        )
+        victims = raw.get("victim_signals") or {}
+        return cls(
+            entries=tuple(entries),
+            emoji=emoji,
+            hyperbole=_markers("hyperbole", dampers.get("hyperbole"), lexicon),
+            general_question=_markers("general", dampers.get("general_question"), lexicon),
+            hypothetical=_markers("hypothetical", dampers.get("hypothetical"), lexicon),
+            past_over=_markers("past_over", dampers.get("past_over"), lexicon),
+            victim_first_person=_markers("victim", victims.get("first_person"), lexicon),
+            victim_specific=_markers("specific", victims.get("specific"), lexicon),
+            third_party=_markers("third_party", raw.get("third_party"), lexicon),
+            negation_re=negation_re,
+            text_lexicon=lexicon,
+            raw=raw,
+        )
+
+
+@lru_cache(maxsize=4)
+def load_default_risk_lexicon(path: str = str(DEFAULT_RISK_LEXICON_PATH)) -> RiskLexicon:
+    return RiskLexicon.load(path)
+
+
+# --------------------------------------------------------------------------- assessment
+
+
+@dataclass
+class RiskAssessment:
+    level: str = "none"
+    category: str | None = None
+    signals: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"level": self.level, "category": self.category, "signals": list(self.signals)}
+
+
+@dataclass
+class _Candidate:
+    level: int
+    topic: str
+    source: str  # "intent", "lex" or "emoji"
+    generic: bool = False
+
+
+_MASK_RE = re.compile(r"\S+")
+
+
+def _mask(padded: str, markers: MarkerSet, signals: list[str]) -> str:
+    """Blank out hyperbole so risk patterns cannot fire on it; word count is kept for gaps."""
+    for regex in markers.regexes:
+        def blank(match: re.Match[str]) -> str:
+            signals.append(f"damp:hyperbole:{match.group(0).strip()}")
+            return _MASK_RE.sub("_", match.group(0))
+
+        padded = regex.sub(blank, padded)
+    return padded
+
+
+def _intent_candidates(
+    intent: str | None,
+    confidence: float,
+    ranking: list[tuple[str, float]] | None,
+    signals: list[str],
+) -> list[_Candidate]:
+    found: list[_Candidate] = []
+    if intent in TYPICAL_LEVEL and confidence >= TOP_CONCERN:
+        level = TYPICAL_LEVEL[intent] if confidence >= TOP_TYPICAL else CONCERN
+        found.append(_Candidate(level, intent, "intent"))
+        signals.append(f"intent:{intent}:{confidence:.2f}")
+    for name, probability in (ranking or [])[:3]:
+        if name == intent or name not in TYPICAL_LEVEL or probability < SECOND_CONCERN:
+            continue
+        level = TYPICAL_LEVEL[name] if probability >= SECOND_TYPICAL else CONCERN
+        found.append(_Candidate(level, name, "intent"))
+        signals.append(f"intent2:{name}:{probability:.2f}")
+        break
+    return found
+
+
+def assess(
+    text: str,
+    intent: str | None,
+    confidence: float,
+    ranking: list[tuple[str, float]] | None = None,
+    lexicon: RiskLexicon | None = None,
+) -> RiskAssessment:
+    """Risk level, category and the signals that fired for one user message."""
+    lex = lexicon or load_default_risk_lexicon()
+    signals: list[str] = []
+    confidence = float(confidence or 0.0)
+    normalised = lex.text_lexicon.normalise(text or "")
+    padded = f" {normalised} "
+
+    # --- context of the whole message
+    masked = _mask(padded, lex.hyperbole, signals)
+    hyperbole = masked != padded
+    first_person = lex.victim_first_person.first(masked) is not None
+    specific = lex.victim_specific.first(masked) is not None
+    general = lex.general_question.first(masked)
+    hypothetical = lex.hypothetical.first(masked)
+    framed_by = None
+    if general and not (first_person or specific):
+        framed_by = general
+    elif hypothetical and not specific:
+        framed_by = hypothetical
+    third_party_match = lex.third_party.first(masked)
+    past_over = lex.past_over.first(masked)
+
+    # --- the classifier
+    candidates = _intent_candidates(intent, confidence, ranking, signals)
+
+    # --- the lexicon
+    lexical: list[_Candidate] = []
+    for entry in lex.entries:
+        match = entry.regex.search(masked)
+        if not match:
+            continue
+        phrase = match.group(0).strip()
+        level = entry.level
+        if entry.needs_victim and not (first_person or specific) and level > CONCERN:
+            level = CONCERN
+        if level < IMMINENT and lex.negation_re.search(masked[: match.start()].rstrip()):
+            level = min(level, CONCERN)
+            signals.append(f"damp:negation:{phrase}")
+        if framed_by is not None and level < IMMINENT:
+            signals.append(f"damp:general:{entry.category}:{phrase}")
+            continue
+        signals.append(f"lex:{entry.category}:{phrase}")
+        lexical.append(_Candidate(level, entry.topic, "lex", entry.generic))
+
+    # --- dampers on the classifier's reading
+    strong_lexical = any(c.level >= HIGH for c in lexical)
+    for cand in candidates:
+        if framed_by is not None and not strong_lexical:
+            cap = CONCERN if confidence >= FRAMED_INTENT_CONCERN and cand.topic == intent else NONE
+            cand.level = min(cand.level, cap)
+        if hyperbole and not strong_lexical:
+            cand.level = min(cand.level, CONCERN)
+    if framed_by is not None:
+        signals.append(f"damp:general:{framed_by.group(0).strip()}")
+    candidates.extend(lexical)
+
+    # --- emoji: a method beside words of harm is worse than either alone
+    tokens = set(masked.split())
+    for em in lex.emoji:
+        if em.emoji not in tokens:
+            continue
+        boosted = any(c.topic in em.boosts and c.level >= CONCERN for c in candidates)
+        level = em.with_level if boosted else em.alone
+        if framed_by is not None and not boosted:
+            level = NONE
+        if level > NONE:
+            candidates.append(_Candidate(level, em.topic, "emoji"))
+            signals.append(f"emoji:{em.emoji}")
+
+    if past_over:
+        signals.append(f"damp:past_over:{past_over.group(0).strip()}")
+        for cand in candidates:
+            if cand.level == HIGH:
+                cand.level = CONCERN
+
+    # --- third party: another child is harmed
+    confident_self_disclosure = (
+        intent in TYPICAL_LEVEL
+        and intent != "report_third_party"
+        and confidence >= SELF_DISCLOSURE_OVER_THIRD_PARTY
+    )
+    third_party = (intent == "report_third_party" and confidence >= TOP_CONCERN) or (
+        third_party_match is not None and not confident_self_disclosure
+    )
+    if third_party:
+        if third_party_match is not None:
+            signals.append(f"third_party:{third_party_match.group(0).strip()}")
+        for cand in candidates:
+            if cand.source == "intent" and cand.level == HIGH and cand.topic not in THIRD_PARTY_HIGH_TOPICS:
+                cand.level = CONCERN
+
+    candidates = [c for c in candidates if c.level > NONE]
+    if not candidates:
+        return RiskAssessment("none", None, signals)
+    top = max(c.level for c in candidates)
+    leaders = [c for c in candidates if c.level == top]
+    # The category names the topic behind the level: a specific topic over a bare cry for help,
+    # the classifier's topic over the lexicon's when both agree on the level.
+    leaders.sort(key=lambda c: (c.generic, c.source != "intent", c.source == "emoji"))
+    category = "report_third_party" if third_party else leaders[0].topic
+    return RiskAssessment(LEVELS[top], category, signals)
