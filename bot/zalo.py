@@ -222,10 +222,18 @@ class ZaloSender:
 
     channel = "zalo"
 
-    def __init__(self, client: ZaloClient, tokens: TokenProvider, memory: ConversationMemory) -> None:
+    def __init__(
+        self,
+        client: ZaloClient,
+        tokens: TokenProvider,
+        memory: ConversationMemory,
+        *,
+        rate_limit_retry_seconds: float = RATE_LIMIT_RETRY_SECONDS,
+    ) -> None:
         self._client = client
         self._tokens = tokens
         self._memory = memory
+        self._rate_limit_retry_seconds = rate_limit_retry_seconds
 
     async def send(self, platform_user_id: str, payload: dict[str, Any]) -> SendResult:
         if await self._memory.is_unsubscribed(platform_user_id):
@@ -272,6 +280,6 @@ class ZaloSender:
         if result.token_rejected:
             return SendResult.transient(error + " (after a token refresh)", TOKEN_TROUBLE_RETRY_SECONDS)
         if result.error == -32:
-            return SendResult.transient(error, RATE_LIMIT_RETRY_SECONDS)
+            return SendResult.transient(error, self._rate_limit_retry_seconds)
         # -100, HTTP 5xx, timeouts and codes we do not know: back off and retry (the outbox bounds attempts).
         return SendResult.transient(error)

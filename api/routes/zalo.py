@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from api.messaging.gate import WriteGate
 from api.messaging.inbound import accept_inbound, get_or_create_conversation
 from api.messaging.models import InboundMessage
-from api.routes.body import BodyTooLarge, read_limited_body
+from api.routes.limits import BodyTooLarge, read_limited_body
 from api.security.crypto import Crypto
 from api.settings import Settings
 from api.zalo.state import CHANNEL, mark_followed, mark_unfollowed, take_choice
@@ -89,9 +89,9 @@ async def zalo_webhook(request: Request) -> JSONResponse:
     except _AlreadyStored:
         stored = False
     if stored:
-        notify = getattr(request.app.state, "notify_inbound", None)
-        if callable(notify):
-            notify()
+        worker = getattr(request.app.state, "inbound_worker", None)
+        if worker is not None:
+            worker.notify()
     return JSONResponse({"ok": True, "duplicate": not stored})
 
 

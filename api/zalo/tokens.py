@@ -27,7 +27,7 @@ from bot.zalo import TokenPair, ZaloClient
 log = logging.getLogger(__name__)
 
 # The configured first pair comes without an expiry: trust it this long, then refresh it.
-SEED_TOKEN_TRUST = timedelta(hours=1)
+SEED_TOKEN_TRUST = timedelta(hours=3)
 REFRESH_MARGIN = timedelta(hours=1)
 LOCK_WAIT_SECONDS = 60.0
 LOCK_POLL_SECONDS = 0.1

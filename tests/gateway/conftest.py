@@ -138,3 +138,6 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as http:
             yield http
+
+# Zalo fixtures (fake Zalo API server) live with the Zalo helpers.
+from tests.gateway.zalo_support import fake_zalo, fake_zalo_server  # noqa: E402, F401

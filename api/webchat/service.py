@@ -1,0 +1,51 @@
+"""Wiring for the web chat: registers its sender and purges old mailbox rows in the background."""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from fastapi import FastAPI
+
+from api.webchat.mailbox import WebChatMailbox, WebChatSender
+
+log = logging.getLogger(__name__)
+
+PURGE_EVERY_SECONDS = 3600.0
+
+
+class WebChatService:
+    def __init__(self, app: FastAPI, mailbox: WebChatMailbox) -> None:
+        self._app = app
+        self.mailbox = mailbox
+        self.sender = WebChatSender(mailbox)
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> WebChatService:
+        self._app.state.channel_senders.register(self.sender)
+        self._task = asyncio.create_task(self._purge_forever(), name="webchat-purge")
+        return self
+
+    async def _purge_forever(self) -> None:
+        while True:
+            try:
+                removed = await self.mailbox.purge_old()
+                if removed:
+                    log.info("web chat: purged %d old replies", removed)
+            except Exception:
+                log.exception("web chat: purge failed")
+            await asyncio.sleep(PURGE_EVERY_SECONDS)
+
+    async def stop(self) -> None:
+        self._app.state.channel_senders.unregister(self.sender.channel)
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+
+async def start_webchat(app: FastAPI) -> WebChatService:
+    """Startup service (app.state.startup_services)."""
+    mailbox = WebChatMailbox(app.state.write_gate, app.state.crypto)
+    app.state.webchat_mailbox = mailbox
+    return WebChatService(app, mailbox).start()
