@@ -49,6 +49,13 @@ NON_TEXT_KINDS = ("sticker", "photo", "voice", "document", "other")
 RISK_LEVELS = ("none", "concern", "high", "imminent")
 
 
+def _as_float(value: Any) -> float | None:
+    try:
+        return None if value is None else float(value)
+    except (TypeError, ValueError):
+        return None
+
+
 @dataclass
 class Risk:
     """The risk of one user message, from the actions' custom payload or from /model/parse."""
@@ -60,6 +67,8 @@ class Risk:
     counselor_requested: bool = False
     intent: str | None = None
     source: str = "action"  # action | parse
+    confidence: float | None = None
+    fallback: bool = False
 
     @classmethod
     def from_custom(cls, custom: dict[str, Any]) -> Risk:
@@ -72,6 +81,8 @@ class Risk:
             counselor_requested=bool(custom.get("counselor_requested")),
             intent=custom.get("intent"),
             source="action",
+            confidence=_as_float(custom.get("confidence")),
+            fallback=bool(custom.get("fallback")) or custom.get("intent") == "nlu_fallback",
         )
 
     @classmethod
@@ -88,11 +99,21 @@ class Risk:
             counselor_requested=intent == "request_counselor",
             intent=intent,
             source="parse",
+            confidence=_as_float((parsed.get("intent") or {}).get("confidence"))
+            if isinstance(parsed.get("intent"), dict) else None,
+            fallback=intent == "nlu_fallback",
         )
 
 
 class ConversationHooks:
     """Extension points; subclass and override what you need (all are no-ops here)."""
+
+    async def before_rasa(
+        self, session: Session, conversation: Conversation, inbound: InboundMessage, text: str
+    ) -> list[dict[str, Any]] | None:
+        """A text message the hook answers itself (subscription words, quiz answers): return the
+        replies and Rasa is not asked; None lets Rasa answer."""
+        return None
 
     async def after_user_message(
         self, session: Session, conversation: Conversation, inbound: InboundMessage, risk: Risk | None
@@ -197,6 +218,8 @@ class Pipeline:
         if snap is None:
             return
         if snap.kind in TEXT_KINDS and snap.text:
+            if await self._answered_before_rasa(snap):
+                return
             metadata = {"channel": snap.channel, "message_id": str(snap.metadata.get("message_id", ""))}
             try:
                 replies = await self.rasa.send_message(snap.sender_id, snap.text, metadata)
@@ -230,6 +253,25 @@ class Pipeline:
             except Exception:  # a broken hook must not lose the message or the reply
                 log.exception("pipeline hook %s.%s failed", type(hooks).__name__, name)
 
+    async def _answered_before_rasa(self, snap: _Snapshot) -> bool:
+        """Let hooks answer without Rasa; their replies are queued in the same transaction."""
+        async with self.gate.transaction() as session:
+            inbound = session.get(InboundMessage, snap.inbound_id)
+            conversation = session.get(Conversation, snap.conversation_id)
+            if inbound is None or conversation is None or inbound.status != "processing":
+                return True  # our claim expired and someone else owns the message now
+            for hooks in self.hooks:
+                try:
+                    with session.begin_nested():
+                        replies = await hooks.before_rasa(session, conversation, inbound, snap.text or "")
+                except Exception:  # a broken hook must not stop the message reaching Rasa
+                    log.exception("pipeline hook %s.before_rasa failed", type(hooks).__name__)
+                    continue
+                if replies is not None:
+                    await self._complete(session, conversation, inbound, replies, None, source="bot")
+                    return True
+        return False
+
     async def _finish(
         self, snap: _Snapshot, replies: list[dict[str, Any]], risk: Risk | None, *, source: str
     ) -> None:
@@ -238,17 +280,29 @@ class Pipeline:
             conversation = session.get(Conversation, snap.conversation_id)
             if inbound is None or conversation is None or inbound.status != "processing":
                 return  # our claim expired and someone else owns the message now
-            await self._run_hook(session, "after_user_message", conversation, inbound, risk)
-            # Re-read after the hooks: the state decides whether the bot may speak.
-            queued: list[dict[str, Any]] = []
-            if conversation.state != "counselor" and replies:
-                enqueue(session, conversation, replies, source, idempotency_prefix=f"inbound:{inbound.id}")
-                queued = replies
-            await self._run_hook(session, "after_bot_turn", conversation, inbound, queued, risk)
-            inbound.status = "done"
-            inbound.processed_at = utcnow()
-            inbound.lease_expires_at = None
-            inbound.last_error = None
+            await self._complete(session, conversation, inbound, replies, risk, source=source)
+
+    async def _complete(
+        self,
+        session: Session,
+        conversation: Conversation,
+        inbound: InboundMessage,
+        replies: list[dict[str, Any]],
+        risk: Risk | None,
+        *,
+        source: str,
+    ) -> None:
+        await self._run_hook(session, "after_user_message", conversation, inbound, risk)
+        # Re-read after the hooks: the state decides whether the bot may speak.
+        queued: list[dict[str, Any]] = []
+        if conversation.state != "counselor" and replies:
+            enqueue(session, conversation, replies, source, idempotency_prefix=f"inbound:{inbound.id}")
+            queued = replies
+        await self._run_hook(session, "after_bot_turn", conversation, inbound, queued, risk)
+        inbound.status = "done"
+        inbound.processed_at = utcnow()
+        inbound.lease_expires_at = None
+        inbound.last_error = None
 
     def retry_delay(self, attempts: int) -> float:
         """Exponential backoff with full jitter on the upper half, capped."""

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -69,6 +70,22 @@ class Settings(BaseSettings):
     office_hours: str = "00:00-24:00"  # counselors' hours, local time, e.g. "07:30-21:30"
     timezone: str = "Asia/Ho_Chi_Minh"
 
+    # Content run by campaign staff (responses, inbox, retraining, broadcasts). Paths are relative
+    # to repo_root unless absolute.
+    repo_root: str = str(Path(__file__).resolve().parents[1])
+    domain_path: str = "domain.yml"
+    nlu_data_dir: str = "data/nlu"
+    nlg_token: SecretStr = SecretStr("")  # when set, /nlg wants ?token= (endpoints.yml nlg.token)
+    retrain_command: str = "make train"
+    retrain_models_dir: str = "models"
+    eval_set_path: str = "../shared/eval/dev.jsonl"
+    eval_score_script: str = "../shared/eval/score.py"
+    eval_server_command: str = ".venv-rasa/bin/rasa run --enable-api --port {port} --model {model}"
+    eval_server_port: int = 5006
+    retrain_timeout_seconds: int = 3 * 3600
+    zalo_reply_window_days: int = 7
+    broadcast_poll_seconds: float = 5.0
+
     @property
     def telegram_enabled(self) -> bool:
         return bool(self.telegram_bot_token.get_secret_value())
@@ -78,7 +95,7 @@ class Settings(BaseSettings):
         return bool(self.zalo_app_id and self.zalo_access_token.get_secret_value())
 
     @model_validator(mode="after")
-    def _production_needs_real_secrets(self) -> "Settings":
+    def _production_needs_real_secrets(self) -> Settings:
         if self.environment == "production":
             missing = [
                 name

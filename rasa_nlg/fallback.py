@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Dict, Optional, Text
+from typing import Any
 
 from rasa.core.nlg.callback import CallbackNaturalLanguageGenerator
 from rasa.core.nlg.generator import NaturalLanguageGenerator
@@ -31,7 +31,7 @@ DEFAULT_TIMEOUT_SECONDS = 2.0
 _CONTENT_KEYS = ("buttons", "image", "elements", "attachment", "custom")
 
 
-def _has_text(response: Optional[Dict[Text, Any]]) -> bool:
+def _has_text(response: dict[str, Any] | None) -> bool:
     return isinstance(response, dict) and bool(str(response.get("text") or "").strip())
 
 
@@ -41,8 +41,8 @@ class FallbackCallbackNLG(NaturalLanguageGenerator):
     def __init__(
         self,
         endpoint_config: EndpointConfig,
-        domain: Optional[Domain] = None,
-        timeout: Optional[float] = None,
+        domain: Domain | None = None,
+        timeout: float | None = None,
     ) -> None:
         self.endpoint_config = endpoint_config
         self.remote = CallbackNaturalLanguageGenerator(endpoint_config=endpoint_config)
@@ -52,12 +52,12 @@ class FallbackCallbackNLG(NaturalLanguageGenerator):
 
     async def generate(
         self,
-        utter_action: Text,
+        utter_action: str,
         tracker: DialogueStateTracker,
-        output_channel: Text,
+        output_channel: str,
         **kwargs: Any,
-    ) -> Optional[Dict[Text, Any]]:
-        remote_response: Optional[Dict[Text, Any]] = None
+    ) -> dict[str, Any] | None:
+        remote_response: dict[str, Any] | None = None
         try:
             remote_response = await asyncio.wait_for(
                 self.remote.generate(utter_action, tracker, output_channel, **dict(kwargs)),
@@ -65,7 +65,7 @@ class FallbackCallbackNLG(NaturalLanguageGenerator):
             )
         except asyncio.CancelledError:
             raise
-        except Exception as error:  # any failure of the gateway means: use the default text
+        except Exception as error:  # noqa: BLE001  (any failure of the gateway means: the default text)
             logger.warning("NLG endpoint failed for %s (%s); using domain.yml", utter_action,
                            type(error).__name__)
         if _has_text(remote_response):

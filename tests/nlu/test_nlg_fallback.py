@@ -14,7 +14,7 @@ from rasa.utils.endpoints import EndpointConfig
 
 # The Rasa environment does not install the repository; make the root importable when run from it.
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from rasa_nlg.fallback import FallbackCallbackNLG  # noqa: E402
+from rasa_nlg.fallback import FallbackCallbackNLG
 
 DOMAIN = Domain.from_dict(
     {

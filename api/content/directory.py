@@ -1,0 +1,185 @@
+"""The help referral directory: national numbers shipped, local entries added by staff (CSV)."""
+from __future__ import annotations
+
+import csv
+import io
+import re
+import unicodedata
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.content.models import DIRECTORY_KINDS, DirectoryEntry
+
+try:  # the shared Vietnamese folding (teencode-aware tokenisation) when available
+    from vietnlu.text import fold as _shared_fold
+except ImportError:  # pragma: no cover - vietnlu ships with the repository
+    _shared_fold = None
+
+
+def fold(text: str) -> str:
+    """Lowercase, no diacritics, punctuation dropped: "Tam Kỳ" and "tam ky" compare equal."""
+    if _shared_fold is not None:
+        return _shared_fold(text)
+    stripped = unicodedata.normalize("NFD", text.lower().replace("đ", "d"))
+    stripped = "".join(ch for ch in stripped if unicodedata.category(ch) != "Mn")
+    return " ".join(re.findall(r"\w+", stripped)).replace("y", "i")
+
+
+# Only the national numbers ship with the product: local entries come from the staff who know them.
+NATIONAL_ENTRIES: tuple[dict[str, str], ...] = (
+    {"name": "Tổng đài quốc gia bảo vệ trẻ em", "kind": "child_protection_officer", "phone": "111",
+     "hours": "24/7, miễn phí"},
+    {"name": "Công an (khẩn cấp)", "kind": "police", "phone": "113", "hours": "24/7"},
+    {"name": "Cấp cứu y tế", "kind": "health", "phone": "115", "hours": "24/7"},
+)
+CSV_FIELDS = ("name", "kind", "province", "district", "commune", "phone", "hours")
+KIND_LABELS = {
+    "child_protection_officer": "cán bộ bảo vệ trẻ em",
+    "police": "công an",
+    "health": "y tế",
+    "shelter": "nhà tạm lánh",
+    "school_counselling": "tư vấn học đường",
+}
+# Ways of asking where help is (folded). A place alone is not enough: "ở Tam Kỳ ..." may be a story.
+_HELP_QUESTION_CUES = ("cho nao", "o dau", "noi nao", "dau co", "dia chi", "so dien thoai", "sdt",
+                       "lien he", "tim ai", "ai giup", "gan nha", "gan em", "gan day")
+_HELP_WORDS = ("giup", "ho tro", "tro giup", "bao ve", "tu van", "cuu", "bao cao", "to cao", "lien he")
+
+
+class DirectoryError(ValueError):
+    pass
+
+
+def place_key(entry: DirectoryEntry) -> str:
+    return "|".join(fold(p) for p in (entry.province, entry.district, entry.commune) if p.strip())
+
+
+def validate_entry(data: dict[str, Any], line: int | None = None) -> dict[str, str]:
+    where = f" (dòng {line} / line {line})" if line else ""
+    values = {field: str(data.get(field) or "").strip() for field in CSV_FIELDS}
+    if not values["name"] or not values["phone"]:
+        raise DirectoryError(f"Cần có tên và số điện thoại{where}. / Name and phone are required{where}.")
+    if values["kind"] not in DIRECTORY_KINDS:
+        raise DirectoryError(f"Loại \"{values['kind']}\" không hợp lệ{where}; dùng một trong: "
+                             f"{', '.join(DIRECTORY_KINDS)}. / Unknown kind{where}.")
+    if not re.fullmatch(r"[0-9 +().\-]{3,40}", values["phone"]):
+        raise DirectoryError(f"Số điện thoại không hợp lệ{where}. / Invalid phone number{where}.")
+    if not values["province"]:
+        raise DirectoryError(f"Mục địa phương cần có tỉnh/thành{where}. / A local entry needs a province{where}.")
+    return values
+
+
+def add_entry(session: Session, values: dict[str, str]) -> DirectoryEntry:
+    entry = DirectoryEntry(**values, national=False)
+    entry.place_key = place_key(entry)
+    session.add(entry)
+    return entry
+
+
+def seed_national(session: Session) -> int:
+    """Add the national numbers if missing (idempotent)."""
+    have = set(session.scalars(select(DirectoryEntry.phone).where(DirectoryEntry.national.is_(True))))
+    added = 0
+    for item in NATIONAL_ENTRIES:
+        if item["phone"] not in have:
+            session.add(DirectoryEntry(**item, national=True, place_key=""))
+            added += 1
+    return added
+
+
+def _ordered(entries: list[DirectoryEntry]) -> list[DirectoryEntry]:
+    """111 always first, then the other national numbers, then local entries by name."""
+    return sorted(entries, key=lambda e: (e.phone != "111", not e.national, fold(e.name)))
+
+
+def all_entries(session: Session) -> list[DirectoryEntry]:
+    return _ordered(list(session.scalars(select(DirectoryEntry))))
+
+
+def _contains_phrase(haystack: str, phrase: str) -> bool:
+    return bool(phrase) and f" {phrase} " in f" {haystack} "
+
+
+def places_in(folded_text: str, entry: DirectoryEntry) -> bool:
+    return any(_contains_phrase(folded_text, place) for place in entry.place_key.split("|") if place)
+
+
+def search(session: Session, query: str) -> list[DirectoryEntry]:
+    """Entries whose name, kind or place matches every word of the query; 111 always first."""
+    words = fold(query).split()
+    entries = list(session.scalars(select(DirectoryEntry)))
+    if not words:
+        return _ordered(entries)
+    hotline = [e for e in entries if e.phone == "111"]
+    matches = []
+    for entry in entries:
+        haystack = " ".join([fold(entry.name), fold(KIND_LABELS.get(entry.kind, "")), entry.kind,
+                             entry.place_key.replace("|", " "), entry.phone])
+        if all(_contains_phrase(haystack, w) or w in haystack.split() for w in words):
+            matches.append(entry)
+    return _ordered(list({e.id: e for e in hotline + matches}.values()))
+
+
+def asks_for_help_nearby(folded_text: str) -> bool:
+    padded = f" {folded_text} "
+    return (any(f" {cue} " in padded for cue in _HELP_QUESTION_CUES)
+            and any(f" {word} " in padded for word in _HELP_WORDS))
+
+
+def local_help(session: Session, text: str) -> list[DirectoryEntry] | None:
+    """For "ở Tam Kỳ có chỗ nào giúp em không": 111 first, then the entries for the place named.
+
+    None when the message does not ask where to find help or names no place in the directory.
+    """
+    folded = fold(text)
+    if not asks_for_help_nearby(folded):
+        return None
+    entries = list(session.scalars(select(DirectoryEntry)))
+    local = [e for e in entries if not e.national and places_in(folded, e)]
+    if not local:
+        return None
+    # The most specific match first: commune, then district, then province.
+    hotline = [e for e in entries if e.phone == "111"]
+    return hotline + sorted(local, key=lambda e: -sum(
+        _contains_phrase(folded, fold(p)) for p in (e.commune, e.district) if p))
+
+
+def help_reply(entries: list[DirectoryEntry]) -> dict[str, Any]:
+    lines = ["Đây là những nơi có thể giúp em:"]
+    for entry in entries:
+        place = ", ".join(p for p in (entry.commune, entry.district, entry.province) if p)
+        hours = f" ({entry.hours})" if entry.hours else ""
+        lines.append(f"• {entry.name}{' – ' + place if place else ''}: {entry.phone}{hours}")
+    lines.append("Nếu em đang gặp nguy hiểm, hãy gọi ngay 111 (miễn phí, 24/7) hoặc 113.")
+    return {"text": "\n".join(lines)}
+
+
+def entry_out(entry: DirectoryEntry) -> dict[str, Any]:
+    return {"id": entry.id, "name": entry.name, "kind": entry.kind, "province": entry.province,
+            "district": entry.district, "commune": entry.commune, "phone": entry.phone, "hours": entry.hours,
+            "national": entry.national}
+
+
+def export_csv(entries: list[DirectoryEntry]) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=CSV_FIELDS)
+    writer.writeheader()
+    for entry in entries:
+        writer.writerow({field: getattr(entry, field) for field in CSV_FIELDS})
+    return buffer.getvalue()
+
+
+def parse_csv(content: str) -> list[dict[str, str]]:
+    """All rows checked before any is stored: one bad row rejects the file with its line number."""
+    reader = csv.DictReader(io.StringIO(content.lstrip("\ufeff")))
+    missing = [f for f in ("name", "kind", "province", "phone") if f not in (reader.fieldnames or [])]
+    if missing:
+        raise DirectoryError(f"Thiếu cột: {', '.join(missing)}. / Missing columns: {', '.join(missing)}.")
+    rows = []
+    for line, row in enumerate(reader, start=2):
+        if row.get("phone", "").strip() in {e["phone"] for e in NATIONAL_ENTRIES} and not row.get("province"):
+            continue  # the national numbers are built in
+        rows.append(validate_entry(row, line))
+    return rows

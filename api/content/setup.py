@@ -1,0 +1,107 @@
+"""Plugs the content concern into the app: routes, pipeline hooks, seeding and background work."""
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.responses import FileResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+
+from api.content import api_campaign, api_responses, broadcasts, directory, responses
+from api.content.hooks import ContentHooks
+from api.content.retrain import RetrainRunner
+from api.db.session import Database
+from api.settings import Settings
+
+log = logging.getLogger(__name__)
+STATIC_DIR = Path(__file__).resolve().parents[1] / "static" / "content"
+SCHEDULER_POLL_SECONDS = 5.0
+
+
+def seed(database: Database, settings: Settings) -> None:
+    """domain.yml responses as version 1 and the national help numbers; safe to run at every start."""
+    domain = Path(settings.domain_path)
+    domain = domain if domain.is_absolute() else Path(settings.repo_root) / domain
+    with database.transaction() as session:
+        added = responses.seed_responses(session, responses.load_domain_responses(domain))
+        directory.seed_national(session)
+    if added:
+        log.info("seeded %d responses from %s", added, domain.name)
+
+
+class BroadcastScheduler:
+    """Sends scheduled broadcasts when their time comes."""
+
+    def __init__(self, app: FastAPI, poll_seconds: float = SCHEDULER_POLL_SECONDS) -> None:
+        self.app = app
+        self.poll_seconds = poll_seconds
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> BroadcastScheduler:
+        self._task = asyncio.create_task(self._loop())
+        return self
+
+    def run_due(self) -> int:
+        settings: Settings = self.app.state.settings
+        database: Database = self.app.state.database
+        sent = 0
+        with database.transaction() as session:
+            for broadcast in broadcasts.due(session):
+                broadcasts.dispatch(session, broadcast, self.app.state.crypto,
+                                    zalo_window_days=settings.zalo_reply_window_days)
+                sent += 1
+        return sent
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                await asyncio.to_thread(self.run_due)
+            except Exception:  # keep scheduling; the next round retries
+                log.exception("scheduled broadcasts failed")
+            await asyncio.sleep(self.poll_seconds)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+
+
+class _ContentServices:
+    def __init__(self, scheduler: BroadcastScheduler, runner: RetrainRunner) -> None:
+        self.scheduler = scheduler
+        self.runner = runner
+
+    async def stop(self) -> None:
+        await self.scheduler.stop()
+        await self.runner.stop()
+
+
+async def _start(app: FastAPI) -> _ContentServices:
+    settings: Settings = app.state.settings
+    database: Database = app.state.database
+    await asyncio.to_thread(seed, database, settings)
+    app.state.retrain_runner = RetrainRunner(database, settings)
+    app.state.broadcast_scheduler = BroadcastScheduler(app, settings.broadcast_poll_seconds).start()
+    return _ContentServices(app.state.broadcast_scheduler, app.state.retrain_runner)
+
+
+def install_content(app: FastAPI) -> None:
+    app.include_router(api_responses.router)
+    app.include_router(api_responses.nlg_router)
+    app.include_router(api_campaign.router)
+    app.state.pipeline_hooks.register(ContentHooks(app.state.crypto, app.state.settings.timezone))
+    app.state.startup_services.append(_start)
+    app.mount("/content/static", StaticFiles(directory=STATIC_DIR), name="content-static")
+
+    @app.get("/content", include_in_schema=False)
+    async def content_console() -> FileResponse:
+        return FileResponse(STATIC_DIR / "index.html")
+
+    @app.get("/content/", include_in_schema=False)
+    async def content_console_slash() -> RedirectResponse:
+        return RedirectResponse("/content")
