@@ -1,0 +1,132 @@
+"""The FastAPI gateway: `create_app()` wires settings, database, Rasa, channels and workers."""
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from api.content.setup import install_content
+from api.db.migrate import upgrade_to_heads
+from api.db.session import Database
+from api.messaging.delivery import DeliveryWorker
+from api.messaging.gate import WriteGate
+from api.messaging.outbox import add_outbox_listener, remove_outbox_listener
+from api.messaging.worker import InboundWorker
+from api.pipeline import HookRegistry, Pipeline
+from api.security.crypto import configure_crypto
+from api.settings import Settings, get_settings
+from api.webchat.service import install_webchat
+from api.zalo.service import install_zalo
+from bot.base import ChannelRegistry
+from bot.rasa_client import RasaClient
+
+log = logging.getLogger(__name__)
+
+
+def _database_is_up(database: Database) -> bool:
+    try:
+        with database.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        return True
+    except Exception:
+        return False
+
+
+async def _start_telegram(app: FastAPI, settings: Settings, gate: WriteGate, channels: ChannelRegistry) -> Any:
+    from bot.telegram import TelegramSender, TelegramService, build_application
+
+    application = build_application(settings)
+    sender = TelegramSender(application, gate)
+    service = await TelegramService(application, sender).start()
+    app.state.telegram_application = application
+    channels.register(sender)
+    return service
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    crypto = configure_crypto(settings)
+    hooks = HookRegistry()
+    channel_senders = ChannelRegistry()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        database = Database(settings.database_url)
+        if settings.run_migrations_on_start:
+            await asyncio.to_thread(upgrade_to_heads, settings.database_url)
+        rasa = RasaClient(
+            settings.rasa_url, token=settings.rasa_token.get_secret_value(), timeout=settings.rasa_timeout_seconds
+        )
+        gate = WriteGate(database)
+        app.state.database = database
+        app.state.write_gate = gate
+        app.state.rasa = rasa
+        app.state.pipeline = Pipeline(
+            gate,
+            rasa,
+            hooks,
+            crypto,
+            retry_base_seconds=settings.inbound_retry_base_seconds,
+            retry_max_seconds=settings.inbound_retry_max_seconds,
+        )
+        app.state.inbound_worker = InboundWorker(gate, app.state.pipeline, settings)
+        app.state.delivery_worker = DeliveryWorker(gate, channel_senders, crypto, settings)
+        services: list[Any] = []
+        add_outbox_listener(app.state.delivery_worker.notify)
+        try:
+            if settings.telegram_enabled:
+                services.append(await _start_telegram(app, settings, gate, channel_senders))
+            for start in app.state.startup_services:
+                service = await start(app)
+                if service is not None:
+                    services.append(service)
+            services.append(await app.state.delivery_worker.start())
+            services.append(await app.state.inbound_worker.start())
+            yield
+        finally:
+            remove_outbox_listener(app.state.delivery_worker.notify)
+            for service in reversed(services):
+                try:
+                    await service.stop()
+                except Exception:
+                    log.exception("error while stopping %s", type(service).__name__)
+            await rasa.aclose()
+            database.dispose()
+
+    app = FastAPI(title="Child protection chatbot gateway", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app.state.settings = settings
+    app.state.crypto = crypto
+    app.state.pipeline_hooks = hooks
+    app.state.channel_senders = channel_senders
+    # Async callables `start(app) -> object with async stop()`, started in order after the database.
+    app.state.startup_services = []
+
+    if settings.telegram_enabled:
+        from api.routes.telegram import router as telegram_router
+
+        app.include_router(telegram_router)
+
+    install_zalo(app)
+    install_webchat(app)
+    install_content(app)
+
+    @app.get("/health")
+    async def health(request: Request) -> JSONResponse:
+        database: Database = request.app.state.database
+        rasa: RasaClient = request.app.state.rasa
+        database_up = await asyncio.to_thread(_database_is_up, database)
+        rasa_up = await rasa.is_up()
+        body = {
+            "status": "ok" if database_up and rasa_up else ("degraded" if database_up else "unavailable"),
+            "rasa": "up" if rasa_up else "down",
+            "database": "up" if database_up else "down",
+        }
+        return JSONResponse(body, status_code=200 if database_up else 503)
+
+    return app
