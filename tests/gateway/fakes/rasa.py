@@ -40,6 +40,8 @@ class FakeRasa:
         self.events: list[tuple[str, Any]] = []
         self.triggered: list[tuple[str, Any]] = []
         self.paused: set[str] = set()
+        self.in_flight = 0
+        self.max_in_flight = 0
         self._lock = threading.Lock()
         app = Starlette(routes=[
             Route("/", self._root),
@@ -67,6 +69,8 @@ class FakeRasa:
             self.events.clear()
             self.triggered.clear()
             self.paused.clear()
+            self.in_flight = 0
+            self.max_in_flight = 0
 
     def texts(self) -> list[str]:
         with self._lock:
@@ -80,8 +84,15 @@ class FakeRasa:
     async def _webhook(self, request: Request) -> Response:
         if self.down:
             return Response(status_code=503)
-        if self.delay_seconds:
-            await asyncio.sleep(self.delay_seconds)
+        with self._lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            if self.delay_seconds:
+                await asyncio.sleep(self.delay_seconds)
+        finally:
+            with self._lock:
+                self.in_flight -= 1
         body = await request.json()
         with self._lock:
             self.messages.append(body)
