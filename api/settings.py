@@ -53,6 +53,7 @@ class Settings(BaseSettings):
     delivery_global_rate_per_second: float = 25.0
     delivery_per_recipient_rate_per_second: float = 1.0
     delivery_per_recipient_burst: int = 3
+    telegram_overall_max_rate: float = 30.0  # Bot API: about 30 messages/s per bot (AIORateLimiter)
     shutdown_grace_seconds: float = 10.0
 
     bootstrap_admin_email: str = ""

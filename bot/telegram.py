@@ -36,7 +36,8 @@ def build_application(settings: Settings) -> Application:  # type: ignore[type-a
         .base_url(f"{base}/bot")
         .base_file_url(f"{base}/file/bot")
         .updater(None)
-        .rate_limiter(AIORateLimiter(max_retries=0))  # our outbox retries; no hidden sleeps
+        # Our outbox retries 429s itself (max_retries=0): no hidden sleeps inside a send.
+        .rate_limiter(AIORateLimiter(overall_max_rate=settings.telegram_overall_max_rate, max_retries=0))
         .build()
     )
 

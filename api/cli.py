@@ -1,0 +1,80 @@
+"""Operator commands: `python -m api.cli <command>`.
+
+  telegram-set-webhook [--url URL] [--drop-pending-updates]
+      Registers {PUBLIC_BASE_URL}/webhooks/telegram with the secret token and the update types the
+      gateway handles. Run once per deploy (never at every start: replicas would race).
+  telegram-webhook-info
+      Shows what Telegram has registered (pending updates, last error).
+  migrate
+      Applies database migrations up to every head.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import re
+import sys
+
+from api.settings import Settings, get_settings
+
+SECRET_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+
+
+def _bot(settings: Settings):  # type: ignore[no-untyped-def]
+    from telegram import Bot
+
+    base = settings.telegram_api_base_url.rstrip("/")
+    return Bot(settings.telegram_bot_token.get_secret_value(), base_url=f"{base}/bot",
+               base_file_url=f"{base}/file/bot")
+
+
+async def telegram_set_webhook(settings: Settings, url: str | None, drop_pending: bool) -> str:
+    from bot.telegram import ALLOWED_UPDATES
+
+    if not settings.telegram_enabled:
+        raise SystemExit("TELEGRAM_BOT_TOKEN is not set")
+    secret = settings.telegram_webhook_secret.get_secret_value()
+    if not SECRET_PATTERN.match(secret):
+        raise SystemExit("TELEGRAM_WEBHOOK_SECRET must be 1-256 characters of A-Z a-z 0-9 _ -")
+    target = url or f"{settings.public_base_url.rstrip('/')}/webhooks/telegram"
+    if not target.startswith("https://") and settings.environment == "production":
+        raise SystemExit("Telegram needs an https:// webhook URL")
+    async with _bot(settings) as bot:
+        await bot.set_webhook(url=target, secret_token=secret, allowed_updates=ALLOWED_UPDATES,
+                              drop_pending_updates=drop_pending)
+    return target
+
+
+async def telegram_webhook_info(settings: Settings) -> str:
+    async with _bot(settings) as bot:
+        info = await bot.get_webhook_info()
+    return (f"url={info.url or '-'} pending_update_count={info.pending_update_count} "
+            f"last_error={info.last_error_message or '-'}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m api.cli", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    set_webhook = commands.add_parser("telegram-set-webhook", help="register the Telegram webhook")
+    set_webhook.add_argument("--url", help="default: PUBLIC_BASE_URL + /webhooks/telegram")
+    set_webhook.add_argument("--drop-pending-updates", action="store_true")
+    commands.add_parser("telegram-webhook-info", help="show the registered Telegram webhook")
+    commands.add_parser("migrate", help="apply database migrations (alembic upgrade heads)")
+    args = parser.parse_args(argv)
+    settings = get_settings()
+    if args.command == "telegram-set-webhook":
+        target = asyncio.run(telegram_set_webhook(settings, args.url, args.drop_pending_updates))
+        print(f"Telegram webhook registered: {target}")
+    elif args.command == "telegram-webhook-info":
+        print(asyncio.run(telegram_webhook_info(settings)))
+    elif args.command == "migrate":
+        from api.db.migrate import upgrade_to_heads
+
+        upgrade_to_heads(settings.database_url)
+        print("database migrated to heads")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
