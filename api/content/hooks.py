@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from api.content import directory, inbox, quizzes
 from api.content.models import MessageStat
+from api.content.responses import render_nlg
 from api.content.subscriptions import SUBSCRIBED_TEXT, UNSUBSCRIBED_TEXT, command_of, set_subscription
 from api.db.base import utcnow
 from api.messaging.models import Conversation, InboundMessage
@@ -32,12 +33,14 @@ class ContentHooks(ConversationHooks):
         if replies is not None:
             return replies
         command = command_of(text)
-        if command == "subscribe":
-            set_subscription(session, conversation, True)
-            return [{"text": SUBSCRIBED_TEXT}]
-        if command == "unsubscribe":
-            set_subscription(session, conversation, False)
-            return [{"text": UNSUBSCRIBED_TEXT}]
+        if command is not None:
+            subscribed = command == "subscribe"
+            set_subscription(session, conversation, subscribed)
+            # Staff can edit the confirmations like any response; these texts are the safety net.
+            name, default = (("utter_subscribed", SUBSCRIBED_TEXT) if subscribed
+                             else ("utter_unsubscribed", UNSUBSCRIBED_TEXT))
+            live = render_nlg(session, name, {}, {}, conversation.channel)
+            return [live if live and live.get("text") else {"text": default}]
         return quizzes.start_requested(session, conversation, text)
 
     async def after_user_message(self, session: Session, conversation: Conversation, inbound: InboundMessage,
