@@ -109,7 +109,7 @@ def _runner(request: Request) -> RetrainRunner:
 
 
 @router.post("/retrain", status_code=status.HTTP_202_ACCEPTED)
-def start_retrain(request: Request, db: DbSession, user: ContentStaff) -> dict[str, Any]:
+async def start_retrain(request: Request, db: DbSession, user: ContentStaff) -> dict[str, Any]:
     runner = _runner(request)
     if runner.busy:
         raise HTTPException(status.HTTP_409_CONFLICT, detail="Đang huấn luyện rồi, hãy chờ xong. / "

@@ -1,6 +1,7 @@
 """A broadcast to many subscribers goes out no faster than the delivery worker's global rate."""
 from __future__ import annotations
 
+import asyncio
 import time
 
 import httpx
@@ -31,7 +32,7 @@ async def test_broadcast_is_spread_by_the_global_rate_limit(client: httpx.AsyncC
     headers = staff_token(app, "lan@example.org")
     broadcast = (await client.post("/api/v1/broadcasts", headers=headers, json={
         "title": "Nhịp gửi", "text": "Tin chiến dịch", "channels": ["telegram"]})).json()
-    time.sleep(1.0 / RATE * len(chats))  # let the bucket refill after the confirmations
+    await asyncio.sleep(1.0 / RATE * len(chats))  # let the bucket refill after the confirmations
     started = time.monotonic()
     await client.post(f"/api/v1/broadcasts/{broadcast['id']}/send", headers=headers)
     await wait_until(lambda: all(len(fake_telegram.sent(c)) == 2 for c in chats), timeout=20, what="broadcast")
