@@ -49,3 +49,11 @@ async def start_webchat(app: FastAPI) -> WebChatService:
     mailbox = WebChatMailbox(app.state.write_gate, app.state.crypto)
     app.state.webchat_mailbox = mailbox
     return WebChatService(app, mailbox).start()
+
+
+def install_webchat(app: FastAPI) -> None:
+    """Add the page at /chat, its HTTP API and the web channel's sender to the app."""
+    from api.routes.webchat import router
+
+    app.include_router(router)
+    app.state.startup_services.append(start_webchat)

@@ -67,3 +67,14 @@ async def start_zalo(app: FastAPI) -> ZaloService | None:
     app.state.zalo_tokens = tokens
     log.info("zalo channel on")
     return ZaloService(http=http, client=client, tokens=tokens, sender=sender, registry=registry)
+
+
+def install_zalo(app: FastAPI) -> None:
+    """Add the webhook route and the sender to the app when the Zalo settings are present."""
+    settings: Settings = app.state.settings
+    if not settings.zalo_enabled:
+        return
+    from api.routes.zalo import router
+
+    app.include_router(router)
+    app.state.startup_services.append(start_zalo)
