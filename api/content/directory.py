@@ -91,7 +91,7 @@ def seed_national(session: Session) -> int:
 
 def _ordered(entries: list[DirectoryEntry]) -> list[DirectoryEntry]:
     """111 always first, then the other national numbers, then local entries by name."""
-    return sorted(entries, key=lambda e: (e.phone != "111", not e.national, fold(e.name)))
+    return sorted(entries, key=lambda e: (e.phone != "111", not e.national, e.phone if e.national else fold(e.name)))
 
 
 def all_entries(session: Session) -> list[DirectoryEntry]:

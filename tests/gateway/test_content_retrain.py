@@ -34,7 +34,7 @@ def running_rasa(tmp_path: Path, case: str) -> Iterator[tuple[str, Path]]:
     model.write_text(json.dumps({"quality": "good" if case == "weak_candidate" else "weak"}))
     record = tmp_path / "swaps.txt"
     port = free_port()
-    process = subprocess.Popen([sys.executable, str(FAKE_SERVER), "--port", str(port), "--model", str(model),
+    process = subprocess.Popen([sys.executable, str(FAKE_SERVER), "--port", str(port), "--model", str(model),  # noqa: S603
                                 "--record", str(record)])
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 10
