@@ -12,8 +12,8 @@ How the level is reached (levels: none < concern < high < imminent):
 2. The lexicon: every entry that matches the folded, teencode-expanded text gives its level, even
    when the classifier picked another topic (the safety net).
 3. Dampers: hyperbole is blanked out before matching ("học muốn chết"); a general or hypothetical
-   question with no named victim or actor drops the lexicon hits; a negation right before a hit,
-   or harm that is clearly over, keeps it at concern.
+   question with no named victim or actor drops the lexicon hits; a denial ("em không bị ai
+   đánh") drops a hit; harm that is clearly over keeps high at concern.
 4. The highest level wins: when two readings disagree, the higher one is kept.
 """
 from __future__ import annotations
@@ -63,6 +63,7 @@ SECOND_TYPICAL = 0.35  # runner-up disclosure at or above: its typical level
 SECOND_CONCERN = 0.2  # runner-up disclosure at or above: at least concern
 SELF_DISCLOSURE_OVER_THIRD_PARTY = 0.8  # a confident self-disclosure outweighs third-party wording
 FRAMED_INTENT_CONCERN = 0.85  # a general question still counts as concern if the classifier is this sure
+HYPERBOLE_INTENT_CONCERN = 0.7  # hyperbole and nothing else: concern only if the classifier is this sure
 
 DEFAULT_GAP = 4
 _PATTERN_TOKEN_RE = re.compile(r"\(|\)|\||\.\.\.\d?|…\d?|[^\s()|]+")
@@ -71,7 +72,25 @@ _PATTERN_TOKEN_RE = re.compile(r"\(|\)|\||\.\.\.\d?|…\d?|[^\s()|]+")
 # --------------------------------------------------------------------------- pattern compiler
 
 
-def _compile_pattern(pattern: str, lexicon: Lexicon) -> str:
+class _Compounds:
+    """Joins compound nouns ("trẻ em" → "tre_em") so their parts do not read as pronouns."""
+
+    def __init__(self, phrases: Iterable[str], lexicon: Lexicon):
+        folded = {" ".join(lexicon.lemmas([fold_word(w) for w in str(p).split()])) for p in phrases}
+        folded = {p for p in folded if " " in p}
+        self._regex = (
+            re.compile(r"(?<= )(%s)(?= )" % "|".join(re.escape(p) for p in sorted(folded, key=len, reverse=True)))
+            if folded
+            else None
+        )
+
+    def join(self, padded: str) -> str:
+        if self._regex is None:
+            return padded
+        return self._regex.sub(lambda m: m.group(0).replace(" ", "_"), padded)
+
+
+def _compile_pattern(pattern: str, lexicon: Lexicon, compounds: _Compounds | None = None) -> str:
     """Translate one lexicon pattern into a regex over " " + normalised text + " ".
 
     Every word becomes " word" (leading space = word boundary), so optional groups and gaps
@@ -82,8 +101,10 @@ def _compile_pattern(pattern: str, lexicon: Lexicon) -> str:
 
     def words_regex(words: list[str]) -> str:
         folded = [fold_word(w) for w in words]
-        lemmas = " ".join(lexicon.lemmas(folded)).split()
-        return "".join(" " + re.escape(w) for w in lemmas)
+        text = " " + " ".join(lexicon.lemmas(folded)) + " "
+        if compounds is not None:
+            text = compounds.join(text)
+        return "".join(" " + re.escape(w) for w in text.split())
 
     def parse_sequence(inside_group: bool) -> str:
         nonlocal pos
@@ -127,8 +148,10 @@ def _compile_pattern(pattern: str, lexicon: Lexicon) -> str:
     return regex
 
 
-def _compile_patterns(patterns: Iterable[str], lexicon: Lexicon) -> re.Pattern[str]:
-    alternatives = [_compile_pattern(str(p), lexicon) for p in patterns]
+def _compile_patterns(
+    patterns: Iterable[str], lexicon: Lexicon, compounds: _Compounds | None = None
+) -> re.Pattern[str]:
+    alternatives = [_compile_pattern(str(p), lexicon, compounds) for p in patterns]
     if not alternatives:
         raise ValueError("risk lexicon: an entry has no patterns")
     return re.compile("(?:" + "|".join(alternatives) + ")(?= )")
@@ -152,6 +175,7 @@ class RiskEntry:
     regex: re.Pattern[str]
     needs_victim: bool = False
     generic: bool = False
+    amplifies: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -186,8 +210,10 @@ def _level(name: Any, where: str) -> int:
         raise ValueError(f"risk lexicon: unknown level {name!r} in {where}") from exc
 
 
-def _markers(name: str, items: list[dict] | None, lexicon: Lexicon) -> MarkerSet:
-    regexes = tuple(_compile_patterns(_as_list(item.get("patterns")), lexicon) for item in items or [])
+def _markers(name: str, items: list[dict] | None, lexicon: Lexicon, compounds: _Compounds) -> MarkerSet:
+    regexes = tuple(
+        _compile_patterns(_as_list(item.get("patterns")), lexicon, compounds) for item in items or []
+    )
     return MarkerSet(name, regexes)
 
 
@@ -197,12 +223,13 @@ class RiskLexicon:
     emoji: tuple[EmojiEntry, ...]
     hyperbole: MarkerSet
     general_question: MarkerSet
-    hypothetical: MarkerSet
+    general_question_weak: MarkerSet
     past_over: MarkerSet
     victim_first_person: MarkerSet
     victim_specific: MarkerSet
     third_party: MarkerSet
     negation_re: re.Pattern[str]
+    compounds: _Compounds = field(repr=False)
     text_lexicon: Lexicon = field(repr=False)
     raw: dict = field(repr=False, default_factory=dict)
 
@@ -213,6 +240,7 @@ class RiskLexicon:
         """Read and compile the YAML file; patterns are folded and teencode-expanded like messages."""
         lexicon = text_lexicon or load_default_lexicon()
         raw = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        compounds = _Compounds(_as_list(raw.get("compounds")), lexicon)
         entries: list[RiskEntry] = []
         for category, items in (raw.get("categories") or {}).items():
             for index, item in enumerate(items or []):
@@ -226,9 +254,10 @@ class RiskLexicon:
                         level=_level(item.get("level"), where),
                         topic=topic,
                         note=str(item.get("note") or ""),
-                        regex=_compile_patterns(_as_list(item.get("patterns")), lexicon),
+                        regex=_compile_patterns(_as_list(item.get("patterns")), lexicon, compounds),
                         needs_victim=bool(item.get("needs_victim", False)),
                         generic=bool(item.get("generic", False)),
+                        amplifies=frozenset(_as_list(item.get("amplifies"))),
                     )
                 )
         emoji = tuple(
@@ -261,14 +290,15 @@ class RiskLexicon:
         return cls(
             entries=tuple(entries),
             emoji=emoji,
-            hyperbole=_markers("hyperbole", dampers.get("hyperbole"), lexicon),
-            general_question=_markers("general", dampers.get("general_question"), lexicon),
-            hypothetical=_markers("hypothetical", dampers.get("hypothetical"), lexicon),
-            past_over=_markers("past_over", dampers.get("past_over"), lexicon),
-            victim_first_person=_markers("victim", victims.get("first_person"), lexicon),
-            victim_specific=_markers("specific", victims.get("specific"), lexicon),
-            third_party=_markers("third_party", raw.get("third_party"), lexicon),
+            hyperbole=_markers("hyperbole", dampers.get("hyperbole"), lexicon, compounds),
+            general_question=_markers("general", dampers.get("general_question"), lexicon, compounds),
+            general_question_weak=_markers("general", dampers.get("general_question_weak"), lexicon, compounds),
+            past_over=_markers("past_over", dampers.get("past_over"), lexicon, compounds),
+            victim_first_person=_markers("victim", victims.get("first_person"), lexicon, compounds),
+            victim_specific=_markers("specific", victims.get("specific"), lexicon, compounds),
+            third_party=_markers("third_party", raw.get("third_party"), lexicon, compounds),
             negation_re=negation_re,
+            compounds=compounds,
             text_lexicon=lexicon,
             raw=raw,
         )
@@ -301,6 +331,8 @@ class _Candidate:
 
 
 _MASK_RE = re.compile(r"\S+")
+# A denial inside a matched phrase: "em không bị ai đánh", "chưa bao giờ bị".
+_NEGATED_VICTIM_RE = re.compile(r" (?:khong|chua|chang|cha)(?: he| bao gio| tung| co)* bi ")
 
 
 def _mask(padded: str, markers: MarkerSet, signals: list[str]) -> str:
@@ -347,20 +379,20 @@ def assess(
     signals: list[str] = []
     confidence = float(confidence or 0.0)
     normalised = lex.text_lexicon.normalise(text or "")
-    padded = f" {normalised} "
+    padded = lex.compounds.join(f" {normalised} ")
 
     # --- context of the whole message
     masked = _mask(padded, lex.hyperbole, signals)
     hyperbole = masked != padded
     first_person = lex.victim_first_person.first(masked) is not None
     specific = lex.victim_specific.first(masked) is not None
-    general = lex.general_question.first(masked)
-    hypothetical = lex.hypothetical.first(masked)
+    # A general question: a strong framing ("là gì", "dấu hiệu", "nếu") is undone only by a
+    # specific actor, time or child; a weak one ("thì phải làm sao") also by a plain "em bị".
     framed_by = None
-    if general and not (first_person or specific):
-        framed_by = general
-    elif hypothetical and not specific:
-        framed_by = hypothetical
+    if not specific:
+        framed_by = lex.general_question.first(masked)
+        if framed_by is None and not first_person:
+            framed_by = lex.general_question_weak.first(masked)
     third_party_match = lex.third_party.first(masked)
     past_over = lex.past_over.first(masked)
 
@@ -369,17 +401,24 @@ def assess(
 
     # --- the lexicon
     lexical: list[_Candidate] = []
+    amplifiers: list[tuple[RiskEntry, str]] = []
     for entry in lex.entries:
         match = entry.regex.search(masked)
         if not match:
             continue
         phrase = match.group(0).strip()
+        if entry.amplifies:
+            amplifiers.append((entry, phrase))
+            continue
         level = entry.level
         if entry.needs_victim and not (first_person or specific) and level > CONCERN:
             level = CONCERN
-        if level < IMMINENT and lex.negation_re.search(masked[: match.start()].rstrip()):
-            level = min(level, CONCERN)
-            signals.append(f"damp:negation:{phrase}")
+        if level < IMMINENT and (
+            lex.negation_re.search(masked[: match.start()]) or _NEGATED_VICTIM_RE.search(match.group(0))
+        ):
+            # "em không bị ai đánh cả": a denial, not a disclosure.
+            signals.append(f"damp:negation:{entry.category}:{phrase}")
+            continue
         if framed_by is not None and level < IMMINENT:
             signals.append(f"damp:general:{entry.category}:{phrase}")
             continue
@@ -392,11 +431,21 @@ def assess(
         if framed_by is not None and not strong_lexical:
             cap = CONCERN if confidence >= FRAMED_INTENT_CONCERN and cand.topic == intent else NONE
             cand.level = min(cand.level, cap)
-        if hyperbole and not strong_lexical:
+        if hyperbole and not lexical:
+            cap = CONCERN if confidence >= HYPERBOLE_INTENT_CONCERN and cand.topic == intent else NONE
+            cand.level = min(cand.level, cap)
+        elif hyperbole and not strong_lexical:
             cand.level = min(cand.level, CONCERN)
     if framed_by is not None:
         signals.append(f"damp:general:{framed_by.group(0).strip()}")
     candidates.extend(lexical)
+
+    # --- amplifiers: injury words lift violence that is already there
+    for entry, phrase in amplifiers:
+        lifted = [c for c in candidates if c.topic in entry.amplifies and c.level >= CONCERN]
+        if lifted and framed_by is None:
+            signals.append(f"lex:{entry.category}:{phrase}")
+            candidates.append(_Candidate(entry.level, lifted[0].topic, "lex"))
 
     # --- emoji: a method beside words of harm is worse than either alone
     tokens = set(masked.split())
