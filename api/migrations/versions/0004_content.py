@@ -159,8 +159,21 @@ def upgrade() -> None:
     )
     op.create_index(op.f('ix_content_broadcast_deliveries_broadcast_id'), 'content_broadcast_deliveries', ['broadcast_id'], unique=False)
 
+    op.create_table('content_message_stats',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('day', sa.String(length=10), nullable=False),
+    sa.Column('channel', sa.String(length=16), nullable=False),
+    sa.Column('topic', sa.String(length=120), nullable=False),
+    sa.Column('risk_level', sa.String(length=16), nullable=False),
+    sa.Column('messages', sa.Integer(), nullable=False),
+    sa.Column('fallbacks', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_content_message_stats')),
+    sa.UniqueConstraint('day', 'channel', 'topic', 'risk_level', name='uq_content_message_stats_key')
+    )
+
 
 def downgrade() -> None:
+    op.drop_table('content_message_stats')
     op.drop_index(op.f('ix_content_broadcast_deliveries_broadcast_id'), table_name='content_broadcast_deliveries')
     op.drop_table('content_broadcast_deliveries')
     op.drop_index(op.f('ix_content_subscribers_channel'), table_name='content_subscribers')
