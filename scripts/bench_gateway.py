@@ -1,0 +1,284 @@
+"""Gateway benchmark (prints numbers; not a test).
+
+Starts the gateway (`python -m api`, SQLite in a temporary folder unless --database-url is given)
+against the fake Telegram Bot API and the Rasa server at --rasa-url, then measures on 127.0.0.1:
+  1. bare Rasa REST throughput (N concurrent senders straight to /webhooks/rest/webhook);
+  2. webhook ack p50/p99 and end-to-end reply p50/p95 at a fixed offered rate (default 30 msg/s),
+     end to end = POST /webhooks/telegram sent → first sendMessage for that chat at the fake Telegram;
+  3. full-stack throughput with N users in a closed loop, and its ratio to bare Rasa.
+Targets: ack p99 <= 20 ms; reply p95 <= 250 ms at 30 msg/s; throughput >= 0.6 x bare Rasa.
+
+  .venv/bin/python scripts/bench_gateway.py --rasa-url http://127.0.0.1:5005 [--rasa-token T]
+  .venv/bin/python scripts/bench_gateway.py --fake-rasa 0.02   # self-check without a Rasa server
+
+The fake Telegram has no rate limits, so the gateway's delivery limits are raised for the run (the
+real Bot API allows about 30 messages/s; those limits are a property of Telegram, not of the gateway).
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+from cryptography.fernet import Fernet
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from tests.gateway.fakes.rasa import FakeRasa  # noqa: E402
+from tests.gateway.fakes.server import free_port  # noqa: E402
+from tests.gateway.fakes.telegram import FakeTelegram, TelegramCall  # noqa: E402
+
+TOKEN = "424242:BENCH-TOKEN"  # noqa: S105 (the fake Bot API's token)
+SECRET = "bench-secret_0123456789"  # noqa: S105
+MESSAGES = ["xin chào", "bạn là ai vậy", "mình muốn hỏi về an toàn cơ thể", "cảm ơn bạn nhiều",
+            "số 111 là gì", "làm sao để nhờ người lớn giúp", "bạn có giữ bí mật không", "tạm biệt nhé"]
+MAX_REQUESTS = 20_000  # every loop below is bounded
+
+
+def percentile(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(p / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+class ReplyWatcher:
+    """Turns the fake Telegram's sendMessage calls (from its server thread) into per-chat futures."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.waiting: dict[int, asyncio.Future[float]] = {}
+
+    def expect(self, chat_id: int) -> asyncio.Future[float]:
+        future: asyncio.Future[float] = self.loop.create_future()
+        self.waiting[chat_id] = future
+        return future
+
+    def on_call(self, call: TelegramCall) -> None:
+        if call.method != "sendMessage" or call.status != 200:
+            return
+        chat_id = int(call.params.get("chat_id", 0))
+        self.loop.call_soon_threadsafe(self._resolve, chat_id, call.at)
+
+    def _resolve(self, chat_id: int, at: float) -> None:
+        future = self.waiting.pop(chat_id, None)
+        if future is not None and not future.done():
+            future.set_result(at)
+
+
+update_ids = itertools.count(900_000_000)
+
+
+def update_for(chat_id: int, text: str) -> bytes:
+    update_id = next(update_ids)
+    return json.dumps({"update_id": update_id, "message": {
+        "message_id": update_id % 1_000_000, "from": {"id": chat_id, "is_bot": False, "first_name": "B"},
+        "chat": {"id": chat_id, "type": "private"}, "date": int(time.time()), "text": text}}).encode()
+
+
+async def post(http: httpx.AsyncClient, gateway: str, chat_id: int, text: str) -> float:
+    started = time.monotonic()
+    response = await http.post(f"{gateway}/webhooks/telegram", content=update_for(chat_id, text), headers={
+        "content-type": "application/json", "X-Telegram-Bot-Api-Secret-Token": SECRET})
+    response.raise_for_status()
+    return started
+
+
+async def bare_rasa_throughput(rasa_url: str, token: str, users: int, seconds: float) -> float:
+    params = {"token": token} if token else {}
+    done = 0
+    deadline = time.monotonic() + seconds
+    async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=users)) as http:
+        async def user(i: int) -> None:
+            nonlocal done
+            for n in range(MAX_REQUESTS):
+                if time.monotonic() >= deadline:
+                    return
+                response = await http.post(f"{rasa_url}/webhooks/rest/webhook", params=params, json={
+                    "sender": f"bench:bare-{i}", "message": MESSAGES[n % len(MESSAGES)],
+                    "metadata": {"channel": "telegram", "message_id": str(n)}})
+                response.raise_for_status()
+                done += 1
+
+        started = time.monotonic()
+        await asyncio.gather(*(user(i) for i in range(users)))
+        return done / (time.monotonic() - started)
+
+
+async def fixed_rate(http: httpx.AsyncClient, gateway: str, watcher: ReplyWatcher, users: int, rate: float,
+                     seconds: float, chat_base: int) -> tuple[list[float], list[float], int]:
+    acks: list[float] = []
+    replies: list[float] = []
+    lost = 0
+    busy: set[int] = set()
+    total = min(int(rate * seconds), MAX_REQUESTS)
+    start = time.monotonic() + 0.2
+    pending: list[asyncio.Task[None]] = []
+
+    async def one(chat_id: int, text: str) -> None:
+        nonlocal lost
+        future = watcher.expect(chat_id)
+        sent = time.monotonic()
+        try:
+            await post(http, gateway, chat_id, text)
+            acks.append(time.monotonic() - sent)
+            replied_at = await asyncio.wait_for(future, timeout=10)
+            replies.append(replied_at - sent)
+            await asyncio.sleep(0.3)  # let the rest of this turn's replies arrive before reusing the user
+        except (TimeoutError, httpx.HTTPError):
+            lost += 1
+        finally:
+            busy.discard(chat_id)
+
+    chats = itertools.cycle(range(chat_base, chat_base + users))
+    for i in range(total):
+        await asyncio.sleep(max(0.0, start + i / rate - time.monotonic()))
+        for _ in range(users):
+            chat_id = next(chats)
+            if chat_id not in busy:
+                break
+        else:
+            lost += 1  # every user still waiting: the system is saturated
+            continue
+        busy.add(chat_id)
+        pending.append(asyncio.create_task(one(chat_id, MESSAGES[i % len(MESSAGES)])))
+    await asyncio.gather(*pending)
+    return acks, replies, lost
+
+
+async def closed_loop(http: httpx.AsyncClient, gateway: str, watcher: ReplyWatcher, users: int, seconds: float,
+                      chat_base: int) -> float:
+    done = 0
+    deadline = time.monotonic() + seconds
+
+    async def user(chat_id: int) -> None:
+        nonlocal done
+        for n in range(MAX_REQUESTS):
+            if time.monotonic() >= deadline:
+                return
+            future = watcher.expect(chat_id)
+            await post(http, gateway, chat_id, MESSAGES[n % len(MESSAGES)])
+            try:
+                await asyncio.wait_for(future, timeout=15)
+            except TimeoutError:
+                return
+            done += 1
+
+    started = time.monotonic()
+    await asyncio.gather(*(user(chat_base + i) for i in range(users)))
+    return done / (time.monotonic() - started)
+
+
+def start_gateway(
+    args: argparse.Namespace, rasa_url: str, telegram_url: str, workdir: str
+) -> tuple[subprocess.Popen, str]:  # type: ignore[type-arg]
+    port = free_port()
+    env = {**os.environ,
+           "ENVIRONMENT": "development", "GATEWAY_HOST": "127.0.0.1", "GATEWAY_PORT": str(port),
+           "DATABASE_URL": args.database_url or f"sqlite:///{workdir}/bench.db",
+           "RASA_URL": rasa_url, "RASA_TOKEN": args.rasa_token,
+           "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_WEBHOOK_SECRET": SECRET, "TELEGRAM_API_BASE_URL": telegram_url,
+           "ID_HMAC_SECRET": "bench-id-secret", "DATA_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+           "WORKER_CONCURRENCY": str(args.worker_concurrency), "WORKER_POLL_SECONDS": "0.5",
+           "DELIVERY_GLOBAL_RATE_PER_SECOND": "10000", "TELEGRAM_OVERALL_MAX_RATE": "10000",
+           "DELIVERY_PER_RECIPIENT_RATE_PER_SECOND": "100", "DELIVERY_PER_RECIPIENT_BURST": "100",
+           "SQLITE_SYNCHRONOUS": args.sqlite_synchronous, "ZALO_APP_ID": "", "ZALO_ACCESS_TOKEN": ""}
+    profile = ["-m", "cProfile", "-o", os.environ["BENCH_PROFILE"]] if os.environ.get("BENCH_PROFILE") else []
+    log_path = os.environ.get("BENCH_GATEWAY_LOG", f"{workdir}/gateway.log")
+    process = subprocess.Popen([sys.executable, *profile, "-m", "api"], cwd=str(REPO), env=env,  # noqa: S603
+                               stdout=subprocess.DEVNULL, stderr=open(log_path, "w"))  # noqa: SIM115
+    return process, f"http://127.0.0.1:{port}"
+
+
+async def wait_healthy(gateway: str, process: subprocess.Popen, seconds: float = 60) -> None:  # type: ignore[type-arg]
+    deadline = time.monotonic() + seconds
+    async with httpx.AsyncClient(timeout=2) as http:
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise SystemExit("the gateway exited during start-up (see gateway.log)")
+            try:
+                if (await http.get(f"{gateway}/health")).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            await asyncio.sleep(0.2)
+    raise SystemExit("the gateway did not become healthy")
+
+
+async def run(args: argparse.Namespace) -> None:
+    fake_rasa = None
+    rasa_url = args.rasa_url
+    if args.fake_rasa is not None:
+        fake_rasa = FakeRasa().start()
+        fake_rasa.delay_seconds = args.fake_rasa
+        rasa_url = fake_rasa.url
+    telegram = FakeTelegram(TOKEN).start()
+    watcher = ReplyWatcher(asyncio.get_running_loop())
+    telegram.listeners.append(watcher.on_call)
+    with tempfile.TemporaryDirectory(prefix="bench-gateway-") as workdir:
+        process, gateway = start_gateway(args, rasa_url, telegram.url, workdir)
+        try:
+            await wait_healthy(gateway, process)
+            print(f"gateway {gateway}  rasa {rasa_url}{' (fake)' if fake_rasa else ''}  users {args.users}")
+            bare = await bare_rasa_throughput(rasa_url, args.rasa_token, args.users, args.seconds)
+            print(f"bare Rasa REST throughput: {bare:.1f} msg/s ({args.users} concurrent senders)")
+            async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=200)) as http:
+                await fixed_rate(http, gateway, watcher, args.users, 5, 1, chat_base=10_000)  # warm-up
+                acks, replies, lost = await fixed_rate(http, gateway, watcher, args.users, args.rate, args.seconds,
+                                                       chat_base=100_000)
+                ms = [a * 1000 for a in acks]
+                rms = [r * 1000 for r in replies]
+                print(f"offered {args.rate:.0f} msg/s for {args.seconds:.0f} s: {len(acks)} acked, "
+                      f"{len(replies)} replied, {lost} without reply")
+                print(f"webhook ack   p50 {percentile(ms, 50):7.1f} ms   p99 {percentile(ms, 99):7.1f} ms"
+                      f"   (target p99 <= 20 ms)")
+                print(f"reply e2e     p50 {percentile(rms, 50):7.1f} ms   p95 {percentile(rms, 95):7.1f} ms"
+                      f"   (target p95 <= 250 ms)")
+                full = await closed_loop(http, gateway, watcher, args.users, args.seconds, chat_base=200_000)
+            ratio = full / bare if bare else float("nan")
+            print(f"full-stack throughput: {full:.1f} msg/s   ratio to bare Rasa {ratio:.2f}   (target >= 0.6)")
+            if rms:
+                print(f"reply e2e mean {statistics.mean(rms):.1f} ms")
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+            telegram.stop()
+            if fake_rasa is not None:
+                fake_rasa.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rasa-url", default="http://127.0.0.1:5005")
+    parser.add_argument("--rasa-token", default=os.environ.get("RASA_TOKEN", ""))
+    parser.add_argument("--fake-rasa", type=float, metavar="DELAY_S", default=None,
+                        help="use the in-process fake Rasa with this reply delay instead of --rasa-url")
+    parser.add_argument("--users", type=int, default=20)
+    parser.add_argument("--rate", type=float, default=30.0, help="offered messages per second")
+    parser.add_argument("--seconds", type=float, default=15.0, help="length of each measured phase")
+    parser.add_argument("--worker-concurrency", type=int, default=8)
+    parser.add_argument("--database-url", default="", help="default: SQLite in a temporary folder")
+    parser.add_argument("--sqlite-synchronous", default="FULL", choices=["FULL", "NORMAL"])
+    args = parser.parse_args()
+    for url in (args.rasa_url, args.database_url):
+        if url and "://" in url and not any(h in url for h in ("127.0.0.1", "localhost", "sqlite")):
+            raise SystemExit("the benchmark only talks to 127.0.0.1")
+    asyncio.run(run(args))
+
+
+if __name__ == "__main__":
+    main()
