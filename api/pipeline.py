@@ -251,6 +251,8 @@ class Pipeline:
                 with session.begin_nested():
                     await getattr(hooks, name)(session, *args)
             except Exception:  # a broken hook must not lose the message or the reply
+                if getattr(hooks, "critical", False):
+                    raise  # e.g. the case log: retry the whole turn rather than lose a disclosure
                 log.exception("pipeline hook %s.%s failed", type(hooks).__name__, name)
 
     async def _answered_before_rasa(self, snap: _Snapshot) -> bool:
