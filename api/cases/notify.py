@@ -92,7 +92,7 @@ class CaseNotifier:
             self._task.cancel()
             try:
                 await self._task
-            except (asyncio.CancelledError, Exception):
+            except (asyncio.CancelledError, Exception):  # noqa: S110 (already stopping)
                 pass
         await self.http.aclose()
 

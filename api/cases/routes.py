@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Annotated, Any
@@ -23,6 +24,7 @@ from api.db.base import utcnow
 from api.db.session import Database
 from api.messaging.models import Conversation
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1", tags=["cases"])
 HEARTBEAT_SECONDS = 15.0
 MAX_TEXT = 4000
@@ -209,8 +211,8 @@ async def case_events(user: CaseWorker, request: Request, session: DbSession,
                     yield ": ping\n\n"
                     try:
                         await asyncio.to_thread(mark_seen, database, user)  # presence while the console is open
-                    except Exception:
-                        pass
+                    except Exception as exc:  # presence is best effort; the stream goes on
+                        log.debug("presence update failed: %s", type(exc).__name__)
         finally:
             next_event.cancel()
             await subscription.aclose()

@@ -90,7 +90,7 @@ def test_case_opens_joins_and_level_only_goes_up(database: Database, crypto: Cry
         # Only messages from the first concern on; stored encrypted, readable with the key.
         assert [crypto.decrypt(m.text_encrypted) for m in messages] == [
             "bạn cùng lớp đánh em", "chú hàng xóm sờ vào người em, cứu em với", "em sợ lắm"]
-        assert all("em" not in m.text_encrypted for m in messages)
+        assert all(" " not in m.text_encrypted for m in messages)  # ciphertext, never the words
         notes = list(session.scalars(select(Notification)))
         assert [n.kind for n in notes] == ["new_case"]
         assert crypto.decrypt(notes[0].payload["excerpt_encrypted"]).startswith("chú hàng xóm")

@@ -1,0 +1,53 @@
+"""Wires auth, the case log, notifications, the case API and the console into the gateway app."""
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from fastapi import FastAPI
+
+from api.auth.bootstrap import ensure_bootstrap_admin
+from api.auth.routes import router as auth_router
+from api.cases.events import EventBroker, call_after_commit
+from api.cases.handoff import HandoffService
+from api.cases.hooks import CaseHooks
+from api.cases.notify import CaseNotifier
+from api.cases.routes import router as cases_router
+from api.cases.service import CaseLog
+from api.console.routes import router as console_router
+
+
+class _NotifyingCaseLog(CaseLog):
+    """Wakes the notification sender after any commit that queued notifications."""
+
+    notifier: CaseNotifier | None = None
+
+    def record_child_message(self, session: Any, conversation: Any, **kwargs: Any) -> Any:
+        change = super().record_child_message(session, conversation, **kwargs)
+        if change is not None and self.notifier is not None:
+            call_after_commit(session, self.notifier.wake)
+        return change
+
+
+def install_case_features(app: FastAPI) -> None:
+    """Call from create_app after app.state.settings/crypto/pipeline_hooks exist."""
+    settings = app.state.settings
+    broker = EventBroker()
+    case_log = _NotifyingCaseLog(settings, app.state.crypto, broker)
+    app.state.case_events = broker
+    app.state.case_log = case_log
+    app.state.pipeline_hooks.register(CaseHooks(case_log))
+    app.include_router(auth_router)
+    app.include_router(cases_router)
+    app.include_router(console_router)
+
+    async def start(app: FastAPI) -> CaseNotifier:
+        await asyncio.to_thread(ensure_bootstrap_admin, app.state.database, settings)
+        notifier = CaseNotifier(app.state.write_gate, settings, app.state.crypto, broker,
+                                tick_seconds=settings.case_notifier_tick_seconds)
+        case_log.notifier = notifier
+        app.state.case_notifier = notifier
+        app.state.handoff = HandoffService(app.state.write_gate, app.state.rasa, case_log, broker)
+        return await notifier.start()
+
+    app.state.startup_services.append(start)

@@ -1,0 +1,180 @@
+"""End to end through the fake Telegram server: disclosure → case → console notification →
+a counselor accepts → the bot is silent → the counselor's replies are delivered → hand back →
+the bot resumes. Runs on SQLite and PostgreSQL."""
+from __future__ import annotations
+
+import asyncio
+import time
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from api.auth.models import AuditLog
+from api.cases.models import Case, CaseMessage
+from api.cases.service import HANDOFF_OFFLINE_TEXT, HANDOFF_ONLINE_TEXT
+from api.settings import Settings
+from tests.gateway.case_support import (
+    ADMIN_EMAIL,
+    ADMIN_PASSWORD,
+    COUNSELOR_GROUP,
+    EventReader,
+    case_settings,
+    create_staff,
+    live_gateway,
+    login,
+)
+from tests.gateway.fakes.rasa import FakeRasa
+from tests.gateway.fakes.telegram import FakeTelegram
+from tests.gateway.telegram_updates import post_update, text_update, wait_until
+
+pytestmark = pytest.mark.asyncio
+CHILD = 5550001
+
+
+def _texts(fake_telegram: FakeTelegram, chat: int | str) -> list[str]:
+    return [m["text"] for m in fake_telegram.sent(chat)]
+
+
+async def test_disclosure_to_counselor_and_back(settings: Settings, fake_telegram: FakeTelegram,
+                                                fake_rasa: FakeRasa) -> None:
+    with live_gateway(case_settings(settings)) as gateway:
+        async with httpx.AsyncClient(base_url=gateway.url, timeout=10) as http:
+            assert (await http.get("/api/v1/cases")).status_code == 401
+            admin = await login(http, ADMIN_EMAIL, ADMIN_PASSWORD)
+            lan = await create_staff(http, admin, "lan@example.vn", name="Chị Lan")
+            minh = await create_staff(http, admin, "minh@example.vn", name="Anh Minh")
+            staff = await create_staff(http, admin, "campaign@example.vn", role="campaign_staff")
+
+            async with EventReader(gateway.url, lan) as events:
+                sent_at = time.monotonic()
+                disclosure = text_update(CHILD, "cứu em với, bố em đang đánh em")
+                assert (await post_update(http, disclosure)).status_code == 200
+
+                # The console hears about it within a second.
+                await wait_until(lambda: events.of_type("case_opened"), timeout=5, what="SSE case_opened")
+                arrival = next(t for t, e in events.events if e.get("type") == "case_opened")
+                assert arrival - sent_at < 1.0
+                opened = events.of_type("case_opened")[0]
+                assert opened["escalated"] and opened["case"]["level"] == "imminent"
+                assert opened["case"]["status"] == "waiting"
+                case_id = opened["case"]["id"]
+
+                # The child gets the bot's safe reply and the honest handoff message (Lan is online).
+                await wait_until(lambda: len(_texts(fake_telegram, CHILD)) >= 2, what="bot reply + handoff")
+                child_texts = _texts(fake_telegram, CHILD)
+                assert "111" in child_texts[0] and child_texts[1] == HANDOFF_ONLINE_TEXT
+
+                # The on-call group: level, category, excerpt, console link, never the child's id.
+                await wait_until(lambda: _texts(fake_telegram, COUNSELOR_GROUP), what="group alert")
+                alert = _texts(fake_telegram, COUNSELOR_GROUP)[0]
+                assert "KHẨN CẤP" in alert and "danger_now" in alert and "cứu em với" in alert
+                assert f"/console#case-{case_id}" in alert and str(CHILD) not in alert
+
+                queue = (await http.get("/api/v1/cases", headers=lan)).json()
+                assert [(c["id"], c["status"]) for c in queue] == [(case_id, "waiting")]
+                assert (await http.get(f"/api/v1/cases/{case_id}", headers=staff)).status_code == 403
+
+                # Two counselors press accept at the same moment: exactly one wins.
+                first, second = await asyncio.gather(http.post(f"/api/v1/cases/{case_id}/accept", headers=lan),
+                                                     http.post(f"/api/v1/cases/{case_id}/accept", headers=minh))
+                assert sorted([first.status_code, second.status_code]) == [200, 409]
+                holder = lan if first.status_code == 200 else minh
+                other = minh if holder is lan else lan
+                await wait_until(lambda: fake_rasa.paused, what="rasa pause")
+                sender = next(iter(fake_rasa.paused))
+                assert sender.startswith("telegram:") and str(CHILD) not in sender
+
+                # While held: the bot is silent, the child's words reach the console live.
+                before = len(_texts(fake_telegram, CHILD))
+                await post_update(http, text_update(CHILD, "em sợ lắm, em đang trốn trong phòng"))
+                await wait_until(lambda: any(e.get("author") == "child" and "trốn" in e.get("text", "")
+                                             for e in events.of_type("case_message")), what="live child message")
+                await asyncio.sleep(0.5)
+                assert len(_texts(fake_telegram, CHILD)) == before
+
+                # Only the holder may reply; the reply goes out through the outbox.
+                assert (await http.post(f"/api/v1/cases/{case_id}/messages", headers=other,
+                                        json={"text": "xin chào"})).status_code == 403
+                reply = await http.post(f"/api/v1/cases/{case_id}/messages", headers=holder,
+                                        json={"text": "Chị ở đây rồi. Em có an toàn không?"})
+                assert reply.status_code == 202
+                await wait_until(lambda: "Chị ở đây rồi. Em có an toàn không?" in _texts(fake_telegram, CHILD),
+                                 what="counselor reply delivered")
+                assert (await http.post(f"/api/v1/cases/{case_id}/notes", headers=holder,
+                                        json={"text": "Trẻ đang trốn, đã hướng dẫn gọi 113"})).status_code == 201
+
+                # Hand back: Rasa resumes and the child gets a gentle check-in.
+                back = await http.post(f"/api/v1/cases/{case_id}/handback", headers=holder,
+                                       json={"note": "Trẻ đã an toàn, mẹ đã về"})
+                assert back.status_code == 200 and back.json()["status"] == "open"
+                assert not fake_rasa.paused
+                assert fake_rasa.triggered and fake_rasa.triggered[-1][1]["name"] == "EXTERNAL_checkin"
+                await wait_until(lambda: any("quay lại" in t for t in _texts(fake_telegram, CHILD)), what="check-in")
+
+                # The bot speaks again, and the child's later messages join the same case history.
+                await post_update(http, text_update(CHILD, "em cảm ơn"))
+                await wait_until(lambda: "Mình nghe rồi: em cảm ơn" in _texts(fake_telegram, CHILD), what="bot reply")
+                detail = (await http.get(f"/api/v1/cases/{case_id}", headers=holder)).json()
+                authors_texts = [(m["author"], m["text"]) for m in detail["messages"]]
+                assert ("child", "cứu em với, bố em đang đánh em") in authors_texts
+                assert ("child", "em sợ lắm, em đang trốn trong phòng") in authors_texts
+                assert ("counselor", "Chị ở đây rồi. Em có an toàn không?") in authors_texts
+                assert ("child", "em cảm ơn") in authors_texts
+                assert detail["notes"][0]["text"] == "Trẻ đang trốn, đã hướng dẫn gọi 113"
+                assert detail["conversation_state"] == "bot"
+
+                closed = await http.post(f"/api/v1/cases/{case_id}/close", headers=holder,
+                                         json={"outcome": "referred_111", "note": "Đã chuyển 111"})
+                assert closed.status_code == 200 and closed.json()["status"] == "closed"
+                bad = await http.post(f"/api/v1/cases/{case_id}/close", headers=holder, json={"outcome": "x"})
+                assert bad.status_code == 422
+
+        with gateway.app.state.database.session() as session:
+            case = session.get(Case, case_id)
+            assert case.outcome == "referred_111" and case.level == "imminent"
+            stored = list(session.scalars(select(CaseMessage.text_encrypted)))
+            crypto = gateway.app.state.crypto
+            plain = [crypto.decrypt(s) for s in stored]
+            assert "em sợ lắm, em đang trốn trong phòng" in plain
+            assert not any(p in s for s in stored for p in plain)  # encrypted at rest
+            actions = set(session.scalars(select(AuditLog.action)))
+            assert {"case.list", "case.view", "case.accept", "case.accept_refused", "case.reply", "case.note",
+                    "case.handback", "case.close"} <= actions
+
+
+async def test_nobody_online_gets_the_honest_message(settings: Settings, fake_telegram: FakeTelegram,
+                                                     fake_rasa: FakeRasa) -> None:
+    with live_gateway(case_settings(settings)) as gateway:
+        async with httpx.AsyncClient(base_url=gateway.url, timeout=10) as http:
+            await post_update(http, text_update(CHILD, "cứu em"))
+            await wait_until(lambda: len(_texts(fake_telegram, CHILD)) >= 2, what="reply + handoff")
+            assert _texts(fake_telegram, CHILD)[1] == HANDOFF_OFFLINE_TEXT
+            assert "111" in HANDOFF_OFFLINE_TEXT
+
+
+async def test_action_server_down_case_from_model_parse(settings: Settings, fake_telegram: FakeTelegram,
+                                                        fake_rasa: FakeRasa) -> None:
+    """No risk payload in the replies (action server down): the gateway asks /model/parse."""
+    with live_gateway(case_settings(settings)) as gateway:
+        async with httpx.AsyncClient(base_url=gateway.url, timeout=10) as http:
+            await post_update(http, text_update(CHILD, "cứu em norisk"))
+            await wait_until(lambda: len(_texts(fake_telegram, CHILD)) >= 2, what="reply + handoff")
+            assert fake_rasa.parses, "the gateway must read the risk with /model/parse"
+            assert "111" in _texts(fake_telegram, CHILD)[0]
+            assert "111" in _texts(fake_telegram, CHILD)[1]
+            with gateway.app.state.database.session() as session:
+                case = session.scalar(select(Case))
+                assert case is not None and case.level == "imminent" and case.status == "waiting"
+
+
+async def test_overdue_case_renotifies_and_alerts_supervisors(settings: Settings, fake_telegram: FakeTelegram,
+                                                              fake_rasa: FakeRasa) -> None:
+    with live_gateway(case_settings(settings, escalation_minutes_imminent=0,
+                                    telegram_supervisor_chat_id="-1009999")) as gateway:
+        async with httpx.AsyncClient(base_url=gateway.url, timeout=10) as http:
+            await post_update(http, text_update(CHILD, "cứu em"))
+            await wait_until(lambda: len(_texts(fake_telegram, "-1009999")) >= 1, what="supervisor alert")
+            await wait_until(lambda: any("Chưa ai nhận" in t for t in _texts(fake_telegram, COUNSELOR_GROUP)),
+                             what="reminder")
+            assert "Báo giám sát" in _texts(fake_telegram, "-1009999")[0]
