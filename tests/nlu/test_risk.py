@@ -1,0 +1,282 @@
+"""The risk engine: lexicon file, pattern language, intent/lexicon combination, dampers, case file."""
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+# The Rasa environment does not install the repository; make the root importable when run from it.
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+from vietnlu.risk import (  # noqa: E402
+    DEFAULT_RISK_LEXICON_PATH,
+    DISCLOSURE_TOPICS,
+    LEVELS,
+    RiskAssessment,
+    RiskLexicon,
+    assess,
+)
+from vietnlu.text import strip_diacritics  # noqa: E402
+
+CASES_PATH = Path(__file__).resolve().parent / "data" / "risk_cases.jsonl"
+CASES = [json.loads(line) for line in CASES_PATH.read_text(encoding="utf-8").splitlines() if line.strip()]
+RANK = LEVELS.index
+
+
+@pytest.fixture(scope="module")
+def lexicon() -> RiskLexicon:
+    return RiskLexicon.load()
+
+
+def _level(text: str, intent: str | None = None, confidence: float = 0.0, lexicon=None, ranking=None) -> str:
+    return assess(text, intent, confidence, ranking=ranking, lexicon=lexicon).level
+
+
+# --------------------------------------------------------------------------- the lexicon file
+
+
+def test_lexicon_file_loads_and_every_entry_is_reviewable(lexicon):
+    raw = yaml.safe_load(DEFAULT_RISK_LEXICON_PATH.read_text(encoding="utf-8"))
+    categories = raw["categories"]
+    expected = {
+        "self_harm", "sexual_abuse", "physical_violence", "online_abuse",
+        "trafficking_forced_labour", "neglect", "bullying", "immediate_danger",
+    }
+    assert expected <= set(categories)
+    count = 0
+    for name, entries in categories.items():
+        assert entries, f"{name} has no entries"
+        for entry in entries:
+            count += 1
+            assert entry.get("patterns"), entry
+            assert entry.get("level") in ("concern", "high", "imminent"), entry
+            assert entry.get("topic") in DISCLOSURE_TOPICS, entry
+            assert str(entry.get("note") or "").strip(), entry
+    assert count == len(lexicon.entries)
+    for emoji in raw["emoji"]:
+        assert emoji.get("level") in LEVELS and emoji.get("topic") in DISCLOSURE_TOPICS
+        assert str(emoji.get("note") or "").strip()
+    for group in ("hyperbole", "general_question", "general_question_weak", "negation", "past_over"):
+        for item in raw["dampers"][group]:
+            assert item.get("patterns") and str(item.get("note") or "").strip(), (group, item)
+    hyperbole = " ".join(p for item in raw["dampers"]["hyperbole"] for p in item["patterns"])
+    for phrase in ("chết mất", "chết đi được", "muốn xỉu", "giết thời gian", "đánh (game"):
+        assert phrase in hyperbole
+
+
+def test_every_level_has_entries_in_the_lexicon(lexicon):
+    levels = {entry.level for entry in lexicon.entries}
+    assert levels == {1, 2, 3}
+
+
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        ("level: severe", "unknown level"),
+        ("level: high\n      topic: disclose_everything", "unknown topic"),
+    ],
+)
+def test_loader_rejects_unknown_levels_and_topics(tmp_path, bad, message):
+    path = tmp_path / "risk.yml"
+    path.write_text(
+        "categories:\n  x:\n    - patterns: ['bị đánh']\n      " + bad + "\n      note: n\n", encoding="utf-8"
+    )
+    if "topic" not in bad:
+        path.write_text(path.read_text(encoding="utf-8").replace("note: n", "topic: disclose_bullying\n      note: n"))
+    with pytest.raises(ValueError, match=message):
+        RiskLexicon.load(path)
+
+
+def test_loader_rejects_unbalanced_groups(tmp_path):
+    path = tmp_path / "risk.yml"
+    path.write_text(
+        "categories:\n  x:\n    - patterns: ['(sờ|mó chỗ kín']\n      level: high\n"
+        "      topic: disclose_sexual_abuse\n      note: n\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ValueError, match="missing"):
+        RiskLexicon.load(path)
+
+
+# --------------------------------------------------------------------------- the pattern language
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory) -> RiskLexicon:
+    path = tmp_path_factory.mktemp("lex") / "risk.yml"
+    path.write_text(
+        """
+categories:
+  sexual_abuse:
+    - patterns: ["sờ ... chỗ kín", "(đang|) bị nhốt ...2 (phòng|kho)"]
+      level: high
+      topic: disclose_sexual_abuse
+      note: test
+""",
+        encoding="utf-8",
+    )
+    return RiskLexicon.load(path)
+
+
+@pytest.mark.parametrize(
+    "text, level",
+    [
+        ("Chú sờ chỗ kín em", "high"),
+        ("chu so vao cho kin em", "high"),  # no diacritics
+        ("chú sờ vào tận chỗ kín", "high"),  # a gap of two words
+        ("chú sờ vào người rồi lại xuống chỗ kín", "none"),  # more words than the gap allows
+        ("em bị nhốt trong phòng", "high"),  # optional word absent
+        ("em đang bị nhốt trong kho", "high"),  # optional word present
+        ("e bij nhốt trong kho", "high"),  # teencode
+        ("chỗ kín", "none"),
+    ],
+)
+def test_pattern_language(tiny, text, level):
+    assert _level(text, lexicon=tiny) == level
+
+
+def test_matching_ignores_diacritics_on_every_case(lexicon):
+    for case in CASES:
+        with_marks = assess(case["text"], case["intent"], case["confidence"], lexicon=lexicon).level
+        without = assess(strip_diacritics(case["text"]), case["intent"], case["confidence"], lexicon=lexicon).level
+        # Stripping may merge words (bán/bạn) but must never lower a disclosure's level.
+        if RANK(case["expected_level"]) >= 2:
+            assert RANK(without) >= 2, case["text"]
+        assert abs(RANK(with_marks) - RANK(without)) <= 1, case["text"]
+
+
+# --------------------------------------------------------------------------- combination rules
+
+
+def test_result_shape_and_signals(lexicon):
+    risk = assess("chú em hay sờ chỗ kín em", "disclose_sexual_abuse", 0.91, lexicon=lexicon)
+    assert isinstance(risk, RiskAssessment)
+    assert risk.as_dict() == {"level": "high", "category": "disclose_sexual_abuse", "signals": risk.signals}
+    assert "intent:disclose_sexual_abuse:0.91" in risk.signals
+    assert "lex:sexual_abuse:so cho kin" in risk.signals
+
+
+def test_nothing_fired_gives_none_and_no_category(lexicon):
+    risk = assess("chào bạn nha", "greet", 0.97, lexicon=lexicon)
+    assert risk.as_dict() == {"level": "none", "category": None, "signals": []}
+
+
+@pytest.mark.parametrize(
+    "intent, confidence, level",
+    [
+        ("disclose_sexual_abuse", 0.91, "high"),
+        ("disclose_self_harm", 0.8, "high"),
+        ("disclose_bullying", 0.9, "concern"),
+        ("disclose_neglect", 0.9, "concern"),
+        ("report_third_party", 0.9, "concern"),
+        ("disclose_sexual_abuse", 0.4, "concern"),  # unsure: at least concern
+        ("disclose_sexual_abuse", 0.1, "none"),
+        ("greet", 0.99, "none"),
+        (None, 0.0, "none"),
+    ],
+)
+def test_intent_alone(lexicon, intent, confidence, level):
+    assert _level("em có chuyện muốn kể", intent, confidence, lexicon=lexicon) == level
+
+
+def test_runner_up_disclosure_counts(lexicon):
+    text = "em có chuyện muốn kể"
+    assert _level(text, "out_of_scope", 0.5, lexicon, [("out_of_scope", 0.5), ("disclose_self_harm", 0.4)]) == "high"
+    assert _level(text, "out_of_scope", 0.7, lexicon, [("out_of_scope", 0.7), ("disclose_self_harm", 0.25)]) == "concern"
+    assert _level(text, "out_of_scope", 0.9, lexicon, [("out_of_scope", 0.9), ("disclose_self_harm", 0.05)]) == "none"
+
+
+def test_strong_lexicon_signal_overrides_a_wrong_intent(lexicon):
+    risk = assess("ông hàng xóm cho tay vào quần em", "out_of_scope", 0.88, lexicon=lexicon)
+    assert risk.level == "high" and risk.category == "disclose_sexual_abuse"
+    assert _level("cứu em với", "greet", 0.95, lexicon=lexicon) == "imminent"
+
+
+def test_hyperbole_is_blanked_but_a_real_signal_beside_it_still_fires(lexicon):
+    assert _level("học muốn chết", "out_of_scope", 0.6, lexicon=lexicon) == "none"
+    assert _level("mệt chết mất, em không muốn sống nữa", "out_of_scope", 0.6, lexicon=lexicon) == "high"
+    risk = assess("mẹ giết em mất", "disclose_physical_abuse", 0.9, lexicon=lexicon)
+    assert risk.level == "concern" and "damp:hyperbole:me giet em mat" in risk.signals
+
+
+def test_general_question_lowers_but_a_specific_disclosure_asked_as_question_stays(lexicon):
+    assert _level("xâm hại tình dục là gì", "faq", 0.8, lexicon=lexicon) == "none"
+    assert _level("xâm hại tình dục là gì", "disclose_sexual_abuse", 0.9, lexicon=lexicon) == "concern"
+    assert _level("chú em hay sờ chỗ kín em vậy có sao không", "faq", 0.6, lexicon=lexicon) == "high"
+
+
+def test_denial_and_past_harm(lexicon):
+    assert _level("em không bị ai đánh cả", "faq", 0.6, lexicon=lexicon) == "none"
+    assert _level("hồi trước chú hay sờ chỗ kín em, giờ chú đi tù rồi", "faq", 0.5, lexicon=lexicon) == "concern"
+
+
+def test_third_party_category_and_level(lexicon):
+    risk = assess("bạn em bị bố đánh gãy tay", "report_third_party", 0.8, lexicon=lexicon)
+    assert (risk.level, risk.category) == ("high", "report_third_party")
+    risk = assess("bạn em bị bố đánh", "disclose_physical_abuse", 0.7, lexicon=lexicon)
+    assert (risk.level, risk.category) == ("concern", "report_third_party")
+
+
+def test_emoji_alone_and_beside_words(lexicon):
+    assert _level("😭😭", "out_of_scope", 0.5, lexicon=lexicon) == "none"
+    assert _level("🔪", "out_of_scope", 0.5, lexicon=lexicon) == "none"
+    assert _level("em muốn chết 🔪", "disclose_self_harm", 0.9, lexicon=lexicon) == "imminent"
+
+
+def test_ambiguous_folds_do_not_fire(lexicon):
+    # từ từ / tự tử, tư vấn / tự vẫn, trời / trói, hàng / háng fold the same way.
+    for text in ("em đi từ từ", "em muốn được tư vấn", "trời mưa quá", "ông hàng xóm tốt lắm"):
+        assert _level(text, "out_of_scope", 0.7, lexicon=lexicon) == "none", text
+
+
+def test_speed_well_under_a_millisecond(lexicon):
+    texts = [case["text"] for case in CASES]
+    long_text = " ".join(texts[:40])  # a long multi-sentence message
+    started = time.perf_counter()
+    for text in texts:
+        assess(text, "out_of_scope", 0.5, lexicon=lexicon)
+    mean_ms = (time.perf_counter() - started) * 1000 / len(texts)
+    started = time.perf_counter()
+    assess(long_text, "out_of_scope", 0.5, lexicon=lexicon)
+    long_ms = (time.perf_counter() - started) * 1000
+    assert mean_ms < 1.0, mean_ms
+    assert long_ms < 20.0, long_ms
+
+
+# --------------------------------------------------------------------------- the case file
+
+
+def test_case_file_is_varied():
+    kinds = {case["kind"] for case in CASES}
+    assert {"imminent", "high", "concern", "hyperbole", "faq", "conversation"} <= kinds
+    assert len(CASES) >= 150
+    assert sum(case["text"] == strip_diacritics(case["text"]) for case in CASES) >= 10
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["text"][:40] for c in CASES])
+def test_case(lexicon, case):
+    risk = assess(case["text"], case["intent"], case["confidence"], lexicon=lexicon)
+    expected, got = RANK(case["expected_level"]), RANK(risk.level)
+    if case["expected_level"] == "imminent":
+        assert risk.level == "imminent", risk.signals
+    elif expected >= 1:
+        assert got >= expected, risk.signals
+    else:  # none: hyperbole, FAQ questions and conversation must not raise a high alarm
+        assert got < RANK("high"), risk.signals
+    if got > 0:
+        assert risk.category in DISCLOSURE_TOPICS
+
+
+def test_exact_level_report(lexicon, capsys):
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from risk_report import evaluate, format_report
+
+    result = evaluate(CASES, lexicon)
+    with capsys.disabled():
+        print("\nrisk cases:\n" + format_report(result))
+    assert result["recall_imminent"] == 1.0
+    assert result["exact"] / result["cases"] >= 0.9
