@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
+from api.cases.setup import install_case_features
 from api.content.setup import install_content
 from api.db.migrate import upgrade_to_heads
 from api.db.session import Database
@@ -57,7 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        database = Database(settings.database_url)
+        database = Database(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
         if settings.run_migrations_on_start:
             await asyncio.to_thread(upgrade_to_heads, settings.database_url)
         rasa = RasaClient(
@@ -114,6 +115,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     install_zalo(app)
     install_webchat(app)
+    install_case_features(app)
     install_content(app)
 
     @app.get("/health")
