@@ -4,6 +4,7 @@
 
 Each line of the case file: {"text", "intent", "confidence", "expected_level"} (optional "kind").
 """
+
 from __future__ import annotations
 
 import argparse
@@ -55,8 +56,7 @@ def evaluate(cases: list[dict], lexicon: RiskLexicon) -> dict:
 
 def format_report(result: dict) -> str:
     lines = [
-        f"cases: {result['cases']}  exactly right: {result['exact']} "
-        f"({result['exact'] / max(result['cases'], 1):.1%})",
+        f"cases: {result['cases']}  exactly right: {result['exact']} ({result['exact'] / max(result['cases'], 1):.1%})",
         f"recall_imminent: {result['recall_imminent']:.3f}  recall_high_plus: {result['recall_high_plus']:.3f}  "
         f"recall_any_risk: {result['recall_any_risk']:.3f}  "
         f"false_alarm_high_plus: {result['false_alarm_high_plus']:.3f}",

@@ -16,13 +16,15 @@ How the level is reached (levels: none < concern < high < imminent):
    đánh") drops a hit; harm that is clearly over keeps high at concern.
 4. The highest level wins: when two readings disagree, the higher one is kept.
 """
+
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import yaml
 
@@ -79,7 +81,7 @@ class _Compounds:
         folded = {" ".join(lexicon.lemmas([fold_word(w) for w in str(p).split()])) for p in phrases}
         folded = {p for p in folded if " " in p}
         self._regex = (
-            re.compile(r"(?<= )(%s)(?= )" % "|".join(re.escape(p) for p in sorted(folded, key=len, reverse=True)))
+            re.compile(r"(?<= )({})(?= )".format("|".join(re.escape(p) for p in sorted(folded, key=len, reverse=True))))
             if folded
             else None
         )
@@ -125,7 +127,7 @@ def _compile_pattern(pattern: str, lexicon: Lexicon, compounds: _Compounds | Non
                 parts.append(words_regex(run))
                 run = []
                 digits = tok.lstrip(".…")
-                parts.append(r"(?: \S+){0,%d}" % (int(digits) if digits else DEFAULT_GAP))
+                parts.append(r"(?: \S+){0,%d}" % (int(digits) if digits else DEFAULT_GAP))  # noqa: UP031
             else:
                 run.append(tok)
         parts.append(words_regex(run))
@@ -211,9 +213,7 @@ def _level(name: Any, where: str) -> int:
 
 
 def _markers(name: str, items: list[dict] | None, lexicon: Lexicon, compounds: _Compounds) -> MarkerSet:
-    regexes = tuple(
-        _compile_patterns(_as_list(item.get("patterns")), lexicon, compounds) for item in items or []
-    )
+    regexes = tuple(_compile_patterns(_as_list(item.get("patterns")), lexicon, compounds) for item in items or [])
     return MarkerSet(name, regexes)
 
 
@@ -234,9 +234,7 @@ class RiskLexicon:
     raw: dict = field(repr=False, default_factory=dict)
 
     @classmethod
-    def load(
-        cls, path: Path | str = DEFAULT_RISK_LEXICON_PATH, text_lexicon: Lexicon | None = None
-    ) -> "RiskLexicon":
+    def load(cls, path: Path | str = DEFAULT_RISK_LEXICON_PATH, text_lexicon: Lexicon | None = None) -> RiskLexicon:
         """Read and compile the YAML file; patterns are folded and teencode-expanded like messages."""
         lexicon = text_lexicon or load_default_lexicon()
         raw = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
@@ -284,7 +282,7 @@ class RiskLexicon:
         # A negation, optionally followed by a few filler words, right before where a hit starts.
         fillers = "bi|ai|co|tung|he|bao gio|phai|duoc|con|nguoi nao"
         negation_re = re.compile(
-            r"(?:^| )(?:%s)(?: (?:%s))*$" % ("|".join(re.escape(n) for n in negations), fillers)
+            r"(?:^| )(?:{})(?: (?:{}))*$".format("|".join(re.escape(n) for n in negations), fillers)
         )
         victims = raw.get("victim_signals") or {}
         return cls(
@@ -338,6 +336,7 @@ _NEGATED_VICTIM_RE = re.compile(r" (?:khong|chua|chang|cha)(?: he| bao gio| tung
 def _mask(padded: str, markers: MarkerSet, signals: list[str]) -> str:
     """Blank out hyperbole so risk patterns cannot fire on it; word count is kept for gaps."""
     for regex in markers.regexes:
+
         def blank(match: re.Match[str]) -> str:
             signals.append(f"damp:hyperbole:{match.group(0).strip()}")
             return _MASK_RE.sub("_", match.group(0))
@@ -468,9 +467,7 @@ def assess(
 
     # --- third party: another child is harmed
     confident_self_disclosure = (
-        intent in TYPICAL_LEVEL
-        and intent != "report_third_party"
-        and confidence >= SELF_DISCLOSURE_OVER_THIRD_PARTY
+        intent in TYPICAL_LEVEL and intent != "report_third_party" and confidence >= SELF_DISCLOSURE_OVER_THIRD_PARTY
     )
     third_party = (intent == "report_third_party" and confidence >= TOP_CONCERN) or (
         third_party_match is not None and not confident_self_disclosure

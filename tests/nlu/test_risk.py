@@ -1,4 +1,5 @@
 """The risk engine: lexicon file, pattern language, intent/lexicon combination, dampers, case file."""
+
 from __future__ import annotations
 
 import json
@@ -43,8 +44,14 @@ def test_lexicon_file_loads_and_every_entry_is_reviewable(lexicon):
     raw = yaml.safe_load(DEFAULT_RISK_LEXICON_PATH.read_text(encoding="utf-8"))
     categories = raw["categories"]
     expected = {
-        "self_harm", "sexual_abuse", "physical_violence", "online_abuse",
-        "trafficking_forced_labour", "neglect", "bullying", "immediate_danger",
+        "self_harm",
+        "sexual_abuse",
+        "physical_violence",
+        "online_abuse",
+        "trafficking_forced_labour",
+        "neglect",
+        "bullying",
+        "immediate_danger",
     }
     assert expected <= set(categories)
     count = 0
@@ -185,9 +192,9 @@ def test_intent_alone(lexicon, intent, confidence, level):
 
 def test_runner_up_disclosure_counts(lexicon):
     text = "em có chuyện muốn kể"
-    assert _level(text, "out_of_scope", 0.5, lexicon, [("out_of_scope", 0.5), ("disclose_self_harm", 0.4)]) == "high"
-    assert _level(text, "out_of_scope", 0.7, lexicon, [("out_of_scope", 0.7), ("disclose_self_harm", 0.25)]) == "concern"
-    assert _level(text, "out_of_scope", 0.9, lexicon, [("out_of_scope", 0.9), ("disclose_self_harm", 0.05)]) == "none"
+    for top, runner_up, level in ((0.5, 0.4, "high"), (0.7, 0.25, "concern"), (0.9, 0.05, "none")):
+        ranking = [("out_of_scope", top), ("disclose_self_harm", runner_up)]
+        assert _level(text, "out_of_scope", top, lexicon, ranking) == level
 
 
 def test_strong_lexicon_signal_overrides_a_wrong_intent(lexicon):
