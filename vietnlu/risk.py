@@ -222,6 +222,7 @@ class RiskLexicon:
     entries: tuple[RiskEntry, ...]
     emoji: tuple[EmojiEntry, ...]
     hyperbole: MarkerSet
+    everyday: MarkerSet
     general_question: MarkerSet
     general_question_weak: MarkerSet
     past_over: MarkerSet
@@ -289,6 +290,7 @@ class RiskLexicon:
             entries=tuple(entries),
             emoji=emoji,
             hyperbole=_markers("hyperbole", dampers.get("hyperbole"), lexicon, compounds),
+            everyday=_markers("everyday", dampers.get("everyday"), lexicon, compounds),
             general_question=_markers("general", dampers.get("general_question"), lexicon, compounds),
             general_question_weak=_markers("general", dampers.get("general_question_weak"), lexicon, compounds),
             past_over=_markers("past_over", dampers.get("past_over"), lexicon, compounds),
@@ -334,11 +336,14 @@ _NEGATED_VICTIM_RE = re.compile(r" (?:khong|chua|chang|cha)(?: he| bao gio| tung
 
 
 def _mask(padded: str, markers: MarkerSet, signals: list[str]) -> str:
-    """Blank out hyperbole so risk patterns cannot fire on it; word count is kept for gaps."""
+    """Blank out hyperbole or everyday phrases so risk patterns cannot fire on them.
+
+    The word count is kept, so gaps in patterns still measure the same distance.
+    """
     for regex in markers.regexes:
 
         def blank(match: re.Match[str]) -> str:
-            signals.append(f"damp:hyperbole:{match.group(0).strip()}")
+            signals.append(f"damp:{markers.name}:{match.group(0).strip()}")
             return _MASK_RE.sub("_", match.group(0))
 
         padded = regex.sub(blank, padded)
@@ -383,6 +388,7 @@ def assess(
     # --- context of the whole message
     masked = _mask(padded, lex.hyperbole, signals)
     hyperbole = masked != padded
+    masked = _mask(masked, lex.everyday, signals)
     first_person = lex.victim_first_person.first(masked) is not None
     specific = lex.victim_specific.first(masked) is not None
     # A general question: a strong framing ("là gì", "dấu hiệu", "nếu") is undone only by a
