@@ -225,9 +225,11 @@ class RiskLexicon:
     everyday: MarkerSet
     general_question: MarkerSet
     general_question_weak: MarkerSet
+    hypothetical: MarkerSet
     past_over: MarkerSet
     victim_first_person: MarkerSet
     victim_specific: MarkerSet
+    victim_event: MarkerSet
     third_party: MarkerSet
     negation_re: re.Pattern[str]
     compounds: _Compounds = field(repr=False)
@@ -293,9 +295,11 @@ class RiskLexicon:
             everyday=_markers("everyday", dampers.get("everyday"), lexicon, compounds),
             general_question=_markers("general", dampers.get("general_question"), lexicon, compounds),
             general_question_weak=_markers("general", dampers.get("general_question_weak"), lexicon, compounds),
+            hypothetical=_markers("hypothetical", dampers.get("hypothetical"), lexicon, compounds),
             past_over=_markers("past_over", dampers.get("past_over"), lexicon, compounds),
             victim_first_person=_markers("victim", victims.get("first_person"), lexicon, compounds),
             victim_specific=_markers("specific", victims.get("specific"), lexicon, compounds),
+            victim_event=_markers("event", victims.get("event"), lexicon, compounds),
             third_party=_markers("third_party", raw.get("third_party"), lexicon, compounds),
             negation_re=negation_re,
             compounds=compounds,
@@ -390,14 +394,18 @@ def assess(
     hyperbole = masked != padded
     masked = _mask(masked, lex.everyday, signals)
     first_person = lex.victim_first_person.first(masked) is not None
-    specific = lex.victim_specific.first(masked) is not None
-    # A general question: a strong framing ("là gì", "dấu hiệu", "nếu") is undone only by a
-    # specific actor, time or child; a weak one ("thì phải làm sao") also by a plain "em bị".
+    event = lex.victim_event.first(masked) is not None
+    specific = event or lex.victim_specific.first(masked) is not None
+    # A general question. A hypothetical ("nếu") is undone only by a real event (an actor, a
+    # time, a threat); a general framing ("là gì", "dấu hiệu") also by a specific child; a weak
+    # one ("thì phải làm sao") also by a plain "em bị".
     framed_by = None
-    if not specific:
+    if not event:
+        framed_by = lex.hypothetical.first(masked)
+    if framed_by is None and not specific:
         framed_by = lex.general_question.first(masked)
-        if framed_by is None and not first_person:
-            framed_by = lex.general_question_weak.first(masked)
+    if framed_by is None and not (specific or first_person):
+        framed_by = lex.general_question_weak.first(masked)
     third_party_match = lex.third_party.first(masked)
     past_over = lex.past_over.first(masked)
 
@@ -445,9 +453,11 @@ def assess(
         signals.append(f"damp:general:{framed_by.group(0).strip()}")
     candidates.extend(lexical)
 
-    # --- amplifiers: injury words lift violence that is already there
+    # --- amplifiers lift a signal that is already there by one step, to the entry's level:
+    # injury words lift violence to high, a means at hand lifts suicidal talk to imminent.
     for entry, phrase in amplifiers:
-        lifted = [c for c in candidates if c.topic in entry.amplifies and c.level >= CONCERN]
+        floor = max(CONCERN, entry.level - 1)
+        lifted = [c for c in candidates if c.topic in entry.amplifies and c.level >= floor]
         if lifted and framed_by is None:
             signals.append(f"lex:{entry.category}:{phrase}")
             candidates.append(_Candidate(entry.level, lifted[0].topic, "lex"))

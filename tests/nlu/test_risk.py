@@ -217,6 +217,20 @@ def test_general_question_lowers_but_a_specific_disclosure_asked_as_question_sta
     assert _level("chú em hay sờ chỗ kín em vậy có sao không", "faq", 0.6, lexicon=lexicon) == "high"
 
 
+def test_hypothetical_is_undone_only_by_a_real_event(lexicon):
+    assert _level("nếu bạn em bị bắt nạt thì em nên làm gì", "faq", 0.6, lexicon=lexicon) == "none"
+    assert _level("nếu em bị sờ chỗ kín thì sao", "faq", 0.6, lexicon=lexicon) == "none"
+    assert _level("bố dọa giết em nếu em mách mẹ", "out_of_scope", 0.5, lexicon=lexicon) == "high"
+
+
+def test_a_means_or_a_time_beside_suicidal_talk_makes_it_imminent(lexicon):
+    assert _level("em cầm sẵn dao lam rồi", "out_of_scope", 0.6, lexicon=lexicon) == "none"
+    assert _level("em cầm sẵn dao lam rồi", "disclose_self_harm", 0.7, lexicon=lexicon) == "imminent"
+    assert _level("em muốn chết, tối nay", "out_of_scope", 0.5, lexicon=lexicon) == "imminent"
+    # a weak, hyperbole-capped reading is not lifted
+    assert _level("tối nay học muốn chết", "disclose_self_harm", 0.5, lexicon=lexicon) == "none"
+
+
 def test_denial_and_past_harm(lexicon):
     assert _level("em không bị ai đánh cả", "faq", 0.6, lexicon=lexicon) == "none"
     assert _level("hồi trước chú hay sờ chỗ kín em, giờ chú đi tù rồi", "faq", 0.5, lexicon=lexicon) == "concern"
