@@ -381,12 +381,17 @@ def assess(
     confidence: float,
     ranking: list[tuple[str, float]] | None = None,
     lexicon: RiskLexicon | None = None,
+    text_lexicon: Lexicon | None = None,
 ) -> RiskAssessment:
-    """Risk level, category and the signals that fired for one user message."""
+    """Risk level, category and the signals that fired for one user message.
+
+    `text_lexicon` normalises the message (default: the teencode lexicon the risk lexicon was
+    compiled with); pass the pipeline's own when it loaded a different teencode file.
+    """
     lex = lexicon or load_default_risk_lexicon()
     signals: list[str] = []
     confidence = float(confidence or 0.0)
-    normalised = lex.text_lexicon.normalise(text or "")
+    normalised = (text_lexicon or lex.text_lexicon).normalise(text or "")
     padded = lex.compounds.join(f" {normalised} ")
 
     # --- context of the whole message

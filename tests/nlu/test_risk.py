@@ -168,6 +168,13 @@ def test_result_shape_and_signals(lexicon):
     assert "lex:sexual_abuse:so cho kin" in risk.signals
 
 
+def test_the_pipeline_may_pass_its_own_teencode_lexicon(lexicon):
+    from vietnlu.lexicon import Lexicon
+
+    risk = assess("e bi chu so cho kin", "out_of_scope", 0.5, lexicon=lexicon, text_lexicon=Lexicon.load())
+    assert risk.level == "high"
+
+
 def test_nothing_fired_gives_none_and_no_category(lexicon):
     risk = assess("chào bạn nha", "greet", 0.97, lexicon=lexicon)
     assert risk.as_dict() == {"level": "none", "category": None, "signals": []}
