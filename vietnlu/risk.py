@@ -234,6 +234,7 @@ class RiskLexicon:
     negation_re: re.Pattern[str]
     compounds: _Compounds = field(repr=False)
     text_lexicon: Lexicon = field(repr=False)
+    synonyms: dict[str, str] = field(repr=False, default_factory=dict)
     raw: dict = field(repr=False, default_factory=dict)
 
     @classmethod
@@ -242,6 +243,10 @@ class RiskLexicon:
         lexicon = text_lexicon or load_default_lexicon()
         raw = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
         compounds = _Compounds(_as_list(raw.get("compounds")), lexicon)
+        synonyms = {
+            fold_word(str(k)): " ".join(lexicon.lemmas([fold_word(w) for w in str(v).split()]))
+            for k, v in (raw.get("synonyms") or {}).items()
+        }
         entries: list[RiskEntry] = []
         for category, items in (raw.get("categories") or {}).items():
             for index, item in enumerate(items or []):
@@ -303,6 +308,7 @@ class RiskLexicon:
             third_party=_markers("third_party", raw.get("third_party"), lexicon, compounds),
             negation_re=negation_re,
             compounds=compounds,
+            synonyms=synonyms,
             text_lexicon=lexicon,
             raw=raw,
         )
@@ -392,6 +398,8 @@ def assess(
     signals: list[str] = []
     confidence = float(confidence or 0.0)
     normalised = (text_lexicon or lex.text_lexicon).normalise(text or "")
+    if lex.synonyms:
+        normalised = " ".join(lex.synonyms.get(token, token) for token in normalised.split())
     padded = lex.compounds.join(f" {normalised} ")
 
     # --- context of the whole message

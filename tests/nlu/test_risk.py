@@ -256,10 +256,29 @@ def test_emoji_alone_and_beside_words(lexicon):
     assert _level("em muốn chết 🔪", "disclose_self_harm", 0.9, lexicon=lexicon) == "imminent"
 
 
+def test_chat_spellings_from_the_synonyms_section(lexicon):
+    assert _level("bố uýnh em hoài", "out_of_scope", 0.5, lexicon=lexicon) == "high"
+    assert _level("em muốn die", "out_of_scope", 0.5, lexicon=lexicon) == "high"
+    # "quanh" (around) is not read as Southern "quánh" (hit)
+    assert _level("mọi người xung quanh em tốt lắm", "out_of_scope", 0.5, lexicon=lexicon) == "none"
+
+
 def test_ambiguous_folds_do_not_fire(lexicon):
     # từ từ / tự tử, tư vấn / tự vẫn, trời / trói, hàng / háng fold the same way.
-    for text in ("em đi từ từ", "em muốn được tư vấn", "trời mưa quá", "ông hàng xóm tốt lắm"):
+    everyday = (
+        "em đi từ từ",
+        "em muốn được tư vấn",
+        "trời mưa quá",
+        "ông hàng xóm tốt lắm",
+        "anh hai em đi bộ đội rồi",
+        "mẹ dành cho em một món quà",
+        "bố em đang ở ngoài cửa hàng",
+        "em muốn cứu con mèo bị thương",
+        "bố đánh em rồi",  # "rồi" folds like "roi" (cane): concern, not high
+    )
+    for text in everyday[:-1]:
         assert _level(text, "out_of_scope", 0.7, lexicon=lexicon) == "none", text
+    assert _level(everyday[-1], "out_of_scope", 0.7, lexicon=lexicon) == "concern"
 
 
 def test_speed_well_under_a_millisecond(lexicon):
