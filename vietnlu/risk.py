@@ -64,6 +64,8 @@ TOP_CONCERN = 0.3  # top intent at or above: at least concern
 SECOND_TYPICAL = 0.35  # runner-up disclosure at or above: its typical level
 SECOND_CONCERN = 0.2  # runner-up disclosure at or above: at least concern
 SELF_DISCLOSURE_OVER_THIRD_PARTY = 0.8  # a confident self-disclosure outweighs third-party wording
+BARE_WORD_QUESTION = 0.5  # a bare "xâm hại" with no victim counts for nothing when the classifier
+# is at least this sure the message is a non-disclosure (a question, small talk)
 FRAMED_INTENT_CONCERN = 0.85  # a general question still counts as concern if the classifier is this sure
 HYPERBOLE_INTENT_CONCERN = 0.7  # hyperbole and nothing else: concern only if the classifier is this sure
 
@@ -438,7 +440,12 @@ def assess(
             continue
         level = entry.level
         if entry.needs_victim and not (first_person or specific) and level > CONCERN:
-            level = CONCERN
+            # A bare word ("xâm hại") with no victim or actor: a worry at most, and nothing when
+            # the classifier is sure the message is a question or small talk.
+            level = NONE if intent not in TYPICAL_LEVEL and confidence >= BARE_WORD_QUESTION else CONCERN
+            if level == NONE:
+                signals.append(f"damp:bare_word:{entry.category}:{phrase}")
+                continue
         if level < IMMINENT and (
             lex.negation_re.search(masked[: match.start()]) or _NEGATED_VICTIM_RE.search(match.group(0))
         ):

@@ -220,6 +220,9 @@ def test_hyperbole_is_blanked_but_a_real_signal_beside_it_still_fires(lexicon):
 
 def test_general_question_lowers_but_a_specific_disclosure_asked_as_question_stays(lexicon):
     assert _level("xâm hại tình dục là gì", "faq", 0.8, lexicon=lexicon) == "none"
+    # a bare abuse word with no victim: nothing for a question, a worry otherwise
+    assert _level("xâm hại bằng lời nói có tính không", "faq", 0.6, lexicon=lexicon) == "none"
+    assert _level("xâm hại", "out_of_scope", 0.3, lexicon=lexicon) == "concern"
     assert _level("xâm hại tình dục là gì", "disclose_sexual_abuse", 0.9, lexicon=lexicon) == "concern"
     assert _level("chú em hay sờ chỗ kín em vậy có sao không", "faq", 0.6, lexicon=lexicon) == "high"
 
@@ -274,6 +277,8 @@ def test_ambiguous_folds_do_not_fire(lexicon):
         "mẹ dành cho em một món quà",
         "bố em đang ở ngoài cửa hàng",
         "em muốn cứu con mèo bị thương",
+        "nếu thấy hàng xóm đánh con thì có nên báo không",  # thấy / thầy
+        "mẹ đang tìm em về ăn cơm",
         "bố đánh em rồi",  # "rồi" folds like "roi" (cane): concern, not high
     )
     for text in everyday[:-1]:
