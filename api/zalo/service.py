@@ -1,6 +1,8 @@
 """Wiring for the Zalo OA channel: the HTTP client, token store and sender, started with the app."""
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from dataclasses import dataclass
 
@@ -18,6 +20,11 @@ from bot.zalo import ZaloClient, ZaloSender
 log = logging.getLogger(__name__)
 
 
+# Check the token this often even when nobody writes: each check refreshes it when it is close to
+# expiry, which also keeps the refresh-token chain alive (an unused refresh token lapses).
+TOKEN_CHECK_SECONDS = 1800.0
+
+
 @dataclass
 class ZaloService:
     http: httpx.AsyncClient
@@ -25,9 +32,26 @@ class ZaloService:
     tokens: ZaloTokenStore
     sender: ZaloSender
     registry: ChannelRegistry
+    task: asyncio.Task[None] | None = None
+
+    def start(self) -> ZaloService:
+        self.task = asyncio.create_task(self._keep_token_fresh(), name="zalo-token-refresher")
+        return self
+
+    async def _keep_token_fresh(self) -> None:
+        while True:
+            try:
+                await self.tokens.access_token()
+            except Exception as exc:  # logged and retried at the next check
+                log.error("zalo: token check failed: %s", type(exc).__name__)
+            await asyncio.sleep(TOKEN_CHECK_SECONDS)
 
     async def stop(self) -> None:
         self.registry.unregister(self.sender.channel)
+        if self.task is not None:
+            self.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.task
         await self.http.aclose()
 
 
@@ -66,7 +90,7 @@ async def start_zalo(app: FastAPI) -> ZaloService | None:
     registry.register(sender)
     app.state.zalo_tokens = tokens
     log.info("zalo channel on")
-    return ZaloService(http=http, client=client, tokens=tokens, sender=sender, registry=registry)
+    return ZaloService(http=http, client=client, tokens=tokens, sender=sender, registry=registry).start()
 
 
 def install_zalo(app: FastAPI) -> None:

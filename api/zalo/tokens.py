@@ -22,7 +22,7 @@ from api.db.base import utcnow
 from api.messaging.gate import WriteGate
 from api.security.crypto import Crypto
 from api.zalo.models import ZaloOaToken, as_utc
-from bot.zalo import TokenPair, ZaloClient
+from bot.zalo import TokenPair, ZaloAuthError, ZaloClient
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +68,13 @@ class ZaloTokenStore:
         """A token to send with; refreshed first when it expires within the margin."""
         pair = await self.current_pair()
         if pair.expires_at - utcnow() <= self._margin:
-            pair = await self._refresh(stale_access_token=None)
+            try:
+                pair = await self._refresh(stale_access_token=None)
+            except ZaloAuthError as exc:
+                if pair.expires_at <= utcnow():
+                    raise
+                # Refreshing early failed; the current token still works for a while, use it.
+                log.warning("zalo: early token refresh failed (%s); using the current token", exc)
         return pair.access_token
 
     async def refresh_rejected(self, rejected_access_token: str) -> str:

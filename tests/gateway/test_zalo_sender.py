@@ -239,3 +239,16 @@ async def test_new_configured_pair_replaces_the_stored_chain(
     new_settings = zalo_settings(zsettings, fake_zalo)
     _, store2, _ = build_zalo(new_settings, gate, crypto, http)
     assert await store2.access_token() == "reauthorised"
+
+
+async def test_failed_early_refresh_still_uses_the_unexpired_token(
+    tokens: ZaloTokenStore, fake_zalo: FakeZalo, database: Database
+) -> None:
+    await tokens.access_token()
+    with database.transaction() as session:
+        row = session.scalar(select(ZaloOaToken))
+        assert row is not None
+        row.expires_at = utcnow() + timedelta(minutes=10)  # due for refresh, still valid
+    fake_zalo.reset(access_token="access-0", refresh_token="someone-elses")
+    assert await tokens.access_token() == "access-0"
+    assert [c.error for c in fake_zalo.refreshes()] == [-14020]
