@@ -20,6 +20,7 @@ class CaseHooks(ConversationHooks):
 
     def __init__(self, case_log: CaseLog) -> None:
         self.case_log = case_log
+        # inbound id → what after_user_message found, so after_bot_turn need not query again.
         self._changes: dict[int, CaseChange | None] = {}
 
     async def after_user_message(self, session: Session, conversation: Conversation,
@@ -33,8 +34,12 @@ class CaseHooks(ConversationHooks):
 
     async def after_bot_turn(self, session: Session, conversation: Conversation, inbound: InboundMessage,
                              replies: list[dict[str, Any]], risk: Any) -> None:
-        change = self._changes.pop(inbound.id, None)
-        case = change.case if change is not None else open_case_for(session, conversation.id)
+        if inbound.id in self._changes:
+            change = self._changes.pop(inbound.id)
+            case = change.case if change is not None else None
+        else:  # non-text turns: still log the bot's answer into an open case
+            change = None
+            case = open_case_for(session, conversation.id)
         if case is None:
             return
         if replies:

@@ -166,3 +166,19 @@ def test_two_counselors_accepting_at_once_exactly_one_wins(database: Database, c
         assert session.get(Conversation, conversation_id).state == "counselor"
         actions = sorted(session.scalars(select(AuditLog.action)))
         assert actions == ["case.accept", "case.accept_refused"]
+
+
+def test_concern_escalates_when_the_child_accepts_a_counselor(database: Database, crypto: Crypto,
+                                                             case_settings: Settings) -> None:
+    log = CaseLog(case_settings, crypto, EventBroker())
+    first = _inbound(database, crypto, "1", "em bị bạn bắt nạt")
+    change = _record(database, log, *first, "em bị bạn bắt nạt", RiskReading("concern", "disclose_bullying", []))
+    assert change.opened and not change.escalated and change.case.status == "open"
+    second = _inbound(database, crypto, "2", "có, em muốn nói chuyện với người thật")
+    change = _record(database, log, *second, "có, em muốn nói chuyện với người thật",
+                     RiskReading("none", None, [], escalate=True, counselor_requested=True))
+    assert change.escalated and not change.opened
+    with database.session() as session:
+        case = session.scalar(select(Case))
+        assert (case.status, case.level, case.counselor_requested) == ("waiting", "concern", True)
+        assert [n.kind for n in session.scalars(select(Notification))] == ["new_case"]

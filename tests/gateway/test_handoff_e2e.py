@@ -178,3 +178,58 @@ async def test_overdue_case_renotifies_and_alerts_supervisors(settings: Settings
             await wait_until(lambda: any("Chưa ai nhận" in t for t in _texts(fake_telegram, COUNSELOR_GROUP)),
                              what="reminder")
             assert "Báo giám sát" in _texts(fake_telegram, "-1009999")[0]
+
+
+def _graded_risk(text: str) -> dict:
+    """The fake Rasa's risk, with a "high" level for sexual abuse wording."""
+    lowered = text.lower()
+    if "cứu" in lowered:
+        return {"level": "imminent", "category": "danger_now", "signals": ["lex:danger:cứu"]}
+    if "sờ" in lowered:
+        return {"level": "high", "category": "disclose_sexual_abuse", "signals": ["lex:sexual_abuse:sờ"]}
+    return {"level": "none", "category": None, "signals": []}
+
+
+async def test_rising_risk_while_held_and_transfer(settings: Settings, fake_telegram: FakeTelegram,
+                                                   fake_rasa: FakeRasa, monkeypatch: pytest.MonkeyPatch) -> None:
+    import tests.gateway.fakes.rasa as fake_rasa_module
+
+    monkeypatch.setattr(fake_rasa_module, "risk_of", _graded_risk)
+    with live_gateway(case_settings(settings)) as gateway:
+        async with httpx.AsyncClient(base_url=gateway.url, timeout=10) as http:
+            admin = await login(http, ADMIN_EMAIL, ADMIN_PASSWORD)
+            lan = await create_staff(http, admin, "lan@example.vn", name="Chị Lan")
+            minh = await create_staff(http, admin, "minh@example.vn", name="Anh Minh")
+            minh_id = next(u["id"] for u in (await http.get("/api/v1/users", headers=admin)).json()
+                           if u["email"] == "minh@example.vn")
+            async with EventReader(gateway.url, minh) as events:
+                await post_update(http, text_update(CHILD, "chú ấy hay sờ vào người em"))
+                await wait_until(lambda: events.of_type("case_opened"), what="case opened")
+                case = events.of_type("case_opened")[0]["case"]
+                assert (case["level"], case["status"]) == ("high", "waiting")
+                assert (await http.post(f"/api/v1/cases/{case['id']}/accept", headers=lan)).status_code == 200
+
+                # Held: the bot is paused, yet the risk is still read (/model/parse) and shown.
+                await post_update(http, text_update(CHILD, "cứu em, chú ấy đang ở đây"))
+                await wait_until(lambda: any(e.get("level_raised") for e in events.of_type("case_updated")),
+                                 what="level raised while held")
+                await wait_until(lambda: any("Mức rủi ro của ca tăng" in t
+                                             for t in _texts(fake_telegram, COUNSELOR_GROUP)), what="level-up alert")
+                assert fake_rasa.parses
+                detail = (await http.get(f"/api/v1/cases/{case['id']}", headers=lan)).json()
+                assert detail["level"] == "imminent" and detail["category"] == "danger_now"
+                assert "lex:sexual_abuse:sờ" in detail["signals"] and "lex:danger:cứu" in detail["signals"]
+
+                # Transfer: the new holder may reply, the previous one no longer can.
+                moved = await http.post(f"/api/v1/cases/{case['id']}/transfer", headers=lan, json={"user_id": minh_id})
+                assert moved.status_code == 200 and moved.json()["assigned_user_id"] == minh_id
+                assert (await http.post(f"/api/v1/cases/{case['id']}/messages", headers=lan,
+                                        json={"text": "chị đây"})).status_code == 403
+                assert (await http.post(f"/api/v1/cases/{case['id']}/messages", headers=minh,
+                                        json={"text": "Anh Minh đây, em đang ở phòng nào?"})).status_code == 202
+                await wait_until(lambda: "Anh Minh đây, em đang ở phòng nào?" in _texts(fake_telegram, CHILD),
+                                 what="reply from the new holder")
+                bad = await http.post(f"/api/v1/cases/{case['id']}/transfer", headers=minh, json={"user_id": 99999})
+                assert bad.status_code == 422
+                blank = await http.post(f"/api/v1/cases/{case['id']}/messages", headers=minh, json={"text": "   "})
+                assert blank.status_code == 422

@@ -1,0 +1,168 @@
+"""Escalation benchmark (prints numbers; not a test).
+
+Starts the gateway (`python -m api`, SQLite in a temporary folder unless --database-url is given) with
+the fake Telegram Bot API and the Rasa server at --rasa-url, signs in to the counselor console API,
+opens its server-sent event stream, and while background load runs through POST /webhooks/telegram,
+sends disclosures one at a time and measures:
+  disclosure webhook sent → `case_opened` event on the console stream (target p95 <= 1 s), and
+  disclosure webhook sent → alert sendMessage to the on-call Telegram group.
+
+  .venv/bin/python scripts/bench_escalation.py --rasa-url http://127.0.0.1:5005 [--rasa-token T]
+  .venv/bin/python scripts/bench_escalation.py --fake-rasa 0.02   # self-check without a Rasa server
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from scripts.bench_gateway import (  # noqa: E402
+    TOKEN,
+    ReplyWatcher,
+    fixed_rate,
+    percentile,
+    post,
+    start_gateway,
+    wait_healthy,
+)
+from tests.gateway.fakes.rasa import FakeRasa  # noqa: E402
+from tests.gateway.fakes.telegram import FakeTelegram, TelegramCall  # noqa: E402
+
+ADMIN_EMAIL = "bench-admin@example.vn"
+ADMIN_PASSWORD = "bench-admin-password"  # noqa: S105 (throwaway account of the benchmark database)
+GROUP = "-1009000000001"
+DISCLOSURES = ["cứu em với, bố em đang đánh em", "cứu em, có người lạ đang đi theo em",
+               "cứu em với, chú hàng xóm đang ở trong nhà em", "em muốn chết, cứu em"]
+
+
+class ConsoleStream:
+    """The console's SSE stream; resolves the next `case_opened` with its arrival time."""
+
+    def __init__(self, gateway: str, token: str) -> None:
+        self.gateway = gateway
+        self.token = token
+        self.opened: asyncio.Queue[float] = asyncio.Queue()
+        self.ready = asyncio.Event()
+
+    async def run(self) -> None:
+        headers = {"Authorization": f"Bearer {self.token}"}
+        async with httpx.AsyncClient(timeout=httpx.Timeout(10.0, read=None)) as http:
+            async with http.stream("GET", f"{self.gateway}/api/v1/events", headers=headers) as response:
+                response.raise_for_status()
+                async for line in response.aiter_lines():
+                    if not line.startswith("data:"):
+                        continue
+                    payload = json.loads(line[5:])
+                    if payload.get("type") == "ready":
+                        self.ready.set()
+                    elif payload.get("type") == "case_opened":
+                        self.opened.put_nowait(time.monotonic())
+
+
+async def run(args: argparse.Namespace) -> None:
+    fake_rasa = None
+    rasa_url = args.rasa_url
+    if args.fake_rasa is not None:
+        fake_rasa = FakeRasa().start()
+        fake_rasa.delay_seconds = args.fake_rasa
+        rasa_url = fake_rasa.url
+    telegram = FakeTelegram(TOKEN).start()
+    loop = asyncio.get_running_loop()
+    watcher = ReplyWatcher(loop)
+    group_alerts: asyncio.Queue[float] = asyncio.Queue()
+
+    def on_call(call: TelegramCall) -> None:
+        watcher.on_call(call) if str(call.params.get("chat_id")) != GROUP else None
+        if call.method == "sendMessage" and str(call.params.get("chat_id")) == GROUP and call.status == 200:
+            loop.call_soon_threadsafe(group_alerts.put_nowait, call.at)
+
+    telegram.listeners.append(on_call)
+    os.environ.update({"BOOTSTRAP_ADMIN_EMAIL": ADMIN_EMAIL, "BOOTSTRAP_ADMIN_PASSWORD": ADMIN_PASSWORD,
+                       "TELEGRAM_COUNSELOR_CHAT_ID": GROUP, "CASE_NOTIFIER_TICK_SECONDS": "1"})
+    with tempfile.TemporaryDirectory(prefix="bench-escalation-") as workdir:
+        process, gateway = start_gateway(args, rasa_url, telegram.url, workdir)
+        stream_task: asyncio.Task[None] | None = None
+        load_task: asyncio.Task[object] | None = None
+        try:
+            await wait_healthy(gateway, process)
+            async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=200)) as http:
+                login = await http.post(f"{gateway}/api/v1/auth/login",
+                                        json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})
+                login.raise_for_status()
+                stream = ConsoleStream(gateway, login.json()["access_token"])
+                stream_task = asyncio.create_task(stream.run())
+                await asyncio.wait_for(stream.ready.wait(), timeout=10)
+                print(f"gateway {gateway}  rasa {rasa_url}{' (fake)' if fake_rasa else ''}  "
+                      f"load {args.rate:.0f} msg/s from {args.users} users")
+                load_task = asyncio.create_task(fixed_rate(http, gateway, watcher, args.users, args.rate,
+                                                           args.seconds + 30, chat_base=300_000))
+                await asyncio.sleep(1.0)
+                to_console: list[float] = []
+                to_group: list[float] = []
+                missed = 0
+                for i in range(args.disclosures):
+                    sent = await post(http, gateway, 700_000 + i, DISCLOSURES[i % len(DISCLOSURES)])
+                    try:
+                        to_console.append(await asyncio.wait_for(stream.opened.get(), timeout=10) - sent)
+                        to_group.append(await asyncio.wait_for(group_alerts.get(), timeout=10) - sent)
+                    except TimeoutError:
+                        missed += 1
+                    await asyncio.sleep(max(0.0, args.seconds / args.disclosures - (time.monotonic() - sent)))
+                load_task.cancel()
+            console_ms = [v * 1000 for v in to_console]
+            group_ms = [v * 1000 for v in to_group]
+            print(f"disclosures {args.disclosures}: {len(to_console)} reached the console, {missed} missed")
+            print(f"disclosure → console SSE  p50 {percentile(console_ms, 50):7.1f} ms   "
+                  f"p95 {percentile(console_ms, 95):7.1f} ms   max {max(console_ms, default=float('nan')):7.1f} ms"
+                  f"   (target p95 <= 1000 ms)")
+            print(f"disclosure → Telegram group alert  p50 {percentile(group_ms, 50):7.1f} ms   "
+                  f"p95 {percentile(group_ms, 95):7.1f} ms")
+        finally:
+            for task in (load_task, stream_task):
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(BaseException):
+                        await task
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except Exception:
+                process.kill()
+            telegram.stop()
+            if fake_rasa is not None:
+                fake_rasa.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rasa-url", default="http://127.0.0.1:5005")
+    parser.add_argument("--rasa-token", default=os.environ.get("RASA_TOKEN", ""))
+    parser.add_argument("--fake-rasa", type=float, metavar="DELAY_S", default=None,
+                        help="use the in-process fake Rasa with this reply delay instead of --rasa-url")
+    parser.add_argument("--users", type=int, default=20)
+    parser.add_argument("--rate", type=float, default=30.0, help="background load, messages per second")
+    parser.add_argument("--disclosures", type=int, default=30)
+    parser.add_argument("--seconds", type=float, default=20.0, help="time over which disclosures are spread")
+    parser.add_argument("--worker-concurrency", type=int, default=8)
+    parser.add_argument("--database-url", default="", help="default: SQLite in a temporary folder")
+    parser.add_argument("--sqlite-synchronous", default="FULL", choices=["FULL", "NORMAL"])
+    args = parser.parse_args()
+    for url in (args.rasa_url, args.database_url):
+        if url and "://" in url and not any(h in url for h in ("127.0.0.1", "localhost", "sqlite")):
+            raise SystemExit("the benchmark only talks to 127.0.0.1")
+    asyncio.run(run(args))
+
+
+if __name__ == "__main__":
+    main()
