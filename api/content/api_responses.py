@@ -217,9 +217,11 @@ async def nlg(request: Request, settings: AppSettings, db: DbSession) -> dict[st
         raise HTTPException(status.HTTP_400_BAD_REQUEST, detail="body must be JSON") from None
     if not isinstance(body, dict) or not isinstance(body.get("response"), str):
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail='"response" (a string) is required')
-    arguments = body.get("arguments") if isinstance(body.get("arguments"), dict) else {}
-    tracker = body.get("tracker") if isinstance(body.get("tracker"), dict) else {}
-    channel = body.get("channel") if isinstance(body.get("channel"), dict) else {}
+    def as_dict(value: Any) -> dict[str, Any]:
+        return value if isinstance(value, dict) else {}
+
+    arguments, tracker, channel = as_dict(body.get("arguments")), as_dict(body.get("tracker")), as_dict(
+        body.get("channel"))
     rendered = render_nlg(db, body["response"], arguments, tracker, channel.get("name"))
     if rendered is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail="unknown response")

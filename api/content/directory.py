@@ -5,6 +5,7 @@ import csv
 import io
 import re
 import unicodedata
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select
@@ -12,7 +13,8 @@ from sqlalchemy.orm import Session
 
 from api.content.models import DIRECTORY_KINDS, DirectoryEntry
 
-try:  # the shared Vietnamese folding (teencode-aware tokenisation) when available
+_shared_fold: Callable[[str], str] | None
+try:  # the shared Vietnamese folding (same tokenisation as the NLU) when available
     from vietnlu.text import fold as _shared_fold
 except ImportError:  # pragma: no cover - vietnlu ships with the repository
     _shared_fold = None
