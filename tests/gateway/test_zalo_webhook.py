@@ -1,6 +1,7 @@
 """POST /webhooks/zalo through the running gateway: fake Zalo API, fake Rasa, real database."""
 from __future__ import annotations
 
+import asyncio
 import json
 
 import httpx
@@ -246,3 +247,14 @@ async def test_expired_token_is_refreshed_and_the_reply_delivered(
     await eventually(lambda: fake_zalo.delivered_texts(USER_ID))
     assert [(c.access_token, c.error) for c in fake_zalo.sent()] == [("access-0", -216), ("access-1", 0)]
     assert len(fake_zalo.refreshes()) == 1
+
+
+async def test_concurrent_duplicate_deliveries_store_one_message(
+    client: httpx.AsyncClient, app: FastAPI, fake_rasa: FakeRasa, fake_zalo: FakeZalo
+) -> None:
+    event = text_event("Chào")
+    responses = await asyncio.gather(*(post_event(client, event) for _ in range(4)))
+    assert [r.status_code for r in responses] == [200] * 4
+    assert sorted(r.json()["duplicate"] for r in responses) == [False, True, True, True]
+    await eventually(lambda: fake_zalo.delivered_texts(USER_ID))
+    assert count(app, InboundMessage) == 1 and len(fake_rasa.messages) == 1
