@@ -180,6 +180,7 @@ class RiskEntry:
     needs_victim: bool = False
     generic: bool = False
     amplifies: frozenset[str] = frozenset()
+    ignores_framing: bool = False
 
 
 @dataclass(frozen=True)
@@ -266,6 +267,7 @@ class RiskLexicon:
                         needs_victim=bool(item.get("needs_victim", False)),
                         generic=bool(item.get("generic", False)),
                         amplifies=frozenset(_as_list(item.get("amplifies"))),
+                        ignores_framing=bool(item.get("ignores_framing", False)),
                     )
                 )
         emoji = tuple(
@@ -452,7 +454,7 @@ def assess(
             # "em không bị ai đánh cả": a denial, not a disclosure.
             signals.append(f"damp:negation:{entry.category}:{phrase}")
             continue
-        if framed_by is not None and level < IMMINENT:
+        if framed_by is not None and not entry.ignores_framing:
             signals.append(f"damp:general:{entry.category}:{phrase}")
             continue
         signals.append(f"lex:{entry.category}:{phrase}")

@@ -241,6 +241,15 @@ def test_a_means_or_a_time_beside_suicidal_talk_makes_it_imminent(lexicon):
     assert _level("tối nay học muốn chết", "disclose_self_harm", 0.5, lexicon=lexicon) == "none"
 
 
+def test_presence_of_an_adult_is_imminent_only_beside_abuse_or_a_plea(lexicon):
+    assert _level("bố em đang ở dưới nhà xem ti vi", "out_of_scope", 0.8, lexicon=lexicon) == "none"
+    assert _level("chú ấy đang ở dưới nhà", "disclose_sexual_abuse", 0.7, lexicon=lexicon) == "imminent"
+    assert _level("giúp em với, dượng đang ở ngoài cửa phòng em", "greet", 0.4, lexicon=lexicon) == "imminent"
+    # cries for help count even inside a question; other imminent phrases do not
+    assert _level("cứu em với, làm sao bây giờ", "faq", 0.7, lexicon=lexicon) == "imminent"
+    assert _level("nếu người lạ kéo em lên xe thì em nên làm gì", "faq", 0.7, lexicon=lexicon) == "none"
+
+
 def test_denial_and_past_harm(lexicon):
     assert _level("em không bị ai đánh cả", "faq", 0.6, lexicon=lexicon) == "none"
     assert _level("hồi trước chú hay sờ chỗ kín em, giờ chú đi tù rồi", "faq", 0.5, lexicon=lexicon) == "concern"
