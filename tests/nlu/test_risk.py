@@ -307,9 +307,13 @@ def test_speed_well_under_a_millisecond(lexicon):
 
     # Best of three: the machine is shared, a busy neighbour must not fail the test.
     assert min(mean_ms() for _ in range(3)) < 1.0
-    started = time.perf_counter()
-    assess(long_text, "out_of_scope", 0.5, lexicon=lexicon)
-    assert (time.perf_counter() - started) * 1000 < 20.0
+
+    def long_ms() -> float:
+        started = time.perf_counter()
+        assess(long_text, "out_of_scope", 0.5, lexicon=lexicon)
+        return (time.perf_counter() - started) * 1000
+
+    assert min(long_ms() for _ in range(3)) < 20.0
 
 
 # --------------------------------------------------------------------------- the case file
