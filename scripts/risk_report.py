@@ -37,7 +37,7 @@ def evaluate(cases: list[dict], lexicon: RiskLexicon) -> dict:
     exact = sum(1 for case, risk in rows if risk.level == case["expected_level"])
     rank = LEVELS.index
     high_plus = [(c, r) for c, r in rows if rank(c["expected_level"]) >= 2]
-    below_high = [(c, r) for c, r in rows if rank(c["expected_level"]) < 2]
+    none_rows = [(c, r) for c, r in rows if c["expected_level"] == "none"]
     any_risk = [(c, r) for c, r in rows if rank(c["expected_level"]) >= 1]
     imminent = [(c, r) for c, r in rows if c["expected_level"] == "imminent"]
     confusion = Counter((c["expected_level"], r.level) for c, r in rows)
@@ -48,7 +48,9 @@ def evaluate(cases: list[dict], lexicon: RiskLexicon) -> dict:
         "recall_imminent": sum(r.level == "imminent" for _, r in imminent) / max(len(imminent), 1),
         "recall_high_plus": sum(rank(r.level) >= 2 for _, r in high_plus) / max(len(high_plus), 1),
         "recall_any_risk": sum(rank(r.level) >= 1 for _, r in any_risk) / max(len(any_risk), 1),
-        "false_alarm_high_plus": sum(rank(r.level) >= 2 for _, r in below_high) / max(len(below_high), 1),
+        # as ../shared/eval/score.py counts them: alarms on messages whose gold level is none
+        "false_alarm_high_plus": sum(rank(r.level) >= 2 for _, r in none_rows) / max(len(none_rows), 1),
+        "false_alarm_any": sum(rank(r.level) >= 1 for _, r in none_rows) / max(len(none_rows), 1),
         "confusion": confusion,
         "ms_per_message": elapsed_ms / max(len(rows), 1),
     }
@@ -59,7 +61,8 @@ def format_report(result: dict) -> str:
         f"cases: {result['cases']}  exactly right: {result['exact']} ({result['exact'] / max(result['cases'], 1):.1%})",
         f"recall_imminent: {result['recall_imminent']:.3f}  recall_high_plus: {result['recall_high_plus']:.3f}  "
         f"recall_any_risk: {result['recall_any_risk']:.3f}  "
-        f"false_alarm_high_plus: {result['false_alarm_high_plus']:.3f}",
+        f"false_alarm_high_plus: {result['false_alarm_high_plus']:.3f}  "
+        f"false_alarm_any: {result['false_alarm_any']:.3f}",
         f"mean time per message: {result['ms_per_message']:.3f} ms",
         "expected → predicted:",
     ]
