@@ -1,0 +1,100 @@
+# The project's contract: README names these targets and CI calls them.
+#   make run    the whole local stack (Rasa, action server, gateway with web chat and consoles)
+#   make test   everything the tests need, from nothing, then all tests
+#   make train  (re)train the model when data, config or NLU code changed
+#   make eval SET=file.jsonl   score the model on a labelled set
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# Rasa 3.6 needs Python 3.10; the gateway runs on 3.11+. Found on PATH or in pyenv.
+PYTHON310 ?= $(shell for p in python3.10 $$HOME/.pyenv/versions/3.10*/bin/python3.10 /usr/bin/python3.10; do $$p -c 'import sys; assert sys.version_info[:2]==(3,10)' 2>/dev/null && { echo $$p; break; }; done)
+PYTHON311 ?= $(shell for p in python3.11 python3.12 python3 $$HOME/.pyenv/versions/3.11*/bin/python3.11; do $$p -c 'import sys; assert sys.version_info>=(3,11)' 2>/dev/null && { echo $$p; break; }; done)
+
+RASA_VENV := .venv-rasa
+GW_VENV := .venv
+RASA := $(RASA_VENV)/bin/rasa
+MODEL := models/current.tar.gz
+AUGMENTED := build/nlu/augmented.yml
+SET ?= ../shared/eval/dev.jsonl
+
+export RASA_TELEMETRY_ENABLED := false
+export TF_CPP_MIN_LOG_LEVEL := 2
+export PYTHONPATH := $(CURDIR)
+export ACTION_SERVER_URL ?= http://127.0.0.1:5055/webhook
+export NLG_URL ?=
+
+NLU_INPUTS := $(shell find data/nlu data/lexicon -name '*.yml' 2>/dev/null) $(wildcard vietnlu/*.py)
+CORE_INPUTS := $(shell find data/rules data/stories -name '*.yml' 2>/dev/null) domain.yml config.yml
+
+.PHONY: help run test train eval validate lint typecheck test-unit test-conversations \
+        test-gateway bench-parse bench-gateway clean
+
+help:
+	@grep -E '^#   make' Makefile | sed 's/^#   //'
+
+## Environments ---------------------------------------------------------------------------
+$(RASA_VENV)/.installed: requirements/rasa.txt requirements/rasa-constraints.txt
+	@test -n "$(PYTHON310)" || { echo "Python 3.10 is required for Rasa 3.6 (python3.10 not found)"; exit 1; }
+	$(PYTHON310) -m venv $(RASA_VENV)
+	$(RASA_VENV)/bin/pip install -q "pip<24.1" wheel "setuptools<70"
+	$(RASA_VENV)/bin/pip install -q -r requirements/rasa.txt -c requirements/rasa-constraints.txt
+	touch $@
+
+$(GW_VENV)/.installed: requirements/gateway.txt requirements/gateway-constraints.txt
+	@test -n "$(PYTHON311)" || { echo "Python 3.11+ is required for the gateway"; exit 1; }
+	$(PYTHON311) -m venv $(GW_VENV)
+	$(GW_VENV)/bin/pip install -q -r requirements/gateway.txt -c requirements/gateway-constraints.txt
+	touch $@
+
+envs: $(RASA_VENV)/.installed $(GW_VENV)/.installed
+
+## Model ----------------------------------------------------------------------------------
+$(AUGMENTED): $(NLU_INPUTS) $(RASA_VENV)/.installed
+	$(RASA_VENV)/bin/python -m vietnlu.augment data/nlu $@
+
+$(MODEL): $(AUGMENTED) $(CORE_INPUTS) $(NLU_INPUTS)
+	$(RASA) train --data $(AUGMENTED) data/rules data/stories --domain domain.yml \
+	  --config config.yml --out models --fixed-model-name current
+
+train: $(MODEL)
+
+validate: $(AUGMENTED)
+	$(RASA) data validate --data $(AUGMENTED) data/rules data/stories --domain domain.yml \
+	  --config config.yml --fail-on-warnings
+
+## Run ------------------------------------------------------------------------------------
+run: envs $(MODEL)
+	$(GW_VENV)/bin/python scripts/run_stack.py
+
+## Tests ----------------------------------------------------------------------------------
+test: envs validate test-unit train test-conversations test-gateway
+
+test-unit: $(RASA_VENV)/.installed
+	$(RASA_VENV)/bin/python -m pytest tests/nlu tests/actions -q
+
+test-conversations: $(MODEL)
+	$(RASA) test core --stories tests --model $(MODEL) --fail-on-prediction-errors \
+	  --out results/conversations
+
+# The gateway tests run against a real Rasa server and action server started for them.
+test-gateway: $(GW_VENV)/.installed $(MODEL)
+	$(GW_VENV)/bin/python scripts/services.py exec -- $(GW_VENV)/bin/python -m pytest tests/gateway -q
+
+eval: $(MODEL)
+	$(RASA_VENV)/bin/python scripts/services.py eval $(SET)
+
+lint: $(GW_VENV)/.installed
+	$(GW_VENV)/bin/ruff check .
+
+typecheck: $(GW_VENV)/.installed
+	$(GW_VENV)/bin/mypy
+
+## Benchmarks (print numbers; not tests) --------------------------------------------------
+bench-parse: $(MODEL)
+	$(RASA_VENV)/bin/python scripts/bench_parse.py
+
+bench-gateway: envs $(MODEL)
+	$(GW_VENV)/bin/python scripts/services.py exec -- $(GW_VENV)/bin/python scripts/bench_gateway.py
+
+clean:
+	rm -rf build models results var/log

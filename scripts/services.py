@@ -1,0 +1,192 @@
+"""Start the Rasa server and the action server on free local ports, for tests, eval and runs.
+
+Used as a library (`running_stack()` context manager) and from the command line:
+
+    python scripts/services.py eval SET.jsonl         # start Rasa, run the scorer, stop
+    python scripts/services.py serve --with-actions   # start and print the URLs until Ctrl-C
+    python scripts/services.py exec -- CMD ...        # start Rasa + actions, run CMD with
+                                                      # RASA_TEST_URL/RASA_TEST_TOKEN set, stop
+
+Standard library only: it runs under either environment's Python.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RASA_BIN = ROOT / ".venv-rasa" / "bin" / "rasa"
+MODEL = ROOT / "models" / "current.tar.gz"
+LOG_DIR = ROOT / "var" / "log"
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def base_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.setdefault("RASA_TELEMETRY_ENABLED", "false")
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    return env
+
+
+@dataclass
+class Stack:
+    rasa_url: str
+    token: str
+    action_url: str | None
+
+
+def _wait_http(url: str, timeout: float, proc: subprocess.Popen[bytes], what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{what} exited with code {proc.returncode}; see {LOG_DIR}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status < 500:
+                    return
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.5)
+    raise TimeoutError(f"{what} did not become ready within {timeout:.0f} s")
+
+
+def _wait_model(rasa_url: str, token: str, timeout: float, proc: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + timeout
+    body = json.dumps({"text": "xin chào"}).encode()
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"Rasa exited with code {proc.returncode}; see {LOG_DIR}")
+        try:
+            request = urllib.request.Request(
+                f"{rasa_url}/model/parse?token={token}", data=body,
+                headers={"Content-Type": "application/json"},
+            )
+            with urllib.request.urlopen(request, timeout=5) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(1)
+    raise TimeoutError(f"Rasa did not load its model within {timeout:.0f} s")
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@contextlib.contextmanager
+def running_stack(
+    *,
+    with_actions: bool = True,
+    rasa_port: int | None = None,
+    action_port: int | None = None,
+    nlg_url: str = "",
+    token: str | None = None,
+    model: Path = MODEL,
+) -> Iterator[Stack]:
+    """Rasa (HTTP API on, auth token) and optionally the action server, stopped on exit."""
+    if not model.exists():
+        raise FileNotFoundError(f"no trained model at {model}: run `make train`")
+    LOG_DIR.mkdir(parents=True, exist_ok=True)
+    env = base_env()
+    token = token or secrets.token_urlsafe(16)
+    rasa_port = rasa_port or free_port()
+    procs: list[subprocess.Popen[bytes]] = []
+    action_url = None
+    try:
+        if with_actions:
+            action_port = action_port or free_port()
+            action_url = f"http://127.0.0.1:{action_port}/webhook"
+            with open(LOG_DIR / "actions.log", "ab") as log:
+                actions = subprocess.Popen(
+                    [str(RASA_BIN), "run", "actions", "--actions", "actions",
+                     "--port", str(action_port)],
+                    cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                )
+            procs.append(actions)
+        env["ACTION_SERVER_URL"] = action_url or "http://127.0.0.1:5055/webhook"
+        env["NLG_URL"] = nlg_url
+        with open(LOG_DIR / "rasa.log", "ab") as log:
+            rasa = subprocess.Popen(
+                [str(RASA_BIN), "run", "--enable-api", "--auth-token", token,
+                 "--model", str(model), "--port", str(rasa_port),
+                 "--interface", "127.0.0.1", "--endpoints", "endpoints.yml",
+                 "--credentials", "credentials.yml"],
+                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+            )
+        procs.append(rasa)
+        rasa_url = f"http://127.0.0.1:{rasa_port}"
+        if with_actions:
+            _wait_http(f"http://127.0.0.1:{action_port}/health", 120, procs[0], "action server")
+        _wait_model(rasa_url, token, 300, rasa)
+        yield Stack(rasa_url=rasa_url, token=token, action_url=action_url)
+    finally:
+        for proc in reversed(procs):
+            _stop(proc)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    ev = sub.add_parser("eval", help="score a labelled set against a fresh Rasa server")
+    ev.add_argument("set")
+    ev.add_argument("--scorer", default=str(ROOT.parent / "shared" / "eval" / "score.py"))
+    ev.add_argument("--json")
+    ev.add_argument("--model", type=Path, default=MODEL)
+    ev.add_argument("--errors", default="15")
+    serve = sub.add_parser("serve", help="start Rasa (and actions) until Ctrl-C")
+    serve.add_argument("--with-actions", action="store_true")
+    serve.add_argument("--rasa-port", type=int)
+    serve.add_argument("--action-port", type=int)
+    ex = sub.add_parser("exec", help="run a command with Rasa and actions started")
+    ex.add_argument("cmd", nargs=argparse.REMAINDER)
+    args = parser.parse_args(argv)
+
+    if args.command == "eval":
+        with running_stack(with_actions=False, model=args.model) as stack:
+            cmd = [sys.executable, args.scorer, args.set, "--url", stack.rasa_url,
+                   "--token", stack.token, "--errors", args.errors]
+            if args.json:
+                cmd += ["--json", args.json]
+            return subprocess.call(cmd)
+    if args.command == "serve":
+        with running_stack(with_actions=args.with_actions, rasa_port=args.rasa_port,
+                           action_port=args.action_port) as stack:
+            print(f"Rasa: {stack.rasa_url} (token {stack.token}); actions: {stack.action_url}",
+                  flush=True)
+            with contextlib.suppress(KeyboardInterrupt):
+                signal.pause()
+        return 0
+    cmd = args.cmd[1:] if args.cmd and args.cmd[0] == "--" else args.cmd
+    with running_stack(with_actions=True) as stack:
+        env = dict(os.environ, RASA_TEST_URL=stack.rasa_url, RASA_TEST_TOKEN=stack.token)
+        return subprocess.call(cmd, env=env)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
