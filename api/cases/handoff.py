@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select, update
@@ -32,6 +33,8 @@ CHECKIN_FALLBACK_TEXT = (
     "Bạn có thể nhắn cho mình bất cứ lúc nào. Nếu cần giúp ngay, hãy gọi 111 — miễn phí, 24/7."
 )
 SUPERVISING_ROLES = ("supervisor", "admin")
+RESUME_RETRIES = 30
+ZALO_WINDOW_DAYS = 7
 
 
 class CaseActionError(Exception):
@@ -39,6 +42,16 @@ class CaseActionError(Exception):
         super().__init__(detail)
         self.status_code = status_code
         self.detail = detail
+
+
+def _zalo_window_open(conversation: Conversation) -> bool:
+    """Zalo only accepts consultation messages within 7 days of the user's last message."""
+    last = conversation.last_user_message_at
+    if last is None:
+        return False
+    if last.tzinfo is None:
+        last = last.replace(tzinfo=utcnow().tzinfo)
+    return utcnow() - last < timedelta(days=ZALO_WINDOW_DAYS)
 
 
 def _not_found() -> CaseActionError:
@@ -58,6 +71,7 @@ class HandoffService:
     rasa: RasaClient
     case_log: CaseLog
     broker: EventBroker
+    _background: set[asyncio.Task[None]] = field(default_factory=set)
 
     async def _rasa_call(self, what: str, call: Any, attempts: int = 3) -> Any:
         for attempt in range(attempts):
@@ -67,6 +81,25 @@ class HandoffService:
                 log.warning("rasa %s failed (attempt %d): %s", what, attempt + 1, exc)
                 await asyncio.sleep(0.2 * (2 ** attempt))
         return None
+
+    async def _resume(self, sender: str) -> bool:
+        await self.rasa.resume(sender)
+        return True
+
+    def _keep_resuming(self, sender: str) -> None:
+        async def retry() -> None:
+            for attempt in range(RESUME_RETRIES):
+                await asyncio.sleep(min(60.0, 2.0 * (attempt + 1)))
+                try:
+                    await self.rasa.resume(sender)
+                    return
+                except RasaUnavailable:
+                    continue
+            log.error("rasa could not be resumed after a hand-back; the conversation stays paused in rasa")
+
+        task = asyncio.get_running_loop().create_task(retry())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     def _publish(self, session: Any, kind: str, case: Case, **extra: Any) -> None:
         publish_after_commit(session, self.broker, {"type": kind, "case": case_summary(case), **extra},
@@ -113,6 +146,9 @@ class HandoffService:
             _must_hold(case, user)
             conversation = session.get(Conversation, case.conversation_id)
             assert conversation is not None
+            if conversation.channel == "zalo" and not _zalo_window_open(conversation):
+                raise CaseActionError(409, "Đã quá 7 ngày kể từ tin nhắn cuối của trẻ: Zalo không cho nhắn lại. "
+                                           "Hãy ghi chú và chờ trẻ nhắn trước.")
             enqueue(session, conversation, [{"text": text}], "counselor", crypto=self.case_log.crypto)
             self.case_log.add_message(session, case, "counselor", text, user_id=user.id)
             case.updated_at = utcnow()
@@ -172,10 +208,15 @@ class HandoffService:
             audit(session, user, "case.close" if closing else "case.handback", f"case:{case.id}",
                   {"outcome": closing} if closing else {})
             self._publish(session, "case_closed" if closing else "case_handed_back", case)
+        checkin: Any = None
         if was_held:
-            await self._rasa_call("resume", lambda: self.rasa.resume(sender))
-            checkin = await self._rasa_call("trigger_intent",
-                                            lambda: self.rasa.trigger_intent(sender, CHECKIN_INTENT), attempts=2)
+            resumed = await self._rasa_call("resume", lambda: self._resume(sender))
+            if resumed:
+                checkin = await self._rasa_call(
+                    "trigger_intent", lambda: self.rasa.trigger_intent(sender, CHECKIN_INTENT), attempts=2)
+            else:
+                # A still-paused Rasa would leave the child without answers: keep trying in the background.
+                self._keep_resuming(sender)
         async with self.gate.transaction() as session:
             conversation = session.get(Conversation, case.conversation_id)
             assert conversation is not None

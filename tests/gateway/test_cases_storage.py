@@ -182,3 +182,63 @@ def test_concern_escalates_when_the_child_accepts_a_counselor(database: Database
         case = session.scalar(select(Case))
         assert (case.status, case.level, case.counselor_requested) == ("waiting", "concern", True)
         assert [n.kind for n in session.scalars(select(Notification))] == ["new_case"]
+
+
+def _accepted_case(database: Database, crypto: Crypto, log: CaseLog, user: User, channel_user: str = "777"):  # type: ignore[no-untyped-def]
+    inbound_id, conversation_id = _inbound(database, crypto, f"k{channel_user}", "cứu em", user=channel_user)
+    _record(database, log, inbound_id, conversation_id, "cứu em",
+            RiskReading("imminent", "danger_now", [], escalate=True))
+    with database.session() as session:
+        case_id = session.scalar(select(Case.id).where(Case.conversation_id == conversation_id))
+    return case_id, conversation_id
+
+
+def test_hand_back_with_rasa_down_sends_the_fallback_check_in(database: Database, crypto: Crypto,
+                                                              case_settings: Settings) -> None:
+    from api.cases.handoff import CHECKIN_FALLBACK_TEXT, RESUME_RETRIES
+    from api.messaging.models import OutboundMessage
+
+    log = CaseLog(case_settings, crypto, EventBroker())
+    counselor = _user(database, "c@example.vn")
+    case_id, conversation_id = _accepted_case(database, crypto, log, counselor)
+    service = HandoffService(WriteGate(database), RasaClient("http://127.0.0.1:9", timeout=0.2), log, EventBroker())
+
+    async def scenario() -> None:
+        await service.accept(case_id, counselor)
+        await service.hand_back(case_id, counselor, "Trẻ đã bình tĩnh")
+        assert len(service._background) == 1 and RESUME_RETRIES > 0  # resume keeps being retried
+        for task in list(service._background):
+            task.cancel()
+
+    asyncio.run(scenario())
+    with database.session() as session:
+        assert session.get(Conversation, conversation_id).state == "bot"
+        assert session.get(Case, case_id).status == "open"
+        texts = [crypto.decrypt_json(o.payload_encrypted)["text"] for o in session.scalars(
+            select(OutboundMessage).where(OutboundMessage.conversation_id == conversation_id))]
+        assert texts[-1] == CHECKIN_FALLBACK_TEXT and "111" in CHECKIN_FALLBACK_TEXT
+
+
+def test_zalo_reply_window_is_enforced(database: Database, crypto: Crypto, case_settings: Settings) -> None:
+    from datetime import timedelta
+
+    log = CaseLog(case_settings, crypto, EventBroker())
+    counselor = _user(database, "z@example.vn")
+    with database.transaction() as session:
+        inbound = accept_inbound(session, channel="zalo", platform_user_id="5510185758261927916",
+                                 platform_message_key="zmsg1", kind="text", text="cứu em", crypto=crypto)
+        conversation_id = inbound.conversation_id
+    with database.transaction() as session:
+        conversation = session.get(Conversation, conversation_id)
+        log.record_child_message(session, conversation, inbound_id=inbound.id, text="cứu em",
+                                 risk=RiskReading("imminent", "danger_now", [], escalate=True))
+    with database.session() as session:
+        case_id = session.scalar(select(Case.id))
+    service = HandoffService(WriteGate(database), RasaClient("http://127.0.0.1:9", timeout=0.2), log, EventBroker())
+    asyncio.run(service.accept(case_id, counselor))
+    asyncio.run(service.reply(case_id, counselor, "Chị đây"))  # within the window
+    with database.transaction() as session:
+        session.get(Conversation, conversation_id).last_user_message_at = utcnow() - timedelta(days=8)
+    with pytest.raises(CaseActionError) as refused:
+        asyncio.run(service.reply(case_id, counselor, "Em còn đó không?"))
+    assert refused.value.status_code == 409
