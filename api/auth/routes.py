@@ -21,10 +21,13 @@ router = APIRouter(prefix="/api/v1", tags=["auth"])
 
 _FAILURE_WINDOW_SECONDS = 15 * 60
 _MAX_FAILURES = 10
+_MAX_TRACKED_EMAILS = 10_000
 _failures: dict[str, deque[float]] = defaultdict(deque)
 
 
 def _too_many_failures(email: str) -> bool:
+    if len(_failures) > _MAX_TRACKED_EMAILS:  # bounded memory under a spray of made-up emails
+        _failures.clear()
     window = _failures[email]
     cutoff = time.monotonic() - _FAILURE_WINDOW_SECONDS
     while window and window[0] < cutoff:

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select, update
 
 from api.auth.models import CASE_ROLES
 from api.cases.events import EventBroker
@@ -31,6 +31,7 @@ KIND_TITLES = {
     "supervisor_alert": "🚨 Báo giám sát: ca chưa có người nhận",
 }
 _MAX_ATTEMPTS = 10
+_SEND_LEASE_SECONDS = 60
 
 
 def notification_text(note: Notification, crypto: Crypto, console_url: str, waiting_minutes: int | None) -> str:
@@ -118,14 +119,22 @@ class CaseNotifier:
 
     async def send_due(self) -> int:
         now = utcnow()
+        due_condition = and_(Notification.status == "pending",
+                             or_(Notification.next_attempt_at.is_(None), Notification.next_attempt_at <= now))
         async with self.gate.transaction() as session:
-            due = list(session.scalars(
-                select(Notification).where(Notification.status == "pending",
-                                           or_(Notification.next_attempt_at.is_(None),
-                                               Notification.next_attempt_at <= now))
-                .order_by(Notification.id).limit(20)))
+            due_ids = list(session.scalars(select(Notification.id).where(due_condition)
+                                           .order_by(Notification.id).limit(20)))
             jobs: list[tuple[int, str, str, str | None]] = []
-            for note in due:
+            for note_id in due_ids:
+                # Claim with a lease: another gateway process skips it; a crash retries it later.
+                claimed = session.execute(
+                    update(Notification).where(Notification.id == note_id, due_condition)
+                    .values(next_attempt_at=now + timedelta(seconds=_SEND_LEASE_SECONDS))
+                    .execution_options(synchronize_session=False))
+                if claimed.rowcount != 1:
+                    continue
+                note = session.get(Notification, note_id)
+                assert note is not None
                 case = session.get(Case, note.case_id)
                 waited = None
                 if note.kind in ("reminder", "supervisor_alert") and case and case.waiting_since:
@@ -172,7 +181,7 @@ class CaseNotifier:
         now = utcnow()
         events: list[dict[str, Any]] = []
         async with self.gate.transaction() as session:
-            waiting = session.scalars(select(Case).where(Case.status == "waiting"))
+            waiting = list(session.scalars(select(Case).where(Case.status == "waiting")))
             for case in waiting:
                 if case.waiting_since is None:
                     continue
@@ -180,11 +189,19 @@ class CaseNotifier:
                 since = _aware(case.last_reminder_at or case.waiting_since)
                 if now - since < limit:
                     continue
-                case.reminders_sent += 1
-                case.last_reminder_at = now
+                alert_supervisors = case.supervisor_alerted_at is None
+                # Only one gateway process wins this reminder (optimistic on the reminder count).
+                won = session.execute(
+                    update(Case).where(Case.id == case.id, Case.status == "waiting",
+                                       Case.reminders_sent == case.reminders_sent)
+                    .values(reminders_sent=case.reminders_sent + 1, last_reminder_at=now,
+                            supervisor_alerted_at=now if alert_supervisors else case.supervisor_alerted_at)
+                    .execution_options(synchronize_session=False))
+                if won.rowcount != 1:
+                    continue
+                session.refresh(case)
                 queue_notification(session, case, "reminder", self.crypto, None)
-                if case.supervisor_alerted_at is None:
-                    case.supervisor_alerted_at = now
+                if alert_supervisors:
                     queue_notification(session, case, "supervisor_alert", self.crypto, None,
                                        target="telegram_supervisors")
                 events.append({"type": "case_overdue", "case": case_summary(case, now),

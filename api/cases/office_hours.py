@@ -1,8 +1,11 @@
 """Whether counselors are on duty now (OFFICE_HOURS like "07:30-21:30" or "21:00-07:00,12:00-13:00")."""
 from __future__ import annotations
 
+import logging
 from datetime import datetime, time
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+log = logging.getLogger(__name__)
 
 
 def _parse_clock(text: str) -> time | None:
@@ -13,9 +16,21 @@ def _parse_clock(text: str) -> time | None:
 
 
 def within_office_hours(spec: str, tz_name: str, now: datetime) -> bool:
-    """True when `now` falls in any range of `spec` (local time in tz_name). Empty spec = always."""
+    """True when `now` falls in any range of `spec` (local time in tz_name). Empty spec = always.
+
+    A malformed setting counts as "out of hours": the child then hears the honest message (call 111
+    now) instead of a promise nobody may keep, and the turn never fails because of it.
+    """
     if not spec.strip():
         return True
+    try:
+        return _within(spec, tz_name, now)
+    except (ValueError, KeyError, ZoneInfoNotFoundError):
+        log.warning("OFFICE_HOURS or TIMEZONE is malformed; treating the time as out of hours")
+        return False
+
+
+def _within(spec: str, tz_name: str, now: datetime) -> bool:
     local = now.astimezone(ZoneInfo(tz_name)).time()
     for chunk in spec.split(","):
         if not chunk.strip():

@@ -242,3 +242,52 @@ def test_zalo_reply_window_is_enforced(database: Database, crypto: Crypto, case_
     with pytest.raises(CaseActionError) as refused:
         asyncio.run(service.reply(case_id, counselor, "Em còn đó không?"))
     assert refused.value.status_code == 409
+
+
+def test_two_gateway_processes_send_each_alert_once(database: Database, crypto: Crypto, case_settings: Settings,
+                                                    fake_telegram) -> None:  # type: ignore[no-untyped-def]
+    from datetime import timedelta
+
+    from api.cases.notify import CaseNotifier
+    from tests.gateway.conftest import TELEGRAM_TOKEN
+
+    settings = case_settings.model_copy(update={
+        "telegram_bot_token": Settings(telegram_bot_token=TELEGRAM_TOKEN).telegram_bot_token,  # type: ignore[call-arg]
+        "telegram_api_base_url": fake_telegram.url, "telegram_counselor_chat_id": "-100555"})
+    log = CaseLog(settings, crypto, EventBroker())
+    for user in ("1", "2", "3"):
+        _accepted_case(database, crypto, log, None, channel_user=user)  # opens three waiting cases
+    with database.transaction() as session:  # nobody accepted them for three minutes
+        for case in session.scalars(select(Case)):
+            case.waiting_since = utcnow() - timedelta(minutes=3)
+
+    barrier = threading.Barrier(2)
+
+    def process() -> None:
+        async def run() -> None:
+            db = Database(database.url)
+            notifier = CaseNotifier(WriteGate(db), settings, crypto, EventBroker())
+            try:
+                barrier.wait()
+                await notifier.check_overdue()
+                barrier.wait()
+                await notifier.send_due()
+            finally:
+                await notifier.http.aclose()
+                db.dispose()
+
+        asyncio.run(run())
+
+    threads = [threading.Thread(target=process) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    texts = [m["text"] for m in fake_telegram.sent("-100555")]
+    # Per case: the new-case alert, one reminder and one supervisor alert, each exactly once.
+    assert len(texts) == 9 and len(set(texts)) == 9
+    assert sum("Ca mới" in t for t in texts) == 3 and sum("Chưa ai nhận" in t for t in texts) == 3
+    assert all("Đã chờ: 3 phút" in t for t in texts if "Chưa ai nhận" in t)
+    with database.session() as session:
+        assert {n.status for n in session.scalars(select(Notification))} == {"sent"}
+        assert all(c.reminders_sent == 1 for c in session.scalars(select(Case)))
