@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     # On-call supervisors for "nobody accepted in time" alerts; empty = the counselor group.
     telegram_supervisor_chat_id: str = ""
     case_notifier_tick_seconds: float = 5.0  # how often overdue cases and failed alerts are re-checked
+    # Redis URL when several gateway processes serve consoles (console events cross processes);
+    # empty = one process, events stay in memory.
+    case_events_redis_url: str = ""
 
     escalation_minutes_imminent: int = 2
     escalation_minutes_high: int = 10

@@ -8,7 +8,7 @@ from fastapi import FastAPI
 
 from api.auth.bootstrap import ensure_bootstrap_admin
 from api.auth.routes import router as auth_router
-from api.cases.events import EventBroker, call_after_commit
+from api.cases.events import EventBroker, RedisRelay, call_after_commit
 from api.cases.handoff import HandoffService
 from api.cases.hooks import CaseHooks
 from api.cases.notify import CaseNotifier
@@ -50,4 +50,10 @@ def install_case_features(app: FastAPI) -> None:
         app.state.handoff = HandoffService(app.state.write_gate, app.state.rasa, case_log, broker)
         return await notifier.start()
 
+    async def start_relay(app: FastAPI) -> RedisRelay | None:
+        if not settings.case_events_redis_url:
+            return None
+        return await RedisRelay(settings.case_events_redis_url, broker).start()
+
+    app.state.startup_services.append(start_relay)
     app.state.startup_services.append(start)

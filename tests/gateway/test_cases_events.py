@@ -1,0 +1,57 @@
+"""Console events: published only after commit, and across gateway processes through Redis."""
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+
+from api.cases.events import EventBroker, RedisRelay
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+pytestmark = pytest.mark.asyncio
+
+
+async def _next(broker: EventBroker, roles: frozenset[str], ready: asyncio.Event) -> dict:
+    subscription = broker.subscribe(roles)
+    first = asyncio.ensure_future(subscription.__anext__())
+    await asyncio.sleep(0)
+    ready.set()
+    try:
+        return await asyncio.wait_for(first, timeout=5)
+    finally:
+        await subscription.aclose()
+
+
+async def test_events_cross_processes_through_redis_and_respect_roles() -> None:
+    channel = f"test-case-events-{uuid.uuid4().hex}"
+    process_a, process_b = EventBroker(), EventBroker()
+    relays = [await RedisRelay(REDIS_URL, broker, channel).start() for broker in (process_a, process_b)]
+    try:
+        await asyncio.sleep(0.3)  # both subscriptions established
+        ready = asyncio.Event()
+        counselor = asyncio.create_task(_next(process_b, frozenset({"counselor"}), ready))
+        await ready.wait()
+        staff_ready = asyncio.Event()
+        staff = asyncio.create_task(_next(process_b, frozenset({"campaign_staff"}), staff_ready))
+        await staff_ready.wait()
+        process_a.publish({"type": "case_opened", "case": {"id": 7}}, frozenset({"counselor", "admin"}))
+        assert (await counselor)["case"]["id"] == 7  # written in process A, seen on a console of process B
+        with pytest.raises(asyncio.TimeoutError):
+            await staff  # campaign staff never receive case events
+    finally:
+        for relay in relays:
+            await relay.stop()
+
+
+async def test_without_redis_events_still_reach_local_consoles() -> None:
+    broker = EventBroker()
+    relay = await RedisRelay("redis://127.0.0.1:1/0", broker, "unused").start()  # nothing listens there
+    try:
+        ready = asyncio.Event()
+        waiting = asyncio.create_task(_next(broker, frozenset({"counselor"}), ready))
+        await ready.wait()
+        broker.publish({"type": "case_opened", "case": {"id": 1}}, frozenset({"counselor"}))
+        assert (await waiting)["case"]["id"] == 1
+    finally:
+        await relay.stop()
