@@ -44,6 +44,17 @@ class CaseActionError(Exception):
         self.detail = detail
 
 
+def _lock_conversation_of(session: Any, case_id: int) -> None:
+    """Lock the case's conversation row first (PostgreSQL; SQLite writes are serialised anyway).
+
+    The pipeline locks the same row before it decides whether the bot may speak, so a turn in flight
+    and an accept or hand-back never interleave, and both take the locks in the same order.
+    """
+    conversation_id = session.scalar(select(Case.conversation_id).where(Case.id == case_id))
+    if conversation_id is not None:
+        session.scalar(select(Conversation.id).where(Conversation.id == conversation_id).with_for_update())
+
+
 def _zalo_window_open(conversation: Conversation) -> bool:
     """Zalo only accepts consultation messages within 7 days of the user's last message."""
     last = conversation.last_user_message_at
@@ -110,6 +121,7 @@ class HandoffService:
         now = utcnow()
         refused: CaseActionError | None = None
         async with self.gate.transaction() as session:
+            _lock_conversation_of(session, case_id)
             result = session.execute(
                 update(Case).where(Case.id == case_id, Case.status.in_(("open", "waiting")))
                 .values(status="active", assigned_user_id=user.id, accepted_at=now, updated_at=now)
@@ -185,6 +197,7 @@ class HandoffService:
     async def hand_back(self, case_id: int, user: User, note: str, *, closing: str | None = None) -> Case:
         """Counselor → closed → bot: resume Rasa and send a gentle check-in."""
         async with self.gate.transaction() as session:
+            _lock_conversation_of(session, case_id)
             case = session.get(Case, case_id)
             if case is None:
                 raise _not_found()

@@ -26,6 +26,10 @@ class CaseHooks(ConversationHooks):
     async def after_user_message(self, session: Session, conversation: Conversation,
                                  inbound: InboundMessage, risk: Any) -> None:
         self._changes.pop(inbound.id, None)
+        # Wait for any accept/hand-back on this conversation and read its state afresh, so the
+        # pipeline's "may the bot speak?" check below never uses a state a counselor just changed.
+        session.flush()
+        session.refresh(conversation, with_for_update=True)
         if inbound.kind not in _TEXT_KINDS or not inbound.text_encrypted:
             return
         text = self.case_log.crypto.decrypt(inbound.text_encrypted)
