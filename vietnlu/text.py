@@ -15,7 +15,10 @@ _EMOJI = (
     "\U0001F000-\U0001F2FF"
 )
 _TOKEN_RE = re.compile(rf"[^\W_]+|[{_EMOJI}]", re.UNICODE)
-_ELONGATION_RE = re.compile(r"([a-z])\1{2,}")
+# Folded Vietnamese never doubles a letter except "uu" (cứu, hưu) and "oo" (xoong): any other
+# doubled letter is chat elongation ("roii", "nhaaa"); u and o runs of three or more become two
+# ("cuuuu" → "cuu", i.e. cứu).
+_ELONGATION_RE = re.compile(r"([a-np-tv-z])\1+|([ou])\2{2,}")
 _SPACES_RE = re.compile(r"\s+")
 
 
@@ -33,7 +36,7 @@ def strip_diacritics(text: str) -> str:
 def fold_word(word: str) -> str:
     """Fold one word: lowercase, no diacritics, y→i, elongations collapsed ("nhaaa"→"nha")."""
     folded = strip_diacritics(nfc(word).lower())
-    folded = _ELONGATION_RE.sub(r"\1", folded)
+    folded = _ELONGATION_RE.sub(lambda m: m.group(1) or m.group(2) * 2, folded)
     # "y" and "i" are spelled interchangeably in chat and in old/new orthography (ly/li, quy/qui).
     return folded.replace("y", "i")
 
