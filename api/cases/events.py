@@ -9,7 +9,7 @@ import asyncio
 import json
 import logging
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from typing import Any
 
 from sqlalchemy import event
@@ -47,7 +47,7 @@ class EventBroker:
         with self._lock:
             self._subscribers.pop(queue, None)
 
-    async def subscribe(self, roles: frozenset[str]) -> AsyncIterator[dict[str, Any]]:
+    async def subscribe(self, roles: frozenset[str]) -> AsyncGenerator[dict[str, Any], None]:
         queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(_QUEUE_LIMIT)
         with self._lock:
             self._subscribers[queue] = (asyncio.get_running_loop(), roles)

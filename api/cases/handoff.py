@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 
 from api.auth.audit import audit
 from api.auth.models import CASE_ROLES, User
@@ -122,7 +122,7 @@ class HandoffService:
         refused: CaseActionError | None = None
         async with self.gate.transaction() as session:
             _lock_conversation_of(session, case_id)
-            result = session.execute(
+            result: CursorResult[Any] = session.execute(  # type: ignore[assignment]
                 update(Case).where(Case.id == case_id, Case.status.in_(("open", "waiting")))
                 .values(status="active", assigned_user_id=user.id, accepted_at=now, updated_at=now)
                 .execution_options(synchronize_session=False))

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import CursorResult, and_, or_, select, update
 
 from api.auth.models import CASE_ROLES
 from api.cases.events import EventBroker
@@ -127,7 +127,7 @@ class CaseNotifier:
             jobs: list[tuple[int, str, str, str | None]] = []
             for note_id in due_ids:
                 # Claim with a lease: another gateway process skips it; a crash retries it later.
-                claimed = session.execute(
+                claimed: CursorResult[Any] = session.execute(  # type: ignore[assignment]
                     update(Notification).where(Notification.id == note_id, due_condition)
                     .values(next_attempt_at=now + timedelta(seconds=_SEND_LEASE_SECONDS))
                     .execution_options(synchronize_session=False))
@@ -191,7 +191,7 @@ class CaseNotifier:
                     continue
                 alert_supervisors = case.supervisor_alerted_at is None
                 # Only one gateway process wins this reminder (optimistic on the reminder count).
-                won = session.execute(
+                won: CursorResult[Any] = session.execute(  # type: ignore[assignment]
                     update(Case).where(Case.id == case.id, Case.status == "waiting",
                                        Case.reminders_sent == case.reminders_sent)
                     .values(reminders_sent=case.reminders_sent + 1, last_reminder_at=now,
