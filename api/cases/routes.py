@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -215,7 +216,10 @@ async def case_events(user: CaseWorker, request: Request, session: DbSession,
                         log.debug("presence update failed: %s", type(exc).__name__)
         finally:
             next_event.cancel()
-            await subscription.aclose()
+            with contextlib.suppress(BaseException):  # the pending read must end before the generator closes
+                await next_event
+            with contextlib.suppress(RuntimeError):
+                await subscription.aclose()
 
     return StreamingResponse(stream(), media_type="text/event-stream",
                              headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
