@@ -140,6 +140,8 @@ def running_stack(
                 cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
             )
         procs.append(rasa)
+        (ROOT / "var").mkdir(exist_ok=True)
+        (ROOT / "var" / "rasa.pid").write_text(str(rasa.pid))
         rasa_url = f"http://127.0.0.1:{rasa_port}"
         if with_actions:
             _wait_http(f"http://127.0.0.1:{action_port}/health", 120, procs[0], "action server")

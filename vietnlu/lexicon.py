@@ -35,7 +35,10 @@ class Lexicon:
         words: dict[str, str] = {}
         for section in WORD_SECTIONS:
             for source, target in (raw.get(section) or {}).items():
-                key = fold_word(str(source))
+                if not isinstance(source, str) or not isinstance(target, str):
+                    # YAML reads bare yes/no/on/off as booleans: such keys must be quoted.
+                    raise ValueError(f"lexicon: quote the entry {source!r}: {target!r} in {section}")
+                key = fold_word(source)
                 value = " ".join(_fold_words(target))
                 if key in words and words[key] != value:
                     raise ValueError(f"lexicon: {source!r} maps to both {words[key]!r} and {value!r}")
