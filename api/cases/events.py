@@ -47,20 +47,37 @@ class EventBroker:
         with self._lock:
             self._subscribers.pop(queue, None)
 
-    async def subscribe(self, roles: frozenset[str]) -> AsyncGenerator[dict[str, Any], None]:
+    def open(self, roles: frozenset[str]) -> Subscription:
+        """Register a subscriber now (call from the event loop); events from here on are kept."""
         queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(_QUEUE_LIMIT)
         with self._lock:
             self._subscribers[queue] = (asyncio.get_running_loop(), roles)
+        return Subscription(self, queue)
+
+    async def subscribe(self, roles: frozenset[str]) -> AsyncGenerator[dict[str, Any], None]:
+        subscription = self.open(roles)
         try:
             while True:
-                yield await queue.get()
+                yield await subscription.get()
         finally:
-            self._drop(queue)
+            subscription.close()
 
     @property
     def subscriber_count(self) -> int:
         with self._lock:
             return len(self._subscribers)
+
+
+class Subscription:
+    def __init__(self, broker: EventBroker, queue: asyncio.Queue[dict[str, Any]]) -> None:
+        self._broker = broker
+        self._queue = queue
+
+    async def get(self) -> dict[str, Any]:
+        return await self._queue.get()
+
+    def close(self) -> None:
+        self._broker._drop(self._queue)
 
 
 def _offer(queue: asyncio.Queue[dict[str, Any]], payload: dict[str, Any]) -> None:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -15,7 +14,7 @@ from sqlalchemy import case as sql_case
 from sqlalchemy import select
 
 from api.auth.audit import audit
-from api.auth.deps import CaseWorker, DbSession, get_database, mark_seen
+from api.auth.deps import CaseWorker, DbSession, get_database, mark_seen, user_from_token
 from api.auth.models import User
 from api.cases.events import EventBroker, format_sse
 from api.cases.handoff import CaseActionError, HandoffService, previous_cases
@@ -196,30 +195,45 @@ async def case_events(user: CaseWorker, request: Request, session: DbSession,
     session.commit()
     roles = frozenset({user.role})
 
+    token = request.headers.get("authorization", "").partition(" ")[2]
+    settings = request.app.state.settings
+    # Subscribed before "ready" is sent, so nothing published after the console's reload is missed.
+    subscription = broker.open(roles)
+
+    def still_signed_in() -> bool:
+        """The token may expire or the account be locked while the stream is open."""
+        with database.session() as check:
+            try:
+                user_from_token(check, settings, token)
+            except HTTPException:
+                return False
+        mark_seen(database, user)  # presence while the console is open
+        return True
+
     async def stream() -> AsyncIterator[str]:
-        yield "retry: 2000\n" + format_sse({"type": "ready"})
-        subscription = broker.subscribe(roles)
-        next_event = asyncio.ensure_future(subscription.__anext__())
+        next_event = asyncio.ensure_future(subscription.get())
         try:
+            yield "retry: 2000\n" + format_sse({"type": "ready"})
             while True:
                 done, _ = await asyncio.wait({next_event}, timeout=HEARTBEAT_SECONDS)
                 if await request.is_disconnected():
                     break
                 if next_event in done:
                     yield format_sse(next_event.result())
-                    next_event = asyncio.ensure_future(subscription.__anext__())
-                else:
-                    yield ": ping\n\n"
-                    try:
-                        await asyncio.to_thread(mark_seen, database, user)  # presence while the console is open
-                    except Exception as exc:  # presence is best effort; the stream goes on
-                        log.debug("presence update failed: %s", type(exc).__name__)
+                    next_event = asyncio.ensure_future(subscription.get())
+                    continue
+                try:
+                    signed_in = await asyncio.to_thread(still_signed_in)
+                except Exception as exc:  # database hiccup: keep the console connected
+                    log.debug("session check failed: %s", type(exc).__name__)
+                    signed_in = True
+                if not signed_in:
+                    yield format_sse({"type": "signed_out"})
+                    break
+                yield ": ping\n\n"
         finally:
             next_event.cancel()
-            with contextlib.suppress(BaseException):  # the pending read must end before the generator closes
-                await next_event
-            with contextlib.suppress(RuntimeError):
-                await subscription.aclose()
+            subscription.close()
 
     return StreamingResponse(stream(), media_type="text/event-stream",
                              headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})

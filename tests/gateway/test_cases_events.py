@@ -55,3 +55,33 @@ async def test_without_redis_events_still_reach_local_consoles() -> None:
         assert (await waiting)["case"]["id"] == 1
     finally:
         await relay.stop()
+
+
+async def test_event_stream_ends_when_the_account_is_locked(settings, fake_telegram, fake_rasa,  # type: ignore[no-untyped-def]
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    import httpx
+
+    import api.cases.routes as case_routes
+    from tests.gateway.case_support import (
+        ADMIN_EMAIL,
+        ADMIN_PASSWORD,
+        EventReader,
+        case_settings,
+        create_staff,
+        live_gateway,
+        login,
+    )
+    from tests.gateway.telegram_updates import wait_until
+
+    monkeypatch.setattr(case_routes, "HEARTBEAT_SECONDS", 0.3)
+    with live_gateway(case_settings(settings)) as gateway:
+        async with httpx.AsyncClient(base_url=gateway.url, timeout=10) as http:
+            admin = await login(http, ADMIN_EMAIL, ADMIN_PASSWORD)
+            counselor = await create_staff(http, admin, "khoa@example.vn")
+            me = (await http.get("/api/v1/auth/me", headers=counselor)).json()
+            async with EventReader(gateway.url, counselor) as events:
+                await asyncio.sleep(0.5)
+                assert not events.of_type("signed_out")
+                locked = await http.patch(f"/api/v1/users/{me['id']}", headers=admin, json={"active": False})
+                assert locked.status_code == 200
+                await wait_until(lambda: events.of_type("signed_out"), timeout=5, what="stream closed")

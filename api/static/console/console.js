@@ -47,6 +47,7 @@ function loadSession() {
 
 function logout(message) {
   sessionStorage.removeItem("console.session");
+  clearInterval(state.queueTimer);
   state.token = null; state.me = null; state.caseId = null;
   if (state.stream) { state.stream.abort(); state.stream = null; }
   $("app-view").hidden = true; $("whoami").hidden = true; $("login-view").hidden = false;
@@ -219,6 +220,7 @@ async function connectEvents() {
 
 function handleEvent(ev) {
   if (ev.type === "ready") { $("live").className = "live on"; scheduleQueueReload(); return; }
+  if (ev.type === "signed_out") { logout("Phiên làm việc đã hết hạn, vui lòng đăng nhập lại."); return; }
   const c = ev.case;
   if (ev.type === "case_message") {
     if (ev.case_id === state.caseId && !document.querySelector(`#transcript li[data-message-id="${ev.message_id}"]`)) {
@@ -275,6 +277,9 @@ async function enterApp() {
   }
   await loadQueue();
   connectEvents();
+  // Waiting times keep counting, and a missed event never leaves the queue stale for long.
+  clearInterval(state.queueTimer);
+  state.queueTimer = setInterval(() => { if (state.token) loadQueue().catch(() => {}); }, 30000);
   const match = /^#case-(\d+)$/.exec(window.location.hash);
   if (match) openCase(Number(match[1])).catch(() => {});
 }
