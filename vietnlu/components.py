@@ -5,7 +5,7 @@ Referenced from config.yml as `vietnlu.components.VietnameseTokenizer` and
 """
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional, Text, Tuple
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -18,9 +18,26 @@ from rasa.shared.nlu.training_data.message import Message
 
 from vietnlu.lexicon import DEFAULT_LEXICON_PATH, Lexicon
 from vietnlu.risk import DEFAULT_RISK_LEXICON_PATH, RiskLexicon, assess
-from vietnlu.text import is_emoji
+from vietnlu.text import is_emoji, nfc
 
 RISK_KEY = "risk"
+
+
+def _offsets_in_original(text: str) -> Optional[Dict[int, Tuple[int, int]]]:
+    """NFC offset -> (first, last) index in `text` with the same NFC prefix length.
+
+    Tokens are found in the NFC text; a message typed in decomposed form (some Vietnamese
+    keyboards send base letters and combining tone marks) is longer, so its offsets differ.
+    None when the text already is NFC.
+    """
+    if nfc(text) == text:
+        return None
+    spans: Dict[int, Tuple[int, int]] = {}
+    for index in range(len(text) + 1):
+        length = len(nfc(text[:index]))
+        first, _ = spans.get(length, (index, index))
+        spans[length] = (first, index)
+    return spans
 
 
 def _emoji_lemma(token: str) -> str:
@@ -61,11 +78,17 @@ class VietnameseTokenizer(Tokenizer):
 
     def tokenize(self, message: Message, attribute: Text) -> List[Token]:
         text = message.get(attribute) or ""
+        spans = _offsets_in_original(text)
         tokens: List[Token] = []
         for surface, start, lemma in self.lexicon.normalise_tokens(text):
             if is_emoji(surface):
                 lemma = _emoji_lemma(surface)
-            tokens.append(Token(surface, start, end=start + len(surface), lemma=lemma))
+            end = start + len(surface)
+            if spans is not None:
+                # Offsets and surface text refer to the message as typed, not to its NFC form.
+                start, end = spans[start][0], spans[end][1]
+                surface = text[start:end]
+            tokens.append(Token(surface, start, end=end, lemma=lemma))
         if not tokens:
             # Only punctuation (e.g. "???"): keep one token so featurizers see something.
             tokens = [Token(text, 0, end=len(text), lemma=text)]
