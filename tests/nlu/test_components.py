@@ -1,0 +1,149 @@
+"""The Rasa graph components: the folding tokenizer and the risk assessor, built the way Rasa builds them."""
+from __future__ import annotations
+
+import sys
+import unicodedata
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rasa.engine.graph import ExecutionContext, GraphSchema
+from rasa.engine.storage.local_model_storage import LocalModelStorage
+from rasa.engine.storage.resource import Resource
+from rasa.shared.nlu.training_data.message import Message
+
+# The Rasa environment does not install the repository; make the root importable when run from it.
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from vietnlu.components import RISK_KEY, RiskAssessor, VietnameseTokenizer  # noqa: E402
+from vietnlu.risk import LEVELS  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def storage(tmp_path_factory) -> LocalModelStorage:
+    return LocalModelStorage(tmp_path_factory.mktemp("model_storage"))
+
+
+@pytest.fixture(scope="module")
+def context() -> ExecutionContext:
+    return ExecutionContext(GraphSchema({}), "1")
+
+
+@pytest.fixture(scope="module")
+def tokenizer(storage, context) -> VietnameseTokenizer:
+    return VietnameseTokenizer.create(
+        VietnameseTokenizer.get_default_config(), storage, Resource("tokenizer"), context
+    )
+
+
+@pytest.fixture(scope="module")
+def assessor(storage, context) -> RiskAssessor:
+    return RiskAssessor.create(RiskAssessor.get_default_config(), storage, Resource("risk"), context)
+
+
+def _tokens(tokenizer: VietnameseTokenizer, text: str) -> list[tuple[str, int, int, Any]]:
+    message = Message(data={"text": text})
+    tokenizer.process([message])
+    return [(t.text, t.start, t.end, t.lemma) for t in message.get("text_tokens")]
+
+
+# ---------------------------------------------------------------------------------- tokenizer
+
+
+def test_tokens_keep_surface_text_and_offsets(tokenizer):
+    text = "Hum nay e ko đi học, bố đánh e"
+    tokens = _tokens(tokenizer, text)
+    assert [surface for surface, *_ in tokens] == ["Hum", "nay", "e", "ko", "đi", "học", "bố", "đánh", "e"]
+    for surface, start, end, _ in tokens:
+        assert text[start:end] == surface
+
+
+def test_lemmas_are_folded_and_teencode_is_expanded(tokenizer):
+    lemmas = [lemma for *_, lemma in _tokens(tokenizer, "Hum nay e ko đi học, bố đánh e")]
+    assert lemmas == ["hom", "nai", "em", "khong", "di", "hoc", "bo", "danh", "em"]
+
+
+def test_with_and_without_diacritics_give_the_same_lemmas(tokenizer):
+    with_marks = [lemma for *_, lemma in _tokens(tokenizer, "Bố đánh em đau lắm")]
+    without = [lemma for *_, lemma in _tokens(tokenizer, "bo danh e dau lam")]
+    assert with_marks == without == ["bo", "danh", "em", "dau", "lam"]
+
+
+def test_decomposed_input_gets_offsets_into_the_message_text(tokenizer):
+    text = unicodedata.normalize("NFD", "Bố đánh em")
+    tokens = _tokens(tokenizer, text)
+    assert [lemma for *_, lemma in tokens] == ["bo", "danh", "em"]
+    for surface, start, end, _ in tokens:
+        assert text[start:end] == surface
+    assert [unicodedata.normalize("NFC", surface) for surface, *_ in tokens] == ["Bố", "đánh", "em"]
+
+
+def test_emoji_token_gets_a_word_lemma(tokenizer):
+    text = "em buồn 😢"
+    tokens = _tokens(tokenizer, text)
+    assert tokens[-1] == ("😢", text.index("😢"), text.index("😢") + 1, "emoji1f622")
+    assert tokens[-1][3].isalnum()
+
+
+def test_punctuation_only_text_keeps_one_token(tokenizer):
+    assert _tokens(tokenizer, "???") == [("???", 0, 3, "???")]
+
+
+def test_tokenizer_can_use_another_lexicon_file(storage, context, tmp_path):
+    path = tmp_path / "teencode.yml"
+    path.write_text("teencode:\n  bme: bố mẹ\n", encoding="utf-8")
+    config = {**VietnameseTokenizer.get_default_config(), "lexicon_path": str(path)}
+    custom = VietnameseTokenizer.create(config, storage, Resource("custom_tokenizer"), context)
+    assert [lemma for *_, lemma in _tokens(custom, "bme ko thương em")] == ["bo me", "ko", "thuong", "em"]
+
+
+# ------------------------------------------------------------------------------ risk assessor
+
+
+def _classified(text: str, intent: str, confidence: float, *others: tuple[str, float]) -> Message:
+    ranking = [{"name": intent, "confidence": confidence}] + [
+        {"name": name, "confidence": value} for name, value in others
+    ]
+    return Message(
+        data={"text": text, "intent": {"name": intent, "confidence": confidence}, "intent_ranking": ranking}
+    )
+
+
+def test_imminent_danger_is_an_output_property(assessor):
+    message = _classified(
+        "cứu em với, bố đang đánh em chảy máu", "disclose_physical_abuse", 0.93, ("disclose_bullying", 0.04)
+    )
+    assessor.process([message])
+    output = message.as_dict(only_output_properties=True)
+    assert RISK_KEY in output
+    risk = output[RISK_KEY]
+    assert set(risk) >= {"level", "category", "signals"}
+    assert risk["level"] == "imminent"
+    assert risk["category"] == "disclose_physical_abuse"
+    assert risk["signals"] and all(isinstance(signal, str) for signal in risk["signals"])
+
+
+def test_a_greeting_has_no_risk(assessor):
+    message = _classified("chào bạn nha", "greet", 0.97, ("thank", 0.01))
+    assessor.process([message])
+    risk = message.as_dict(only_output_properties=True)[RISK_KEY]
+    assert risk["level"] == "none"
+    assert risk["category"] is None
+
+
+def test_a_faq_question_has_no_risk(assessor):
+    message = _classified("số 111 là gì vậy ạ", "ask_hotline_111", 0.95)
+    assessor.process([message])
+    assert message.get(RISK_KEY)["level"] == "none"
+
+
+def test_every_message_of_a_batch_gets_a_level(assessor):
+    messages = [
+        _classified("em muốn chết, em đang cầm dao cứa tay", "disclose_self_harm", 0.9),
+        _classified("cảm ơn bạn nhiều", "thank", 0.98),
+        Message(data={"text": "???"}),  # no intent at all: still a risk key
+    ]
+    assessor.process(messages)
+    levels = [message.get(RISK_KEY)["level"] for message in messages]
+    assert levels[0] == "imminent"
+    assert levels[1:] == ["none", "none"]
+    assert all(level in LEVELS for level in levels)
