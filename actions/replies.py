@@ -119,7 +119,12 @@ def clarify_buttons(ranking: list[tuple[str, float]]) -> list[dict[str, str]]:
 def plan_reply(turn: Turn) -> Reply:
     """Risk first: any message rated concern or higher gets the safe disclosure reply."""
     if level_rank(turn.level) >= 1 or turn.intent in DISCLOSURE_TOPICS:
-        return risk_reply(turn)
+        reply = risk_reply(turn)
+        if turn.intent == "request_counselor" or (turn.counselor_offered and turn.intent == "affirm"):
+            # Asking for a person, or saying yes to the offer, opens a case at any risk level.
+            reply.escalate = True
+            reply.counselor_requested = True
+        return reply
     if turn.intent == "request_counselor":
         return Reply(["utter_request_counselor"], escalate=True, counselor_requested=True)
     if turn.counselor_offered and turn.intent == "affirm":
