@@ -20,7 +20,7 @@ from api.cases.models import OUTCOMES, Case, CaseNote
 from api.cases.service import CASE_EVENT_ROLES, CaseLog, case_summary
 from api.db.base import utcnow
 from api.messaging.gate import WriteGate
-from api.messaging.models import Conversation
+from api.messaging.models import Conversation, OutboundMessage
 from api.messaging.outbox import enqueue
 from api.pipeline import split_rasa_replies
 from bot.rasa_client import RasaClient, RasaUnavailable
@@ -34,6 +34,7 @@ CHECKIN_FALLBACK_TEXT = (
 )
 SUPERVISING_ROLES = ("supervisor", "admin")
 RESUME_RETRIES = 30
+REPLY_KEY_PREFIX = "case-reply:"
 ZALO_WINDOW_DAYS = 7
 
 
@@ -161,8 +162,10 @@ class HandoffService:
             if conversation.channel == "zalo" and not _zalo_window_open(conversation):
                 raise CaseActionError(409, "Đã quá 7 ngày kể từ tin nhắn cuối của trẻ: Zalo không cho nhắn lại. "
                                            "Hãy ghi chú và chờ trẻ nhắn trước.")
-            enqueue(session, conversation, [{"text": text}], "counselor", crypto=self.case_log.crypto)
-            self.case_log.add_message(session, case, "counselor", text, user_id=user.id)
+            message = self.case_log.add_message(session, case, "counselor", text, user_id=user.id)
+            # The outbox rows carry the case message id, so the console can show whether it arrived.
+            enqueue(session, conversation, [{"text": text}], "counselor", crypto=self.case_log.crypto,
+                    idempotency_prefix=f"{REPLY_KEY_PREFIX}{message.id}")
             case.updated_at = utcnow()
             audit(session, user, "case.reply", f"case:{case.id}", {"chars": len(text)})
 
@@ -257,6 +260,19 @@ class HandoffService:
             if case.status == "active":
                 _must_hold(case, user)
         return await self.hand_back(case_id, user, note, closing=outcome)
+
+
+def reply_delivery(session: Any, conversation_id: int) -> dict[int, str]:
+    """Case message id → "sent" | "failed" | "pending" for the counselor replies of a conversation."""
+    rows = session.execute(select(OutboundMessage.idempotency_key, OutboundMessage.status).where(
+        OutboundMessage.conversation_id == conversation_id,
+        OutboundMessage.idempotency_key.like(f"{REPLY_KEY_PREFIX}%")))
+    parts: dict[int, list[str]] = {}
+    for key, status in rows:
+        message_id = int(key[len(REPLY_KEY_PREFIX):].split(":", 1)[0])
+        parts.setdefault(message_id, []).append(status)
+    return {message_id: "failed" if "failed" in statuses else "sent" if all(s == "sent" for s in statuses)
+            else "pending" for message_id, statuses in parts.items()}
 
 
 def previous_cases(session: Any, case: Case) -> list[Case]:

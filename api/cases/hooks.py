@@ -12,6 +12,14 @@ from api.messaging.outbox import enqueue
 from api.pipeline import ConversationHooks
 
 _TEXT_KINDS = ("text", "button")
+_NON_TEXT_LABELS = {
+    "sticker": "[Trẻ gửi một nhãn dán]",
+    "photo": "[Trẻ gửi một ảnh — trợ lý không lưu và không xem được ảnh]",
+    "voice": "[Trẻ gửi một tin nhắn thoại — trợ lý không lưu và không nghe được]",
+    "document": "[Trẻ gửi một tệp — trợ lý không lưu tệp]",
+    "other": "[Trẻ gửi một nội dung không phải chữ]",
+    "unfollow": "[Trẻ đã bỏ theo dõi kênh: không thể nhắn cho trẻ nữa]",
+}
 
 
 class CaseHooks(ConversationHooks):
@@ -31,6 +39,12 @@ class CaseHooks(ConversationHooks):
         session.flush()
         session.refresh(conversation, with_for_update=True)
         if inbound.kind not in _TEXT_KINDS or not inbound.text_encrypted:
+            # The counselor should know the child sent something the bot cannot read (or left).
+            placeholder = _NON_TEXT_LABELS.get(inbound.kind)
+            case = open_case_for(session, conversation.id) if placeholder else None
+            if case is not None and placeholder is not None:
+                author = "system" if inbound.kind == "unfollow" else "child"
+                self.case_log.add_message(session, case, author, placeholder, inbound_id=inbound.id)
             return
         text = self.case_log.crypto.decrypt(inbound.text_encrypted)
         self._changes[inbound.id] = self.case_log.record_child_message(

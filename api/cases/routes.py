@@ -17,7 +17,7 @@ from api.auth.audit import audit
 from api.auth.deps import CaseWorker, DbSession, get_database, mark_seen, user_from_token
 from api.auth.models import User
 from api.cases.events import EventBroker, format_sse
-from api.cases.handoff import CaseActionError, HandoffService, previous_cases
+from api.cases.handoff import CaseActionError, HandoffService, previous_cases, reply_delivery
 from api.cases.models import CASE_STATUSES, OUTCOMES, RISK_LEVELS, Case, CaseMessage, CaseNote
 from api.cases.service import _aware, _iso, case_summary
 from api.db.base import utcnow
@@ -122,6 +122,7 @@ def get_case(case_id: int, user: CaseWorker, session: DbSession, request: Reques
     body = case_summary(case, now)
     names = {u.id: u.display_name or f"#{u.id}" for u in session.scalars(select(User))}
     messages = session.scalars(select(CaseMessage).where(CaseMessage.case_id == case.id).order_by(CaseMessage.id))
+    delivery = reply_delivery(session, case.conversation_id)
     notes = session.scalars(select(CaseNote).where(CaseNote.case_id == case.id).order_by(CaseNote.id))
     body.update({
         "signals": case.signals,
@@ -132,7 +133,8 @@ def get_case(case_id: int, user: CaseWorker, session: DbSession, request: Reques
         "conversation_state": conversation.state if conversation else None,
         "messages": [{"id": m.id, "author": m.author, "text": crypto.decrypt(m.text_encrypted),
                       "risk_level": m.risk_level, "signals": m.signals, "at": _iso(m.created_at),
-                      "by": names.get(m.user_id) if m.user_id else None} for m in messages],
+                      "by": names.get(m.user_id) if m.user_id else None,
+                      "delivery": delivery.get(m.id) if m.author == "counselor" else None} for m in messages],
         "notes": [{"id": n.id, "kind": n.kind, "text": crypto.decrypt(n.text_encrypted), "at": _iso(n.created_at),
                    "by": names.get(n.user_id) if n.user_id else None} for n in notes],
         "previous_cases": [case_summary(c, now) | {"outcome": c.outcome} for c in previous_cases(session, case)],

@@ -26,7 +26,7 @@ from tests.gateway.case_support import (
 )
 from tests.gateway.fakes.rasa import FakeRasa
 from tests.gateway.fakes.telegram import FakeTelegram
-from tests.gateway.telegram_updates import post_update, text_update, wait_until
+from tests.gateway.telegram_updates import post_update, sticker_update, text_update, wait_until
 
 pytestmark = pytest.mark.asyncio
 CHILD = 5550001
@@ -93,6 +93,11 @@ async def test_disclosure_to_counselor_and_back(settings: Settings, fake_telegra
                 await asyncio.sleep(0.5)
                 assert len(_texts(fake_telegram, CHILD)) == before
 
+                await post_update(http, sticker_update(CHILD))
+                await wait_until(lambda: any("nhãn dán" in e.get("text", "") for e in events.of_type("case_message")),
+                                 what="sticker shown to the counselor")
+                assert len(_texts(fake_telegram, CHILD)) == before  # no bot reply to the sticker either
+
                 # Only the holder may reply; the reply goes out through the outbox.
                 assert (await http.post(f"/api/v1/cases/{case_id}/messages", headers=other,
                                         json={"text": "xin chào"})).status_code == 403
@@ -120,6 +125,7 @@ async def test_disclosure_to_counselor_and_back(settings: Settings, fake_telegra
                 assert ("child", "cứu em với, bố em đang đánh em") in authors_texts
                 assert ("child", "em sợ lắm, em đang trốn trong phòng") in authors_texts
                 assert ("counselor", "Chị ở đây rồi. Em có an toàn không?") in authors_texts
+                assert [m["delivery"] for m in detail["messages"] if m["author"] == "counselor"] == ["sent"]
                 assert ("child", "em cảm ơn") in authors_texts
                 assert detail["notes"][0]["text"] == "Trẻ đang trốn, đã hướng dẫn gọi 113"
                 assert detail["conversation_state"] == "bot"
@@ -233,3 +239,27 @@ async def test_rising_risk_while_held_and_transfer(settings: Settings, fake_tele
                 assert bad.status_code == 422
                 blank = await http.post(f"/api/v1/cases/{case['id']}/messages", headers=minh, json={"text": "   "})
                 assert blank.status_code == 422
+
+
+async def test_a_reply_that_cannot_be_delivered_is_shown_as_failed(settings: Settings, fake_telegram: FakeTelegram,
+                                                                   fake_rasa: FakeRasa) -> None:
+    with live_gateway(case_settings(settings)) as gateway:
+        async with httpx.AsyncClient(base_url=gateway.url, timeout=10) as http:
+            admin = await login(http, ADMIN_EMAIL, ADMIN_PASSWORD)
+            lan = await create_staff(http, admin, "lan@example.vn")
+            await post_update(http, text_update(CHILD, "cứu em"))
+            await wait_until(lambda: len(_texts(fake_telegram, CHILD)) >= 2, what="reply + handoff")
+            case_id = (await http.get("/api/v1/cases", headers=lan)).json()[0]["id"]
+            assert (await http.post(f"/api/v1/cases/{case_id}/accept", headers=lan)).status_code == 200
+            fake_telegram.block_chat(str(CHILD))  # the child blocked the bot
+            await http.post(f"/api/v1/cases/{case_id}/messages", headers=lan, json={"text": "Em ơi?"})
+
+            async def delivery() -> list[str | None]:
+                detail = (await http.get(f"/api/v1/cases/{case_id}", headers=lan)).json()
+                return [m["delivery"] for m in detail["messages"] if m["author"] == "counselor"]
+
+            for _ in range(100):
+                if await delivery() == ["failed"]:
+                    break
+                await asyncio.sleep(0.1)
+            assert await delivery() == ["failed"]

@@ -6,6 +6,7 @@ const LEVELS = { imminent: "Khẩn cấp", high: "Nghiêm trọng", concern: "C�
 const STATUSES = { open: "Trợ lý đang trò chuyện", waiting: "Chờ nhận", active: "Đang tư vấn", closed: "Đã đóng" };
 const AUTHORS = { child: "Trẻ", bot: "Trợ lý", counselor: "Tư vấn viên", system: "Hệ thống" };
 const OUTCOMES = { advised: "Đã tư vấn", referred_111: "Chuyển 111", referred_police_local: "Chuyển công an/địa phương", closed: "Đóng ca" };
+const DELIVERY = { sent: "✓ đã gửi", pending: "… đang gửi", failed: "⚠ không gửi được tới trẻ" };
 const $ = (id) => document.getElementById(id);
 
 const state = { token: null, me: null, expiresAt: 0, caseId: null, caseData: null, stream: null, audio: null, reloadTimer: null };
@@ -129,6 +130,7 @@ function renderMessage(m) {
   li.dataset.messageId = m.id;
   li.append(el("span", `${AUTHORS[m.author] || m.author}${m.by ? " (" + m.by + ")" : ""}:`, "who"), el("span", m.text));
   if (m.risk_level && m.risk_level !== "none") li.append(" ", el("span", LEVELS[m.risk_level], `badge ${m.risk_level}`));
+  if (m.delivery) li.append(" ", el("span", DELIVERY[m.delivery] || m.delivery, `delivery ${m.delivery}`));
   li.append(el("div", fmtTime(m.at), "muted"));
   return li;
 }
@@ -169,6 +171,11 @@ async function openCase(id) {
   for (const control of $("close-form").elements) control.disabled = c.status === "closed" || (c.status === "active" && !acting);
   document.querySelectorAll("#queue li").forEach((li) => li.classList.toggle("selected", Number(li.dataset.caseId) === id));
   if (acting) await loadColleagues();
+  // A reply still on its way: look again shortly, so a failed delivery is never silent.
+  clearTimeout(state.deliveryTimer);
+  if (c.messages.some((m) => m.delivery === "pending")) {
+    state.deliveryTimer = setTimeout(() => { if (state.caseId === id) openCase(id).catch(() => {}); }, 3000);
+  }
 }
 
 async function loadColleagues() {
