@@ -15,9 +15,9 @@ from sqlalchemy import CursorResult, select, update
 
 from api.auth.audit import audit
 from api.auth.models import CASE_ROLES, User
-from api.cases.events import EventBroker, publish_after_commit
+from api.cases.events import EventBroker, call_after_commit, publish_after_commit
 from api.cases.models import OUTCOMES, Case, CaseNote
-from api.cases.service import CASE_EVENT_ROLES, CaseLog, case_summary
+from api.cases.service import CASE_EVENT_ROLES, CaseLog, case_summary, queue_notification
 from api.db.base import utcnow
 from api.messaging.gate import WriteGate
 from api.messaging.models import Conversation, OutboundMessage
@@ -94,6 +94,11 @@ class HandoffService:
                 await asyncio.sleep(0.2 * (2 ** attempt))
         return None
 
+    def _wake_notifier(self, session: Any) -> None:
+        notifier = getattr(self.case_log, "notifier", None)
+        if notifier is not None:
+            call_after_commit(session, notifier.wake)
+
     async def _resume(self, sender: str) -> bool:
         await self.rasa.resume(sender)
         return True
@@ -141,6 +146,9 @@ class HandoffService:
                 conversation.state = "counselor"
                 sender = conversation.sender_id
                 audit(session, user, "case.accept", f"case:{case.id}", {"level": case.level})
+                if case.waiting_since is not None:  # the on-call group knows nobody else needs to pick it up
+                    queue_notification(session, case, "accepted", self.case_log.crypto, None)
+                    self._wake_notifier(session)
                 self.case_log.add_message(session, case, "system",
                                           f"{user.display_name or 'Tư vấn viên'} đã nhận ca.")
                 self._publish(session, "case_accepted", case, by=user.id)

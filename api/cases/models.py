@@ -19,7 +19,7 @@ RISK_RANK = {level: rank for rank, level in enumerate(RISK_LEVELS)}
 CASE_STATUSES = ("open", "waiting", "active", "closed")
 OUTCOMES = ("advised", "referred_111", "referred_police_local", "closed")
 MESSAGE_AUTHORS = ("child", "bot", "counselor", "system")
-NOTIFICATION_KINDS = ("new_case", "level_up", "reminder", "supervisor_alert")
+NOTIFICATION_KINDS = ("new_case", "level_up", "reminder", "supervisor_alert", "accepted")
 
 
 def risk_rank(level: str | None) -> int:

@@ -29,6 +29,7 @@ KIND_TITLES = {
     "level_up": "⬆️ Mức rủi ro của ca tăng",
     "reminder": "⏰ Chưa ai nhận ca",
     "supervisor_alert": "🚨 Báo giám sát: ca chưa có người nhận",
+    "accepted": "✅ Ca đã có tư vấn viên nhận",
 }
 _MAX_ATTEMPTS = 10
 _SEND_LEASE_SECONDS = 60

@@ -82,6 +82,8 @@ async def test_disclosure_to_counselor_and_back(settings: Settings, fake_telegra
                 holder = lan if first.status_code == 200 else minh
                 other = minh if holder is lan else lan
                 await wait_until(lambda: fake_rasa.paused, what="rasa pause")
+                await wait_until(lambda: any("đã có tư vấn viên nhận" in t and f"#{case_id}" in t
+                                             for t in _texts(fake_telegram, COUNSELOR_GROUP)), what="group told")
                 sender = next(iter(fake_rasa.paused))
                 assert sender.startswith("telegram:") and str(CHILD) not in sender
 
