@@ -68,8 +68,13 @@ BARE_WORD_QUESTION = 0.5  # a bare "xâm hại" with no victim counts for nothin
 # is at least this sure the message is a non-disclosure (a question, small talk)
 FRAMED_INTENT_CONCERN = 0.85  # a general question still counts as concern if the classifier is this sure
 HYPERBOLE_INTENT_CONCERN = 0.7  # hyperbole and nothing else: concern only if the classifier is this sure
+URGENT_INTENT = 0.45  # a disclosure intent this sure can be lifted to imminent by a right-now marker
+# Concern-level harm that a time marker alone ("tối nay", "bây giờ") makes imminent: being hit or
+# touched tonight is danger now; being teased or ignored tonight is not.
+TIME_LIFTS_CONCERN = {"disclose_physical_abuse", "disclose_sexual_abuse", "disclose_self_harm"}
 
 DEFAULT_GAP = 4
+NUMBER_REGEX = r" \d+"  # "#" in a pattern: any number ("# tuổi", "lớp #")
 _PATTERN_TOKEN_RE = re.compile(r"\(|\)|\||\.\.\.\d?|…\d?|[^\s()|]+")
 
 
@@ -108,7 +113,7 @@ def _compile_pattern(pattern: str, lexicon: Lexicon, compounds: _Compounds | Non
         text = " " + " ".join(lexicon.lemmas(folded)) + " "
         if compounds is not None:
             text = compounds.join(text)
-        return "".join(" " + re.escape(w) for w in text.split())
+        return "".join(NUMBER_REGEX if w == "#" else " " + re.escape(w) for w in text.split())
 
     def parse_sequence(inside_group: bool) -> str:
         nonlocal pos
@@ -161,6 +166,11 @@ def _compile_patterns(
     return re.compile("(?:" + "|".join(alternatives) + ")(?= )")
 
 
+def _optional_patterns(value: Any, lexicon: Lexicon, compounds: _Compounds) -> re.Pattern[str] | None:
+    patterns = _as_list(value)
+    return _compile_patterns(patterns, lexicon, compounds) if patterns else None
+
+
 def _as_list(value: Any) -> list[str]:
     if value is None:
         return []
@@ -181,6 +191,18 @@ class RiskEntry:
     generic: bool = False
     amplifies: frozenset[str] = frozenset()
     ignores_framing: bool = False
+    requires: re.Pattern[str] | None = None  # counts only when this also matches the message
+    unless: re.Pattern[str] | None = None  # does not count when this matches the message
+
+
+@dataclass(frozen=True)
+class IntentFloor:
+    """A disclosure intent whose message names a serious harm counts at least at `level`."""
+
+    intent: str
+    level: int
+    note: str
+    regex: re.Pattern[str]
 
 
 @dataclass(frozen=True)
@@ -234,6 +256,12 @@ class RiskLexicon:
     victim_specific: MarkerSet
     victim_event: MarkerSet
     third_party: MarkerSet
+    own_situation: MarkerSet
+    urgent_violence: MarkerSet
+    urgent_situation: MarkerSet
+    urgent_time: MarkerSet
+    not_urgent: MarkerSet
+    intent_floors: tuple[IntentFloor, ...]
     negation_re: re.Pattern[str]
     compounds: _Compounds = field(repr=False)
     text_lexicon: Lexicon = field(repr=False)
@@ -268,6 +296,8 @@ class RiskLexicon:
                         generic=bool(item.get("generic", False)),
                         amplifies=frozenset(_as_list(item.get("amplifies"))),
                         ignores_framing=bool(item.get("ignores_framing", False)),
+                        requires=_optional_patterns(item.get("requires"), lexicon, compounds),
+                        unless=_optional_patterns(item.get("unless"), lexicon, compounds),
                     )
                 )
         emoji = tuple(
@@ -297,6 +327,20 @@ class RiskLexicon:
             r"(?:^| )(?:{})(?: (?:{}))*$".format("|".join(re.escape(n) for n in negations), fillers)
         )
         victims = raw.get("victim_signals") or {}
+        urgency = raw.get("urgency") or {}
+        floors = []
+        for index, item in enumerate(raw.get("intent_floors") or []):
+            where = f"intent_floors[{index}]"
+            if str(item.get("intent")) not in DISCLOSURE_TOPICS:
+                raise ValueError(f"risk lexicon: unknown topic {item.get('intent')!r} in {where}")
+            floors.append(
+                IntentFloor(
+                    intent=str(item["intent"]),
+                    level=_level(item.get("level"), where),
+                    note=str(item.get("note") or ""),
+                    regex=_compile_patterns(_as_list(item.get("patterns")), lexicon, compounds),
+                )
+            )
         return cls(
             entries=tuple(entries),
             emoji=emoji,
@@ -310,6 +354,12 @@ class RiskLexicon:
             victim_specific=_markers("specific", victims.get("specific"), lexicon, compounds),
             victim_event=_markers("event", victims.get("event"), lexicon, compounds),
             third_party=_markers("third_party", raw.get("third_party"), lexicon, compounds),
+            own_situation=_markers("own", victims.get("own_situation"), lexicon, compounds),
+            urgent_violence=_markers("violence_now", urgency.get("violence_now"), lexicon, compounds),
+            urgent_situation=_markers("danger_now", urgency.get("danger_now"), lexicon, compounds),
+            urgent_time=_markers("time_now", urgency.get("time_now"), lexicon, compounds),
+            not_urgent=_markers("not_urgent", urgency.get("not_urgent"), lexicon, compounds),
+            intent_floors=tuple(floors),
             negation_re=negation_re,
             compounds=compounds,
             synonyms=synonyms,
@@ -340,8 +390,9 @@ class RiskAssessment:
 class _Candidate:
     level: int
     topic: str
-    source: str  # "intent", "lex" or "emoji"
+    source: str  # "intent", "lex", "floor" or "emoji"
     generic: bool = False
+    sure: bool = True  # False for a disclosure intent read at low confidence
 
 
 _MASK_RE = re.compile(r"\S+")
@@ -373,16 +424,41 @@ def _intent_candidates(
     found: list[_Candidate] = []
     if intent in TYPICAL_LEVEL and confidence >= TOP_CONCERN:
         level = TYPICAL_LEVEL[intent] if confidence >= TOP_TYPICAL else CONCERN
-        found.append(_Candidate(level, intent, "intent"))
+        found.append(_Candidate(level, intent, "intent", sure=confidence >= URGENT_INTENT))
         signals.append(f"intent:{intent}:{confidence:.2f}")
     for name, probability in (ranking or [])[:3]:
         if name == intent or name not in TYPICAL_LEVEL or probability < SECOND_CONCERN:
             continue
         level = TYPICAL_LEVEL[name] if probability >= SECOND_TYPICAL else CONCERN
-        found.append(_Candidate(level, name, "intent"))
+        found.append(_Candidate(level, name, "intent", sure=probability >= SECOND_TYPICAL))
         signals.append(f"intent2:{name}:{probability:.2f}")
         break
     return found
+
+
+def _lift_urgent(lex: RiskLexicon, masked: str, candidates: list[_Candidate], signals: list[str]) -> None:
+    """Lift disclosures to imminent beside the urgency markers of the lexicon (section `urgency`).
+
+    Harm happening now ("đang đánh") or a present danger ("đứng chờ ngoài cửa") lifts any sure
+    disclosure; a time marker ("tối nay", "bây giờ") lifts high harm, and hitting or touching.
+    """
+    if max(c.level for c in candidates) >= IMMINENT:
+        return
+    text = _mask(masked, lex.not_urgent, signals)
+    sure = [c for c in candidates if c.sure and c.level >= CONCERN]
+    if not sure:
+        return
+    marker = lex.urgent_violence.first(text) or lex.urgent_situation.first(text)
+    lifted = sure if marker is not None else []
+    if marker is None:
+        marker = lex.urgent_time.first(text)
+        if marker is not None:
+            lifted = [c for c in sure if c.level >= HIGH or c.topic in TIME_LIFTS_CONCERN]
+    if not lifted or marker is None:
+        return
+    signals.append(f"urgent:{marker.group(0).strip()}")
+    best = max(lifted, key=lambda c: c.level)
+    candidates.append(_Candidate(IMMINENT, best.topic, "urgent", best.generic))
 
 
 def assess(
@@ -416,10 +492,15 @@ def assess(
     # A general question. A hypothetical ("nếu") is undone only by a real event (an actor, a
     # time, a threat); a general framing ("là gì", "dấu hiệu") also by a specific child; a weak
     # one ("thì phải làm sao") also by a plain "em bị".
+    # A question about the writer's own situation ("em có nên kể không nếu người làm chuyện đó
+    # với em là ba") is a disclosure asked as a question: no framing damps it.
+    own_situation = lex.own_situation.first(masked)
+    if own_situation is not None:
+        signals.append(f"own:{own_situation.group(0).strip()}")
     framed_by = None
-    if not event:
+    if not (event or own_situation):
         framed_by = lex.hypothetical.first(masked)
-    if framed_by is None and not specific:
+    if framed_by is None and not (specific or own_situation):
         framed_by = lex.general_question.first(masked)
     if framed_by is None and not (specific or first_person):
         framed_by = lex.general_question_weak.first(masked)
@@ -437,6 +518,10 @@ def assess(
         if not match:
             continue
         phrase = match.group(0).strip()
+        if (entry.requires is not None and not entry.requires.search(masked)) or (
+            entry.unless is not None and entry.unless.search(masked)
+        ):
+            continue
         if entry.amplifies:
             amplifiers.append((entry, phrase))
             continue
@@ -459,6 +544,19 @@ def assess(
             continue
         signals.append(f"lex:{entry.category}:{phrase}")
         lexical.append(_Candidate(level, entry.topic, "lex", entry.generic))
+
+    # --- a disclosure intent whose message names a serious harm (labour, injury, images) counts
+    # at least at the floor's level, and is not lowered as a third-party report
+    for floor in lex.intent_floors:
+        sure = (intent == floor.intent and confidence >= TOP_TYPICAL) or any(
+            name == floor.intent and probability >= SECOND_TYPICAL for name, probability in (ranking or [])[:3]
+        )
+        if not sure or framed_by is not None:
+            continue
+        match = floor.regex.search(masked)
+        if match and not lex.negation_re.search(masked[: match.start()]):
+            signals.append(f"floor:{floor.intent}:{match.group(0).strip()}")
+            lexical.append(_Candidate(floor.level, floor.intent, "floor"))
 
     # --- dampers on the classifier's reading
     strong_lexical = any(c.level >= HIGH for c in lexical)
@@ -518,6 +616,11 @@ def assess(
                 cand.level = CONCERN
 
     candidates = [c for c in candidates if c.level > NONE]
+
+    # --- right now: a disclosure beside a present-time marker or a present danger is imminent
+    if candidates and past_over is None and (framed_by is None or strong_lexical):
+        _lift_urgent(lex, masked, candidates, signals)
+
     if not candidates:
         return RiskAssessment("none", None, signals)
     top = max(c.level for c in candidates)
