@@ -19,6 +19,8 @@ SET ?= ../shared/eval/dev.jsonl
 
 export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
+# Same data and seed give the same model: ask TensorFlow for deterministic kernels.
+export TF_DETERMINISTIC_OPS := 1
 export PYTHONPATH := $(CURDIR)
 export ACTION_SERVER_URL ?= http://127.0.0.1:5055/webhook
 export NLG_URL ?=
@@ -80,7 +82,7 @@ test-unit: $(RASA_VENV)/.installed
 	$(RASA_VENV)/bin/python -m pytest tests/nlu tests/actions -q
 
 test-conversations: $(MODEL)
-	$(RASA) test core --stories tests --model $(MODEL) --fail-on-prediction-errors \
+	$(RASA) test core --stories tests --model $(MODEL) --e2e --fail-on-prediction-errors \
 	  --out results/conversations
 
 # The gateway tests run against a real Rasa server and action server started for them.

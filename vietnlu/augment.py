@@ -1,7 +1,8 @@
 """Build-time augmentation of the NLU training data.
 
-For every example it adds a copy without diacritics and a chat-style copy (teencode, no
-diacritics), the two ways children most often type. It then checks that no folded sentence
+For every example it adds a copy without diacritics, a chat-style copy (teencode, no
+diacritics), the two ways children most often type, and a copy with the Central/Southern
+first-person pronoun ("tui" for "em"). It then checks that no folded sentence
 is labelled with two topics: that would teach the classifier a contradiction, so the build
 fails and names the sentences.
 
@@ -45,6 +46,25 @@ CHAT_SPELLINGS: dict[str, list[str]] = {
     "di": ["ik"],
     "nhe": ["nha", "nhen"],
 }
+
+
+# First-person pronouns by region: children in the Centre and the South write "tui" where the
+# North writes "em"; the training data is mostly written with "em".
+PRONOUN_VARIANTS: dict[str, str] = {"em": "tui", "e": "tui"}
+
+
+def pronoun_variant(text: str) -> str:
+    """`text` with the first-person "em" written the Central/Southern way ("tui")."""
+    out = []
+    cursor = 0
+    for token, start in tokenize(text):
+        replacement = PRONOUN_VARIANTS.get(token.lower())
+        if replacement:
+            out.append(text[cursor:start])
+            out.append(replacement)
+            cursor = start + len(token)
+    out.append(text[cursor:])
+    return "".join(out)
 
 
 class AugmentationConflict(Exception):
@@ -112,7 +132,7 @@ def augment(examples: dict[str, list[str]], lexicon: Lexicon) -> dict[str, list[
         seen: set[str] = set()
         out: list[str] = []
         for text in texts:
-            for variant in (text, strip_diacritics(text), chat_variant(text)):
+            for variant in (text, strip_diacritics(text), chat_variant(text), pronoun_variant(text)):
                 key = lexicon.normalise(variant)
                 if variant and key not in seen:
                     seen.add(key)
