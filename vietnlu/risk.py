@@ -75,7 +75,7 @@ TIME_LIFTS_CONCERN = {"disclose_physical_abuse", "disclose_sexual_abuse", "discl
 
 DEFAULT_GAP = 4
 NUMBER_REGEX = r" \d+"  # "#" in a pattern: any number ("# tuổi", "lớp #")
-_PATTERN_TOKEN_RE = re.compile(r"\(|\)|\||\.\.\.\d?|…\d?|[^\s()|]+")
+_PATTERN_TOKEN_RE = re.compile(r"\(|\)|\||\.\.\.\d*|…\d*|[^\s()|]+")
 
 
 # --------------------------------------------------------------------------- pattern compiler
@@ -436,7 +436,7 @@ def _intent_candidates(
     return found
 
 
-def _lift_urgent(lex: RiskLexicon, masked: str, candidates: list[_Candidate], signals: list[str]) -> None:
+def _lift_urgent(lex: RiskLexicon, text: str, candidates: list[_Candidate], signals: list[str]) -> None:
     """Lift disclosures to imminent beside the urgency markers of the lexicon (section `urgency`).
 
     Harm happening now ("đang đánh") or a present danger ("đứng chờ ngoài cửa") lifts any sure
@@ -444,7 +444,6 @@ def _lift_urgent(lex: RiskLexicon, masked: str, candidates: list[_Candidate], si
     """
     if max(c.level for c in candidates) >= IMMINENT:
         return
-    text = _mask(masked, lex.not_urgent, signals)
     sure = [c for c in candidates if c.sure and c.level >= CONCERN]
     if not sure:
         return
@@ -485,6 +484,9 @@ def assess(
     # --- context of the whole message
     masked = _mask(padded, lex.hyperbole, signals)
     hyperbole = masked != padded
+    # Right-now markers are looked for after the not-urgent phrases are blanked, before the
+    # everyday phrases are ("còn sợ" must still read as a feeling, not be blanked as "con số").
+    urgency_text = _mask(_mask(masked, lex.not_urgent, signals), lex.everyday, [])
     masked = _mask(masked, lex.everyday, signals)
     first_person = lex.victim_first_person.first(masked) is not None
     event = lex.victim_event.first(masked) is not None
@@ -619,7 +621,7 @@ def assess(
 
     # --- right now: a disclosure beside a present-time marker or a present danger is imminent
     if candidates and past_over is None and (framed_by is None or strong_lexical):
-        _lift_urgent(lex, masked, candidates, signals)
+        _lift_urgent(lex, urgency_text, candidates, signals)
 
     if not candidates:
         return RiskAssessment("none", None, signals)
