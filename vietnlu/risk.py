@@ -14,7 +14,11 @@ How the level is reached (levels: none < concern < high < imminent):
 3. Dampers: hyperbole is blanked out before matching ("học muốn chết"); a general or hypothetical
    question with no named victim or actor drops the lexicon hits; a denial ("em không bị ai
    đánh") drops a hit; harm that is clearly over keeps high at concern.
-4. The highest level wins: when two readings disagree, the higher one is kept.
+4. Intent floors: a disclosure intent whose message names serious harm (injury, labour,
+   images) counts at least high, also as a third-party report.
+5. Right now: a sure disclosure beside a marker of the `urgency` section (harm happening now,
+   a present danger, "tối nay"/"bây giờ") becomes imminent, unless framed as a question or over.
+6. The highest level wins: when two readings disagree, the higher one is kept.
 """
 
 from __future__ import annotations
