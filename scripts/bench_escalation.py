@@ -17,8 +17,10 @@ import asyncio
 import contextlib
 import json
 import os
+import queue
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -28,12 +30,13 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from scripts.bench_gateway import (  # noqa: E402
+    SECRET,
     TOKEN,
     ReplyWatcher,
     fixed_rate,
     percentile,
-    post,
     start_gateway,
+    update_for,
     wait_healthy,
 )
 from tests.gateway.fakes.rasa import FakeRasa  # noqa: E402
@@ -47,27 +50,63 @@ DISCLOSURES = ["cứu em với, bố em đang đánh em", "cứu em, có ngườ
 
 
 class ConsoleStream:
-    """The console's SSE stream; resolves the next `case_opened` with its arrival time."""
+    """The console's SSE stream, read in its own thread so the load generator's event loop never
+    delays it; records the arrival time of every `case_opened`."""
 
     def __init__(self, gateway: str, token: str) -> None:
         self.gateway = gateway
         self.token = token
-        self.opened: asyncio.Queue[float] = asyncio.Queue()
-        self.ready = asyncio.Event()
+        self.opened: queue.Queue[float] = queue.Queue()
+        self.ready = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
 
-    async def run(self) -> None:
+    def start(self) -> ConsoleStream:
+        self._thread.start()
+        if not self.ready.wait(timeout=10):
+            raise SystemExit("the console event stream did not open")
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _run(self) -> None:
         headers = {"Authorization": f"Bearer {self.token}"}
-        async with httpx.AsyncClient(timeout=httpx.Timeout(10.0, read=None)) as http:
-            async with http.stream("GET", f"{self.gateway}/api/v1/events", headers=headers) as response:
+        with httpx.Client(timeout=httpx.Timeout(10.0, read=None)) as http:
+            with http.stream("GET", f"{self.gateway}/api/v1/events", headers=headers) as response:
                 response.raise_for_status()
-                async for line in response.aiter_lines():
+                for line in response.iter_lines():
+                    if self._stop.is_set():
+                        return
                     if not line.startswith("data:"):
                         continue
                     payload = json.loads(line[5:])
                     if payload.get("type") == "ready":
                         self.ready.set()
                     elif payload.get("type") == "case_opened":
-                        self.opened.put_nowait(time.monotonic())
+                        self.opened.put(time.monotonic())
+
+
+def send_disclosures(gateway: str, stream: ConsoleStream, group_alerts: queue.Queue[float], count: int,
+                     spread_seconds: float) -> tuple[list[float], list[float], int]:
+    """One disclosure at a time from its own thread (sync client), each from a new child."""
+    to_console: list[float] = []
+    to_group: list[float] = []
+    missed = 0
+    with httpx.Client(timeout=10) as http:
+        for i in range(count):
+            chat_id = 700_000 + i
+            body = update_for(chat_id, DISCLOSURES[i % len(DISCLOSURES)])
+            sent = time.monotonic()
+            http.post(f"{gateway}/webhooks/telegram", content=body, headers={
+                "content-type": "application/json", "X-Telegram-Bot-Api-Secret-Token": SECRET}).raise_for_status()
+            try:
+                to_console.append(stream.opened.get(timeout=10) - sent)
+                to_group.append(group_alerts.get(timeout=10) - sent)
+            except queue.Empty:
+                missed += 1
+            time.sleep(max(0.0, spread_seconds / count - (time.monotonic() - sent)))
+    return to_console, to_group, missed
 
 
 async def run(args: argparse.Namespace) -> None:
@@ -80,46 +119,40 @@ async def run(args: argparse.Namespace) -> None:
     telegram = FakeTelegram(TOKEN).start()
     loop = asyncio.get_running_loop()
     watcher = ReplyWatcher(loop)
-    group_alerts: asyncio.Queue[float] = asyncio.Queue()
+    group_alerts: queue.Queue[float] = queue.Queue()
 
     def on_call(call: TelegramCall) -> None:
-        watcher.on_call(call) if str(call.params.get("chat_id")) != GROUP else None
-        if call.method == "sendMessage" and str(call.params.get("chat_id")) == GROUP and call.status == 200:
-            loop.call_soon_threadsafe(group_alerts.put_nowait, call.at)
+        if str(call.params.get("chat_id")) != GROUP:
+            watcher.on_call(call)
+        elif call.method == "sendMessage" and call.status == 200 and "Ca mới" in str(call.params.get("text")):
+            group_alerts.put(call.at)
 
     telegram.listeners.append(on_call)
     os.environ.update({"BOOTSTRAP_ADMIN_EMAIL": ADMIN_EMAIL, "BOOTSTRAP_ADMIN_PASSWORD": ADMIN_PASSWORD,
                        "TELEGRAM_COUNSELOR_CHAT_ID": GROUP, "CASE_NOTIFIER_TICK_SECONDS": "1"})
     with tempfile.TemporaryDirectory(prefix="bench-escalation-") as workdir:
         process, gateway = start_gateway(args, rasa_url, telegram.url, workdir)
-        stream_task: asyncio.Task[None] | None = None
-        load_task: asyncio.Task[object] | None = None
+        stream: ConsoleStream | None = None
+        load_task: asyncio.Task[tuple[list[float], list[float], int]] | None = None
         try:
             await wait_healthy(gateway, process)
             async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=200)) as http:
                 login = await http.post(f"{gateway}/api/v1/auth/login",
                                         json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})
                 login.raise_for_status()
-                stream = ConsoleStream(gateway, login.json()["access_token"])
-                stream_task = asyncio.create_task(stream.run())
-                await asyncio.wait_for(stream.ready.wait(), timeout=10)
+                stream = await asyncio.to_thread(ConsoleStream(gateway, login.json()["access_token"]).start)
                 print(f"gateway {gateway}  rasa {rasa_url}{' (fake)' if fake_rasa else ''}  "
                       f"load {args.rate:.0f} msg/s from {args.users} users")
                 load_task = asyncio.create_task(fixed_rate(http, gateway, watcher, args.users, args.rate,
-                                                           args.seconds + 30, chat_base=300_000))
+                                                           args.seconds + 2, chat_base=300_000))
                 await asyncio.sleep(1.0)
-                to_console: list[float] = []
-                to_group: list[float] = []
-                missed = 0
-                for i in range(args.disclosures):
-                    sent = await post(http, gateway, 700_000 + i, DISCLOSURES[i % len(DISCLOSURES)])
-                    try:
-                        to_console.append(await asyncio.wait_for(stream.opened.get(), timeout=10) - sent)
-                        to_group.append(await asyncio.wait_for(group_alerts.get(), timeout=10) - sent)
-                    except TimeoutError:
-                        missed += 1
-                    await asyncio.sleep(max(0.0, args.seconds / args.disclosures - (time.monotonic() - sent)))
-                load_task.cancel()
+                to_console, to_group, missed = await asyncio.to_thread(
+                    send_disclosures, gateway, stream, group_alerts, args.disclosures, args.seconds)
+                acks, replies, lost = await load_task
+                load_task = None
+            reply_ms = [r * 1000 for r in replies]
+            print(f"background load: {len(acks)} messages acked, {len(replies)} replied, {lost} without reply; "
+                  f"reply p50 {percentile(reply_ms, 50):.1f} ms p95 {percentile(reply_ms, 95):.1f} ms")
             console_ms = [v * 1000 for v in to_console]
             group_ms = [v * 1000 for v in to_group]
             print(f"disclosures {args.disclosures}: {len(to_console)} reached the console, {missed} missed")
@@ -129,11 +162,12 @@ async def run(args: argparse.Namespace) -> None:
             print(f"disclosure → Telegram group alert  p50 {percentile(group_ms, 50):7.1f} ms   "
                   f"p95 {percentile(group_ms, 95):7.1f} ms")
         finally:
-            for task in (load_task, stream_task):
-                if task is not None:
-                    task.cancel()
-                    with contextlib.suppress(BaseException):
-                        await task
+            if load_task is not None:
+                load_task.cancel()
+                with contextlib.suppress(BaseException):
+                    await load_task
+            if stream is not None:
+                stream.stop()
             process.terminate()
             try:
                 process.wait(timeout=20)
