@@ -74,6 +74,36 @@ async def test_database_down_mid_disclosure_case_is_stored_once_back(
                 assert texts == ["cứu em, chú ấy đang ở ngoài cửa"]
 
 
+async def test_sqlite_locked_by_another_process_mid_disclosure(
+        settings: Settings, fake_telegram: FakeTelegram, fake_rasa: FakeRasa) -> None:
+    """SQLite's form of "unavailable": another process holds the write lock for a while."""
+    if not settings.database_url.startswith("sqlite"):
+        pytest.skip("PostgreSQL is covered by the restart test above")
+    import sqlite3
+
+    path = make_url(settings.database_url).database
+    assert path
+    with live_gateway(case_settings(settings)) as gateway:
+        async with httpx.AsyncClient(base_url=gateway.url, timeout=20) as http:
+            fake_rasa.delay_seconds = 0.5
+            assert (await post_update(http, text_update(CHILD, "cứu em, chú ấy đang ở ngoài cửa"))).status_code == 200
+            await wait_until(lambda: any("cứu em" in t for t in fake_rasa.texts()), what="disclosure at rasa")
+            other = sqlite3.connect(path, isolation_level=None)
+            other.execute("BEGIN EXCLUSIVE")  # a backup or migration holding the database
+            try:
+                await asyncio.sleep(2.0)
+                with gateway.app.state.database.session() as session:
+                    assert session.scalar(select(Case.id)) is None  # not stored while the lock is held
+            finally:
+                other.execute("COMMIT")
+                other.close()
+            await wait_until(lambda: len(_texts(fake_telegram)) >= 2, timeout=30, what="reply + handoff")
+            assert "111" in _texts(fake_telegram)[0] and "111" in _texts(fake_telegram)[1]
+            with gateway.app.state.database.session() as session:
+                case = session.scalar(select(Case))
+                assert case is not None and case.level == "imminent"
+
+
 async def test_rasa_down_child_gets_111_then_case_when_back(
         settings: Settings, fake_telegram: FakeTelegram, fake_rasa: FakeRasa) -> None:
     with live_gateway(case_settings(settings)) as gateway:
