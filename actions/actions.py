@@ -70,7 +70,9 @@ def risk_payload(turn: Turn, reply: Reply) -> Dict[str, Any]:
     }
 
 
-class _RespondingAction(Action):
+class RiskFirstReply:
+    """Shared `run` of the two actions (a mixin: the SDK registers every Action subclass)."""
+
     def run(
         self,
         dispatcher: CollectingDispatcher,
@@ -90,11 +92,11 @@ class _RespondingAction(Action):
         return reply_events(tracker, turn, reply)
 
 
-class ActionAnswer(_RespondingAction):
+class ActionAnswer(RiskFirstReply, Action):
     def name(self) -> Text:
         return "action_answer"
 
 
-class ActionHandleRisk(_RespondingAction):
+class ActionHandleRisk(RiskFirstReply, Action):
     def name(self) -> Text:
         return "action_handle_risk"
