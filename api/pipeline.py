@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import logging
 import random
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from api.db.base import utcnow
@@ -172,6 +174,7 @@ class _Snapshot:
     metadata: dict[str, Any]
     state: str
     attempts: int
+    platform_user_id_encrypted: str = ""
 
 
 class Pipeline:
@@ -193,6 +196,9 @@ class Pipeline:
         self.crypto = crypto
         self.retry_base_seconds = retry_base_seconds
         self.retry_max_seconds = retry_max_seconds
+        # Set by the case features: answers the child directly when the database fails after Rasa
+        # replied (the turn itself is retried once storage is back). Must never raise.
+        self.storage_down_reply: Callable[[str, str, list[dict[str, Any]], Risk | None], Awaitable[None]] | None = None
 
     def _snapshot(self, inbound_id: int) -> _Snapshot | None:
         with self.gate.database.session() as session:
@@ -211,6 +217,7 @@ class Pipeline:
                 metadata=dict(inbound.message_metadata or {}),
                 state=conversation.state,
                 attempts=inbound.attempts,
+                platform_user_id_encrypted=conversation.platform_user_id_encrypted,
             )
 
     async def process(self, inbound_id: int) -> None:
@@ -229,7 +236,13 @@ class Pipeline:
                 return
             risk_payload, visible = split_rasa_replies(replies)
             risk = Risk.from_custom(risk_payload) if risk_payload else await self._parse_risk(snap)
-            await self._finish(snap, visible, risk, source="bot")
+            try:
+                await self._finish(snap, visible, risk, source="bot")
+            except (OperationalError, InterfaceError):  # storage unreachable, not a bug
+                if self.storage_down_reply is not None and snap.state != "counselor":
+                    await self.storage_down_reply(
+                        snap.channel, self.crypto.decrypt(snap.platform_user_id_encrypted), visible, risk)
+                raise
         elif snap.kind == "follow":
             await self._finish(snap, [{"text": WELCOME_TEXT}], None, source="system")
         elif snap.kind == "unfollow":

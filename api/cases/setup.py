@@ -8,6 +8,7 @@ from fastapi import FastAPI
 
 from api.auth.bootstrap import ensure_bootstrap_admin
 from api.auth.routes import router as auth_router
+from api.cases.emergency import StorageDownReplier
 from api.cases.events import EventBroker, RedisRelay, call_after_commit
 from api.cases.handoff import HandoffService
 from api.cases.hooks import CaseHooks
@@ -48,6 +49,7 @@ def install_case_features(app: FastAPI) -> None:
         case_log.notifier = notifier
         app.state.case_notifier = notifier
         app.state.handoff = HandoffService(app.state.write_gate, app.state.rasa, case_log, broker)
+        app.state.pipeline.storage_down_reply = StorageDownReplier(app.state.channel_senders)
         return await notifier.start()
 
     async def start_relay(app: FastAPI) -> RedisRelay | None:
