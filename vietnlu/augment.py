@@ -53,13 +53,25 @@ CHAT_SPELLINGS: dict[str, list[str]] = {
 PRONOUN_VARIANTS: dict[str, str] = {"em": "tui", "e": "tui"}
 
 
+# "em" is not the writer after these words ("trẻ em", "thằng em", "anh em") or before these
+# ("em ấy", "em họ", "em gái").
+NOT_FIRST_PERSON_BEFORE = {"tre", "dua", "thang", "con", "anh", "chi", "chau", "cac", "be", "nhung", "may", "co", "thay"}
+NOT_FIRST_PERSON_AFTER = {"ai", "ho", "gai", "trai", "ut", "be", "no", "nho", "toi", "minh", "cua"}
+# A copy that turns another child into the writer would teach the opposite of the label.
+NO_PRONOUN_VARIANTS_FOR = {"report_third_party"}
+
+
 def pronoun_variant(text: str) -> str:
     """`text` with the first-person "em" written the Central/Southern way ("tui")."""
     out = []
     cursor = 0
-    for token, start in tokenize(text):
+    tokens = tokenize(text)
+    folded = [strip_diacritics(token).lower().replace("y", "i") for token, _ in tokens]
+    for index, (token, start) in enumerate(tokens):
         replacement = PRONOUN_VARIANTS.get(token.lower())
-        if replacement:
+        before = folded[index - 1] if index > 0 else ""
+        after = folded[index + 1] if index + 1 < len(tokens) else ""
+        if replacement and before not in NOT_FIRST_PERSON_BEFORE and after not in NOT_FIRST_PERSON_AFTER:
             out.append(text[cursor:start])
             out.append(replacement)
             cursor = start + len(token)
@@ -132,7 +144,10 @@ def augment(examples: dict[str, list[str]], lexicon: Lexicon) -> dict[str, list[
         seen: set[str] = set()
         out: list[str] = []
         for text in texts:
-            for variant in (text, strip_diacritics(text), chat_variant(text), pronoun_variant(text)):
+            variants = [text, strip_diacritics(text), chat_variant(text)]
+            if intent not in NO_PRONOUN_VARIANTS_FOR:
+                variants.append(pronoun_variant(text))
+            for variant in variants:
                 key = lexicon.normalise(variant)
                 if variant and key not in seen:
                     seen.add(key)
