@@ -47,7 +47,7 @@ def main() -> int:
              for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     a = parse_all(args.model_a, texts)
     b = parse_all(args.model_b, texts)
-    differ = {key: sum(x[key] != y[key] for x, y in zip(a, b)) for key in ("intent", "confidence", "risk")}
+    differ = {key: sum(x[key] != y[key] for x, y in zip(a, b, strict=True)) for key in ("intent", "confidence", "risk")}
     print(f"{len(texts)} messages: intents differ {differ['intent']}, confidences differ "
           f"{differ['confidence']}, risk levels differ {differ['risk']}")
     return 0 if not any(differ.values()) else 1

@@ -55,7 +55,9 @@ PRONOUN_VARIANTS: dict[str, str] = {"em": "tui", "e": "tui"}
 
 # "em" is not the writer after these words ("trẻ em", "thằng em", "anh em") or before these
 # ("em ấy", "em họ", "em gái").
-NOT_FIRST_PERSON_BEFORE = {"tre", "dua", "thang", "con", "anh", "chi", "chau", "cac", "be", "nhung", "may", "co", "thay"}
+NOT_FIRST_PERSON_BEFORE = {
+    "tre", "dua", "thang", "con", "anh", "chi", "chau", "cac", "be", "nhung", "may", "co", "thay",
+}
 NOT_FIRST_PERSON_AFTER = {"ai", "ho", "gai", "trai", "ut", "be", "no", "nho", "toi", "minh", "cua"}
 # A copy that turns another child into the writer would teach the opposite of the label.
 NO_PRONOUN_VARIANTS_FOR = {"report_third_party"}

@@ -73,7 +73,7 @@ class VietnameseTokenizer(Tokenizer):
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> "VietnameseTokenizer":
+    ) -> VietnameseTokenizer:
         return cls(config)
 
     def tokenize(self, message: Message, attribute: Text) -> List[Token]:
@@ -127,7 +127,7 @@ class RiskAssessor(GraphComponent, IntentClassifier):
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> "RiskAssessor":
+    ) -> RiskAssessor:
         return cls(config)
 
     def process(self, messages: List[Message]) -> List[Message]:

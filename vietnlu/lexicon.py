@@ -30,7 +30,7 @@ class Lexicon:
     phrases: dict[tuple[str, ...], tuple[str, ...]] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, path: Path | str = DEFAULT_LEXICON_PATH) -> "Lexicon":
+    def load(cls, path: Path | str = DEFAULT_LEXICON_PATH) -> Lexicon:
         raw = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
         words: dict[str, str] = {}
         for section in WORD_SECTIONS:
@@ -72,7 +72,7 @@ class Lexicon:
         """Tokens of `text` as (surface, start offset, standard folded form)."""
         tokens = tokenize(text)
         lemmas = self.lemmas([fold_word(tok) for tok, _ in tokens])
-        return [(tok, start, lemma) for (tok, start), lemma in zip(tokens, lemmas)]
+        return [(tok, start, lemma) for (tok, start), lemma in zip(tokens, lemmas, strict=True)]
 
     def normalise(self, text: str) -> str:
         """The whole text folded and expanded: what classifiers and the risk lexicon see."""

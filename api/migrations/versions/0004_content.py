@@ -94,7 +94,12 @@ def upgrade() -> None:
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('started_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('finished_at', sa.DateTime(timezone=True), nullable=True),
-    sa.ForeignKeyConstraint(['quiz_id'], ['content_quizzes.id'], name=op.f('fk_content_broadcasts_quiz_id_content_quizzes'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(
+        ['quiz_id'],
+        ['content_quizzes.id'],
+        name=op.f('fk_content_broadcasts_quiz_id_content_quizzes'),
+        ondelete='SET NULL',
+    ),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_content_broadcasts'))
     )
     op.create_index(op.f('ix_content_broadcasts_status'), 'content_broadcasts', ['status'], unique=False)
@@ -107,11 +112,26 @@ def upgrade() -> None:
     sa.Column('finished', sa.Boolean(), nullable=False),
     sa.Column('started_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['conversation_id'], ['conversations.id'], name=op.f('fk_content_quiz_sessions_conversation_id_conversations'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['quiz_id'], ['content_quizzes.id'], name=op.f('fk_content_quiz_sessions_quiz_id_content_quizzes'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(
+        ['conversation_id'],
+        ['conversations.id'],
+        name=op.f('fk_content_quiz_sessions_conversation_id_conversations'),
+        ondelete='CASCADE',
+    ),
+    sa.ForeignKeyConstraint(
+        ['quiz_id'],
+        ['content_quizzes.id'],
+        name=op.f('fk_content_quiz_sessions_quiz_id_content_quizzes'),
+        ondelete='CASCADE',
+    ),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_content_quiz_sessions'))
     )
-    op.create_index('ix_content_quiz_sessions_running', 'content_quiz_sessions', ['conversation_id', 'finished'], unique=False)
+    op.create_index(
+        'ix_content_quiz_sessions_running',
+        'content_quiz_sessions',
+        ['conversation_id', 'finished'],
+        unique=False,
+    )
     op.create_table('content_response_versions',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('response_id', sa.Integer(), nullable=False),
@@ -125,11 +145,21 @@ def upgrade() -> None:
     sa.Column('approved_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('rollback_of', sa.Integer(), nullable=True),
     sa.Column('note', sa.String(length=500), nullable=False),
-    sa.ForeignKeyConstraint(['response_id'], ['content_responses.id'], name=op.f('fk_content_response_versions_response_id_content_responses'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(
+        ['response_id'],
+        ['content_responses.id'],
+        name=op.f('fk_content_response_versions_response_id_content_responses'),
+        ondelete='CASCADE',
+    ),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_content_response_versions')),
     sa.UniqueConstraint('response_id', 'version', name='uq_content_response_versions_number')
     )
-    op.create_index(op.f('ix_content_response_versions_response_id'), 'content_response_versions', ['response_id'], unique=False)
+    op.create_index(
+        op.f('ix_content_response_versions_response_id'),
+        'content_response_versions',
+        ['response_id'],
+        unique=False,
+    )
     op.create_table('content_subscribers',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('conversation_id', sa.Integer(), nullable=False),
@@ -137,7 +167,12 @@ def upgrade() -> None:
     sa.Column('subscribed', sa.Boolean(), nullable=False),
     sa.Column('opted_in_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('opted_out_at', sa.DateTime(timezone=True), nullable=True),
-    sa.ForeignKeyConstraint(['conversation_id'], ['conversations.id'], name=op.f('fk_content_subscribers_conversation_id_conversations'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(
+        ['conversation_id'],
+        ['conversations.id'],
+        name=op.f('fk_content_subscribers_conversation_id_conversations'),
+        ondelete='CASCADE',
+    ),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_content_subscribers')),
     sa.UniqueConstraint('conversation_id', name=op.f('uq_content_subscribers_conversation_id'))
     )
@@ -151,13 +186,33 @@ def upgrade() -> None:
     sa.Column('skip_reason', sa.String(length=64), nullable=True),
     sa.Column('outbound_message_id', sa.Integer(), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['broadcast_id'], ['content_broadcasts.id'], name=op.f('fk_content_broadcast_deliveries_broadcast_id_content_broadcasts'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['conversation_id'], ['conversations.id'], name=op.f('fk_content_broadcast_deliveries_conversation_id_conversations'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['outbound_message_id'], ['outbound_messages.id'], name=op.f('fk_content_broadcast_deliveries_outbound_message_id_outbound_messages'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(
+        ['broadcast_id'],
+        ['content_broadcasts.id'],
+        name=op.f('fk_content_broadcast_deliveries_broadcast_id_content_broadcasts'),
+        ondelete='CASCADE',
+    ),
+    sa.ForeignKeyConstraint(
+        ['conversation_id'],
+        ['conversations.id'],
+        name=op.f('fk_content_broadcast_deliveries_conversation_id_conversations'),
+        ondelete='CASCADE',
+    ),
+    sa.ForeignKeyConstraint(
+        ['outbound_message_id'],
+        ['outbound_messages.id'],
+        name=op.f('fk_content_broadcast_deliveries_outbound_message_id_outbound_messages'),
+        ondelete='SET NULL',
+    ),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_content_broadcast_deliveries')),
     sa.UniqueConstraint('broadcast_id', 'conversation_id', name='uq_content_broadcast_deliveries_once')
     )
-    op.create_index(op.f('ix_content_broadcast_deliveries_broadcast_id'), 'content_broadcast_deliveries', ['broadcast_id'], unique=False)
+    op.create_index(
+        op.f('ix_content_broadcast_deliveries_broadcast_id'),
+        'content_broadcast_deliveries',
+        ['broadcast_id'],
+        unique=False,
+    )
 
     op.create_table('content_message_stats',
     sa.Column('id', sa.Integer(), nullable=False),
