@@ -89,10 +89,13 @@ class Risk:
 
     @classmethod
     def from_parse(cls, parsed: dict[str, Any]) -> Risk:
-        raw = parsed.get("risk") if isinstance(parsed.get("risk"), dict) else {}
+        risk_field = parsed.get("risk")
+        raw: dict[str, Any] = risk_field if isinstance(risk_field, dict) else {}
         level = str(raw.get("level") or "none")
         level = level if level in RISK_LEVELS else "none"
-        intent = (parsed.get("intent") or {}).get("name") if isinstance(parsed.get("intent"), dict) else None
+        intent_field = parsed.get("intent")
+        top_intent: dict[str, Any] | None = intent_field if isinstance(intent_field, dict) else None
+        intent = top_intent.get("name") if top_intent is not None else None
         return cls(
             level=level,
             category=raw.get("category"),
@@ -101,8 +104,7 @@ class Risk:
             counselor_requested=intent == "request_counselor",
             intent=intent,
             source="parse",
-            confidence=_as_float((parsed.get("intent") or {}).get("confidence"))
-            if isinstance(parsed.get("intent"), dict) else None,
+            confidence=_as_float(top_intent.get("confidence")) if top_intent is not None else None,
             fallback=intent == "nlu_fallback",
         )
 
