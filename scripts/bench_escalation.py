@@ -33,13 +33,16 @@ from scripts.bench_gateway import (  # noqa: E402
     SECRET,
     TOKEN,
     ReplyWatcher,
+    add_gateway_arguments,
     fixed_rate,
     percentile,
+    rasa_for,
+    require_local,
     start_gateway,
+    stop_gateway,
     update_for,
     wait_healthy,
 )
-from tests.gateway.fakes.rasa import FakeRasa  # noqa: E402
 from tests.gateway.fakes.telegram import FakeTelegram, TelegramCall  # noqa: E402
 
 ADMIN_EMAIL = "bench-admin@example.vn"
@@ -110,12 +113,7 @@ def send_disclosures(gateway: str, stream: ConsoleStream, group_alerts: queue.Qu
 
 
 async def run(args: argparse.Namespace) -> None:
-    fake_rasa = None
-    rasa_url = args.rasa_url
-    if args.fake_rasa is not None:
-        fake_rasa = FakeRasa().start()
-        fake_rasa.delay_seconds = args.fake_rasa
-        rasa_url = fake_rasa.url
+    fake_rasa, rasa_url = rasa_for(args)
     telegram = FakeTelegram(TOKEN).start()
     loop = asyncio.get_running_loop()
     watcher = ReplyWatcher(loop)
@@ -168,11 +166,7 @@ async def run(args: argparse.Namespace) -> None:
                     await load_task
             if stream is not None:
                 stream.stop()
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except Exception:
-                process.kill()
+            stop_gateway(process)
             telegram.stop()
             if fake_rasa is not None:
                 fake_rasa.stop()
@@ -180,21 +174,12 @@ async def run(args: argparse.Namespace) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rasa-url", default="http://127.0.0.1:5005")
-    parser.add_argument("--rasa-token", default=os.environ.get("RASA_TOKEN", ""))
-    parser.add_argument("--fake-rasa", type=float, metavar="DELAY_S", default=None,
-                        help="use the in-process fake Rasa with this reply delay instead of --rasa-url")
-    parser.add_argument("--users", type=int, default=20)
+    add_gateway_arguments(parser)
     parser.add_argument("--rate", type=float, default=30.0, help="background load, messages per second")
     parser.add_argument("--disclosures", type=int, default=30)
     parser.add_argument("--seconds", type=float, default=20.0, help="time over which disclosures are spread")
-    parser.add_argument("--worker-concurrency", type=int, default=8)
-    parser.add_argument("--database-url", default="", help="default: SQLite in a temporary folder")
-    parser.add_argument("--sqlite-synchronous", default="FULL", choices=["FULL", "NORMAL"])
     args = parser.parse_args()
-    for url in (args.rasa_url, args.database_url):
-        if url and "://" in url and not any(h in url for h in ("127.0.0.1", "localhost", "sqlite")):
-            raise SystemExit("the benchmark only talks to 127.0.0.1")
+    require_local(args)
     asyncio.run(run(args))
 
 

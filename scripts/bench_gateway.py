@@ -201,6 +201,41 @@ def start_gateway(
     return process, f"http://127.0.0.1:{port}"
 
 
+def rasa_for(args: argparse.Namespace) -> tuple[FakeRasa | None, str]:
+    """The in-process fake Rasa (started) when --fake-rasa is given, else None and --rasa-url."""
+    if args.fake_rasa is None:
+        return None, args.rasa_url
+    fake_rasa = FakeRasa().start()
+    fake_rasa.delay_seconds = args.fake_rasa
+    return fake_rasa, fake_rasa.url
+
+
+def stop_gateway(process: subprocess.Popen) -> None:  # type: ignore[type-arg]
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+def add_gateway_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options every gateway benchmark takes: where Rasa is and how the gateway runs."""
+    parser.add_argument("--rasa-url", default="http://127.0.0.1:5005")
+    parser.add_argument("--rasa-token", default=os.environ.get("RASA_TOKEN", ""))
+    parser.add_argument("--fake-rasa", type=float, metavar="DELAY_S", default=None,
+                        help="use the in-process fake Rasa with this reply delay instead of --rasa-url")
+    parser.add_argument("--users", type=int, default=20)
+    parser.add_argument("--worker-concurrency", type=int, default=8)
+    parser.add_argument("--database-url", default="", help="default: SQLite in a temporary folder")
+    parser.add_argument("--sqlite-synchronous", default="FULL", choices=["FULL", "NORMAL"])
+
+
+def require_local(args: argparse.Namespace) -> None:
+    for url in (args.rasa_url, args.database_url):
+        if url and "://" in url and not any(h in url for h in ("127.0.0.1", "localhost", "sqlite")):
+            raise SystemExit("the benchmark only talks to 127.0.0.1")
+
+
 async def wait_healthy(gateway: str, process: subprocess.Popen, seconds: float = 60) -> None:  # type: ignore[type-arg]
     deadline = time.monotonic() + seconds
     async with httpx.AsyncClient(timeout=2) as http:
@@ -217,12 +252,7 @@ async def wait_healthy(gateway: str, process: subprocess.Popen, seconds: float =
 
 
 async def run(args: argparse.Namespace) -> None:
-    fake_rasa = None
-    rasa_url = args.rasa_url
-    if args.fake_rasa is not None:
-        fake_rasa = FakeRasa().start()
-        fake_rasa.delay_seconds = args.fake_rasa
-        rasa_url = fake_rasa.url
+    fake_rasa, rasa_url = rasa_for(args)
     telegram = FakeTelegram(TOKEN).start()
     watcher = ReplyWatcher(asyncio.get_running_loop())
     telegram.listeners.append(watcher.on_call)
@@ -251,11 +281,7 @@ async def run(args: argparse.Namespace) -> None:
             if rms:
                 print(f"reply e2e mean {statistics.mean(rms):.1f} ms")
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
+            stop_gateway(process)
             telegram.stop()
             if fake_rasa is not None:
                 fake_rasa.stop()
@@ -263,20 +289,11 @@ async def run(args: argparse.Namespace) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rasa-url", default="http://127.0.0.1:5005")
-    parser.add_argument("--rasa-token", default=os.environ.get("RASA_TOKEN", ""))
-    parser.add_argument("--fake-rasa", type=float, metavar="DELAY_S", default=None,
-                        help="use the in-process fake Rasa with this reply delay instead of --rasa-url")
-    parser.add_argument("--users", type=int, default=20)
+    add_gateway_arguments(parser)
     parser.add_argument("--rate", type=float, default=30.0, help="offered messages per second")
     parser.add_argument("--seconds", type=float, default=15.0, help="length of each measured phase")
-    parser.add_argument("--worker-concurrency", type=int, default=8)
-    parser.add_argument("--database-url", default="", help="default: SQLite in a temporary folder")
-    parser.add_argument("--sqlite-synchronous", default="FULL", choices=["FULL", "NORMAL"])
     args = parser.parse_args()
-    for url in (args.rasa_url, args.database_url):
-        if url and "://" in url and not any(h in url for h in ("127.0.0.1", "localhost", "sqlite")):
-            raise SystemExit("the benchmark only talks to 127.0.0.1")
+    require_local(args)
     asyncio.run(run(args))
 
 
