@@ -12,8 +12,9 @@ How the level is reached (levels: none < concern < high < imminent):
 2. The lexicon: every entry that matches the folded, teencode-expanded text gives its level, even
    when the classifier picked another topic (the safety net).
 3. Dampers: hyperbole is blanked out before matching ("học muốn chết"); a general or hypothetical
-   question with no named victim or actor drops the lexicon hits; a denial ("em không bị ai
-   đánh") drops a hit; harm that is clearly over keeps high at concern.
+   question with no named victim or actor drops the lexicon hits, and so does a news item or a
+   film retold ("trên báo có vụ ..."); a denial ("em không bị ai đánh") drops a hit; harm that is
+   clearly over keeps high at concern (not when the child asks "em có bị công an bắt không").
 4. Intent floors: a disclosure intent whose message names serious harm (injury, labour,
    images) counts at least high, also as a third-party report.
 5. Right now: a sure disclosure beside a marker of the `urgency` section (harm happening now,
@@ -255,6 +256,7 @@ class RiskLexicon:
     general_question: MarkerSet
     general_question_weak: MarkerSet
     hypothetical: MarkerSet
+    story: MarkerSet  # a news item, a film or a book: not a child the writer knows
     past_over: MarkerSet
     victim_first_person: MarkerSet
     victim_specific: MarkerSet
@@ -353,6 +355,7 @@ class RiskLexicon:
             general_question=_markers("general", dampers.get("general_question"), lexicon, compounds),
             general_question_weak=_markers("general", dampers.get("general_question_weak"), lexicon, compounds),
             hypothetical=_markers("hypothetical", dampers.get("hypothetical"), lexicon, compounds),
+            story=_markers("story", dampers.get("story"), lexicon, compounds),
             past_over=_markers("past_over", dampers.get("past_over"), lexicon, compounds),
             victim_first_person=_markers("victim", victims.get("first_person"), lexicon, compounds),
             victim_specific=_markers("specific", victims.get("specific"), lexicon, compounds),
@@ -417,6 +420,20 @@ def _mask(padded: str, markers: MarkerSet, signals: list[str]) -> str:
 
         padded = regex.sub(blank, padded)
     return padded
+
+
+# Right after a "harm is over" phrase, a question word: "em có bị công an bắt không" asks what
+# will happen to the child, it does not say the abuser was arrested.
+_QUESTION_AFTER_RE = re.compile(r" (?:khong|chua|sao)(?= |$)")
+
+
+def _past_over(lex: RiskLexicon, masked: str) -> re.Match[str] | None:
+    """The first "harm is over" phrase that is not the child's own question about the law."""
+    for regex in lex.past_over.regexes:
+        for match in regex.finditer(masked):
+            if not _QUESTION_AFTER_RE.match(masked, match.end()):
+                return match
+    return None
 
 
 def _intent_candidates(
@@ -508,10 +525,14 @@ def assess(
         framed_by = lex.hypothetical.first(masked)
     if framed_by is None and not (specific or own_situation):
         framed_by = lex.general_question.first(masked)
-    if framed_by is None and not (specific or first_person):
+    if framed_by is None and not (specific or first_person or own_situation):
         framed_by = lex.general_question_weak.first(masked)
+    # A story ("trên báo có vụ bé bị cha trói") names an actor and a time, yet no child the writer
+    # knows: only the writer as the victim, or their own situation, undoes it.
+    if framed_by is None and not (first_person or own_situation):
+        framed_by = lex.story.first(masked)
     third_party_match = lex.third_party.first(masked)
-    past_over = lex.past_over.first(masked)
+    past_over = _past_over(lex, masked)
 
     # --- the classifier
     candidates = _intent_candidates(intent, confidence, ranking, signals)
