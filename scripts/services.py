@@ -165,6 +165,8 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--with-actions", action="store_true")
     serve.add_argument("--rasa-port", type=int)
     serve.add_argument("--action-port", type=int)
+    serve.add_argument("--nlg-url", default="",
+                       help="the gateway's /nlg (as in production), e.g. http://127.0.0.1:8000/nlg")
     ex = sub.add_parser("exec", help="run a command with Rasa and actions started")
     ex.add_argument("cmd", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
@@ -178,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
             return subprocess.call(cmd)
     if args.command == "serve":
         with running_stack(with_actions=args.with_actions, rasa_port=args.rasa_port,
-                           action_port=args.action_port) as stack:
+                           action_port=args.action_port, nlg_url=args.nlg_url) as stack:
             print(f"Rasa: {stack.rasa_url} (token {stack.token}); actions: {stack.action_url}",
                   flush=True)
             with contextlib.suppress(KeyboardInterrupt):
