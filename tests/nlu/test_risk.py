@@ -349,3 +349,55 @@ def test_exact_level_report(lexicon, capsys):
         print("\nrisk cases:\n" + format_report(result))
     assert result["recall_imminent"] == 1.0
     assert result["exact"] / result["cases"] >= 0.9
+
+
+def test_a_neighbour_hearing_or_seeing_a_child_hurt_now_is_imminent(lexicon):
+    # the actor stands between "bị" and the verb; a time since when makes it right now
+    assert _level("con bé hàng xóm bị ba nó nhốt trong phòng", "out_of_scope", 0.5, lexicon=lexicon) == "high"
+    assert (
+        _level("con bé hàng xóm bị ba nó nhốt trong phòng từ chiều tới giờ", "out_of_scope", 0.5, lexicon=lexicon)
+        == "imminent"
+    )
+    # tied or shut outside is a danger now even without a time
+    assert _level("con bé hàng xóm bị ba nó trói ngoài gốc cây", "out_of_scope", 0.5, lexicon=lexicon) == "imminent"
+    assert (
+        _level("bé nhà bên bị ổng trói ngoài sân từ trưa tới chừ", "report_third_party", 0.5, lexicon=lexicon)
+        == "imminent"
+    )
+    # an animal shut outside, or a film or a news item, is not a child the writer knows
+    assert (
+        _level("con chó nhà hàng xóm bị cột ngoài gốc cây từ chiều tới giờ", "out_of_scope", 0.6, lexicon=lexicon)
+        == "none"
+    )
+    assert _level("con mèo bị nhốt ngoài sân từ chiều tới giờ", "out_of_scope", 0.6, lexicon=lexicon) == "none"
+    risk = assess("trên báo có vụ bé gái bị cha trói ngoài gốc cây", "faq", 0.6, lexicon=lexicon)
+    assert risk.level == "none" and any(s.startswith("damp:general:") for s in risk.signals)
+    # the writer as the victim undoes the story framing
+    assert (
+        _level("em xem thời sự mà nhớ hồi sáng em bị ba trói ngoài sân", "out_of_scope", 0.5, lexicon=lexicon) != "none"
+    )
+
+
+def test_an_abuser_calling_the_child_now_lifts_abuse_but_not_an_ordinary_call(lexicon):
+    text = "anh họ đang gọi em vào phòng, lần trước anh ấy bắt em xem phim bậy"
+    assert _level(text, "disclose_sexual_abuse", 0.6, lexicon=lexicon) == "imminent"
+    assert _level("anh họ gọi em vô phòng chơi game", "out_of_scope", 0.7, lexicon=lexicon) == "none"
+    # knocking alone is no danger sign; banging on the door still is
+    assert _level("chú đang gõ cửa phòng em kêu dậy đi học", "out_of_scope", 0.6, lexicon=lexicon) == "none"
+    assert _level("nó đang đập cửa phòng em", "out_of_scope", 0.6, lexicon=lexicon) == "imminent"
+
+
+def test_a_childs_question_about_their_own_images_is_not_a_general_question(lexicon):
+    own = "nếu có người đang giữ hình không mặc đồ của em thì em có bị công an bắt không"
+    risk = assess(own, "faq", 0.55, lexicon=lexicon)
+    # "bị công an bắt không" asks what will happen: it is not harm that is over
+    assert risk.level == "high" and not any(s.startswith("damp:past_over") for s in risk.signals)
+    assert _level("bạn trai cũ còn giữ clip nhạy cảm của em, em phải làm sao", "faq", 0.55, lexicon=lexicon) == "high"
+    assert (
+        _level("nếu bạn gửi ảnh nóng cho người lạ thì có bị công an bắt không", "faq", 0.6, lexicon=lexicon) == "none"
+    )
+    # a plain statement that the abuser was arrested still means the harm is over
+    risk = assess(
+        "hồi trước chú hay sờ chỗ kín em, chú bị công an bắt rồi", "disclose_sexual_abuse", 0.6, lexicon=lexicon
+    )
+    assert risk.level == "concern"
