@@ -25,6 +25,7 @@ from sqlalchemy.orm import aliased
 
 from api.db.base import utcnow
 from api.messaging.gate import WriteGate
+from api.messaging.inflight import finish_in_flight
 from api.messaging.models import Conversation, OutboundMessage
 from api.messaging.ratelimit import KeyedBuckets, TokenBucket
 from api.security.crypto import Crypto
@@ -82,12 +83,7 @@ class DeliveryWorker:
         self._wake.set()
         if self._loop_task is not None:
             await self._loop_task
-        if self._active:
-            _, pending = await asyncio.wait(list(self._active.values()), timeout=self.grace_seconds)
-            for task in pending:
-                task.cancel()
-            if pending:
-                await asyncio.gather(*pending, return_exceptions=True)
+        await finish_in_flight(list(self._active.values()), self.grace_seconds)
         await self._release(list(self._active))
 
     async def recover_abandoned(self) -> int:

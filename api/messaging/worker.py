@@ -18,6 +18,7 @@ from sqlalchemy.orm import aliased
 
 from api.db.base import utcnow
 from api.messaging.gate import WriteGate
+from api.messaging.inflight import finish_in_flight
 from api.messaging.models import InboundMessage
 from api.pipeline import Pipeline
 from api.settings import Settings
@@ -57,12 +58,7 @@ class InboundWorker:
         self._wake.set()
         if self._loop_task is not None:
             await self._loop_task
-        if self._active:
-            _, pending = await asyncio.wait(list(self._active.values()), timeout=self.grace_seconds)
-            for task in pending:
-                task.cancel()
-            if pending:
-                await asyncio.gather(*pending, return_exceptions=True)
+        await finish_in_flight(list(self._active.values()), self.grace_seconds)
         await self._release(list(self._active))
 
     async def recover_abandoned(self, force_all: bool = False) -> int:
