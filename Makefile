@@ -76,7 +76,7 @@ run: envs $(MODEL)
 	$(GW_VENV)/bin/python scripts/run_stack.py
 
 ## Tests ----------------------------------------------------------------------------------
-test: envs browser validate test-unit train test-conversations test-gateway
+test: envs browser lint typecheck validate test-unit train test-conversations test-gateway
 
 test-unit: $(RASA_VENV)/.installed
 	$(RASA_VENV)/bin/python -m pytest tests/nlu tests/actions -q
