@@ -1,10 +1,12 @@
-"""Rasa 3.6 graph components for Vietnamese: a folding tokenizer and the risk assessor.
+"""Rasa 3.6 graph components for Vietnamese: a folding tokenizer, the risk assessor and a
+fallback for messages made of unknown words.
 
-Referenced from config.yml as `vietnlu.components.VietnameseTokenizer` and
-`vietnlu.components.RiskAssessor`.
+Referenced from config.yml as `vietnlu.components.VietnameseTokenizer`,
+`vietnlu.components.RiskAssessor` and `vietnlu.components.UnknownWordsFallback`.
 """
 from __future__ import annotations
 
+import json
 from typing import Any, Dict, List, Optional, Text, Tuple
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -12,8 +14,16 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.classifier import IntentClassifier
+from rasa.nlu.constants import TOKENS_NAMES
 from rasa.nlu.tokenizers.tokenizer import Token, Tokenizer
-from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.constants import DEFAULT_NLU_FALLBACK_INTENT_NAME as FALLBACK_INTENT
+from rasa.shared.nlu.constants import (
+    INTENT,
+    INTENT_NAME_KEY,
+    INTENT_RANKING_KEY,
+    PREDICTED_CONFIDENCE_KEY,
+    TEXT,
+)
 from rasa.shared.nlu.training_data.message import Message
 
 from vietnlu.lexicon import DEFAULT_LEXICON_PATH, Lexicon
@@ -151,3 +161,90 @@ class RiskAssessor(GraphComponent, IntentClassifier):
 
     def process_training_data(self, training_data: Any) -> Any:
         return training_data
+
+
+@DefaultV1Recipe.register(
+    DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True
+)
+class UnknownWordsFallback(GraphComponent, IntentClassifier):
+    """Turns a message made mostly of words never seen in training into `nlu_fallback`.
+
+    The classifier always picks some topic, even for "qwrtp zxcvb" or another language; a
+    confident-looking guess there is worse than asking again. Learns the folded vocabulary of
+    the training data; runs after the FallbackClassifier. Never touches a message that carries
+    risk: that one is answered from its risk level anyway.
+    """
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {"min_known_ratio": 0.34}
+
+    def __init__(
+        self,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        vocabulary: Optional[set] = None,
+    ) -> None:
+        self.component_config = config
+        self._model_storage = model_storage
+        self._resource = resource
+        self.vocabulary: set = vocabulary or set()
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> UnknownWordsFallback:
+        return cls(config, model_storage, resource)
+
+    @staticmethod
+    def _words(message: Message) -> List[str]:
+        words: List[str] = []
+        for token in message.get(TOKENS_NAMES[TEXT]) or []:
+            words.extend(w for w in (token.lemma or token.text).split() if w.isalnum())
+        return words
+
+    def train(self, training_data: Any) -> Resource:
+        for example in training_data.intent_examples:
+            self.vocabulary.update(self._words(example))
+        with self._model_storage.write_to(self._resource) as model_dir:
+            (model_dir / "vocabulary.json").write_text(
+                json.dumps(sorted(self.vocabulary), ensure_ascii=False), encoding="utf-8"
+            )
+        return self._resource
+
+    @classmethod
+    def load(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> UnknownWordsFallback:
+        with model_storage.read_from(resource) as model_dir:
+            words = json.loads((model_dir / "vocabulary.json").read_text(encoding="utf-8"))
+        return cls(config, model_storage, resource, set(words))
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            risk = message.get(RISK_KEY) or {}
+            if risk.get("level", "none") != "none":
+                continue
+            words = [w for w in self._words(message) if not w.isdigit()]
+            if not words or not self.vocabulary:
+                continue
+            known = sum(w in self.vocabulary for w in words) / len(words)
+            if known >= self.component_config["min_known_ratio"]:
+                continue
+            ranking = message.get(INTENT_RANKING_KEY) or []
+            fallback = {INTENT_NAME_KEY: FALLBACK_INTENT, PREDICTED_CONFIDENCE_KEY: 1.0 - known}
+            message.data[INTENT] = fallback
+            message.data[INTENT_RANKING_KEY] = [fallback] + [
+                item for item in ranking if item.get(INTENT_NAME_KEY) != FALLBACK_INTENT
+            ]
+        return messages

@@ -147,3 +147,46 @@ def test_every_message_of_a_batch_gets_a_level(assessor):
     assert levels[0] == "imminent"
     assert levels[1:] == ["none", "none"]
     assert all(level in LEVELS for level in levels)
+
+
+def _unknown_words_fallback(storage, context, tokenizer, examples: list[tuple[str, str]]):
+    from rasa.shared.nlu.training_data.training_data import TrainingData
+
+    from vietnlu.components import UnknownWordsFallback
+
+    training = TrainingData([Message(data={"text": text, "intent": intent}) for text, intent in examples])
+    tokenizer.process_training_data(training)
+    component = UnknownWordsFallback.create(
+        {**UnknownWordsFallback.get_default_config()}, storage, Resource("unknown_words"), context
+    )
+    component.train(training)
+    return UnknownWordsFallback.load(
+        {**UnknownWordsFallback.get_default_config()}, storage, Resource("unknown_words"), context
+    )
+
+
+def _parsed(tokenizer, text: str, intent: str, risk_level: str = "none") -> Message:
+    message = _classified(text, intent, 0.4)
+    message.set(RISK_KEY, {"level": risk_level, "category": None, "signals": []})
+    tokenizer.process([message])
+    return message
+
+
+def test_unknown_words_become_a_fallback_and_known_words_do_not(storage, context, tokenizer):
+    fallback = _unknown_words_fallback(
+        storage, context, tokenizer,
+        [("chào bạn nhé", "greet"), ("số 111 là gì", "ask_hotline_111"), ("dạ vâng ạ", "affirm")],
+    )
+    gibberish = _parsed(tokenizer, "qwrtp zxcvb mnbvc", "affirm")
+    known = _parsed(tokenizer, "chao ban", "greet")
+    fallback.process([gibberish, known])
+    assert gibberish.get("intent")["name"] == "nlu_fallback"
+    assert gibberish.get("intent_ranking")[1]["name"] == "affirm"
+    assert known.get("intent")["name"] == "greet"
+
+
+def test_a_message_with_risk_is_never_turned_into_a_fallback(storage, context, tokenizer):
+    fallback = _unknown_words_fallback(storage, context, tokenizer, [("chào bạn nhé", "greet")])
+    risky = _parsed(tokenizer, "qwrtp zxcvb mnbvc", "disclose_self_harm", risk_level="high")
+    fallback.process([risky])
+    assert risky.get("intent")["name"] == "disclose_self_harm"
