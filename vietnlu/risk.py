@@ -13,7 +13,9 @@ How the level is reached (levels: none < concern < high < imminent):
    when the classifier picked another topic (the safety net).
 3. Dampers: hyperbole is blanked out before matching ("học muốn chết"); a general or hypothetical
    question with no named victim or actor drops the lexicon hits, and so does a news item or a
-   film retold ("trên báo có vụ ..."); a denial ("em không bị ai đánh") drops a hit; harm that is
+   film retold ("trên báo có vụ ..."); a question about how to tell whether a child "có thể đang
+   bị" harmed stays general even when it names one; a joke (a laugh beside a guessed punishment,
+   "chắc mẹ xử em luôn 😂") drops violence hits; a denial ("em không bị ai đánh") drops a hit; harm that is
    clearly over keeps high at concern (not when the child asks "em có bị công an bắt không").
 4. Intent floors: a disclosure intent whose message names serious harm (injury, labour,
    images) counts at least high, also as a third-party report.
@@ -257,6 +259,9 @@ class RiskLexicon:
     general_question_weak: MarkerSet
     hypothetical: MarkerSet
     story: MarkerSet  # a news item, a film or a book: not a child the writer knows
+    general_question_strong: MarkerSet  # "có thể đang bị", "làm sao biết": general even with a child named
+    joke_context: MarkerSet  # a guessed punishment ("chắc", "mà biết"): a joke beside a laugh
+    laughs: tuple[str, ...]  # laughing emoji, emoticons and "haha": read on the raw text
     past_over: MarkerSet
     victim_first_person: MarkerSet
     victim_specific: MarkerSet
@@ -356,6 +361,13 @@ class RiskLexicon:
             general_question_weak=_markers("general", dampers.get("general_question_weak"), lexicon, compounds),
             hypothetical=_markers("hypothetical", dampers.get("hypothetical"), lexicon, compounds),
             story=_markers("story", dampers.get("story"), lexicon, compounds),
+            general_question_strong=_markers("general", dampers.get("general_question_strong"), lexicon, compounds),
+            joke_context=_markers("joke", (dampers.get("joke") or {}).get("context"), lexicon, compounds),
+            laughs=tuple(
+                str(laugh).lower()
+                for item in (dampers.get("joke") or {}).get("laughs") or []
+                for laugh in _as_list(item.get("marks"))
+            ),
             past_over=_markers("past_over", dampers.get("past_over"), lexicon, compounds),
             victim_first_person=_markers("victim", victims.get("first_person"), lexicon, compounds),
             victim_specific=_markers("specific", victims.get("specific"), lexicon, compounds),
@@ -403,6 +415,26 @@ class _Candidate:
 
 
 _MASK_RE = re.compile(r"\S+")
+# Topics a joke can damp: a laugh beside a guessed beating is banter; beside self-harm or sexual
+# abuse words it may be nervous laughter, so those still count.
+JOKE_DAMPS = {"disclose_physical_abuse", "disclose_bullying", "report_third_party"}
+
+
+def _laughs(text: str, laughs: tuple[str, ...]) -> str | None:
+    """The first laugh in the raw text: emoticons are gone after normalising ("=))" ) and "kkk"
+    would read as "không", so they are looked for before. A word laugh counts when a word starts
+    with it ("hahaha" for "haha")."""
+    lowered = (text or "").lower()
+    words = re.findall(r"[^\W\d_]+", lowered)
+    for laugh in laughs:
+        if laugh.isalpha():
+            if any(word.startswith(laugh) for word in words):
+                return laugh
+        elif laugh in lowered:
+            return laugh
+    return None
+
+
 # A denial inside a matched phrase: "em không bị ai đánh", "chưa bao giờ bị".
 _NEGATED_VICTIM_RE = re.compile(r" (?:khong|chua|chang|cha)(?: he| bao gio| tung| co)* bi ")
 
@@ -529,8 +561,25 @@ def assess(
         framed_by = lex.general_question_weak.first(masked)
     # A story ("trên báo có vụ bé bị cha trói") names an actor and a time, yet no child the writer
     # knows: only the writer as the victim, or their own situation, undoes it.
-    if framed_by is None and not (first_person or own_situation):
+    # "đứa bé bị", "cậu bé bị" in a story name a character, not the writer.
+    writer_victim = any(
+        not match.group(0).startswith(" be ")
+        for regex in lex.victim_first_person.regexes
+        for match in regex.finditer(masked)
+    )
+    if framed_by is None and not (writer_victim or own_situation):
         framed_by = lex.story.first(masked)
+    # "có thể đang bị", "làm sao biết ... đang bị": how to tell, even about one's own child.
+    if framed_by is None and not own_situation:
+        framed_by = lex.general_question_strong.first(masked)
+    # A joke: a laugh beside a guessed punishment ("chắc ba đập tui chết quá 🤣"). Real harm told
+    # with a laugh ("hôm qua bị đánh chảy máu haha") has no guess and is not damped.
+    joke = None
+    laugh = _laughs(text, lex.laughs) if lex.laughs else None
+    if framed_by is None and laugh is not None:
+        joke = lex.joke_context.first(masked)
+        if joke is not None:
+            signals.append(f"damp:joke:{laugh}:{joke.group(0).strip()}")
     third_party_match = lex.third_party.first(masked)
     past_over = _past_over(lex, masked)
 
@@ -569,6 +618,9 @@ def assess(
         if framed_by is not None and not entry.ignores_framing:
             signals.append(f"damp:general:{entry.category}:{phrase}")
             continue
+        if joke is not None and entry.topic in JOKE_DAMPS and level < IMMINENT:
+            signals.append(f"damp:joke:{entry.category}:{phrase}")
+            continue
         signals.append(f"lex:{entry.category}:{phrase}")
         lexical.append(_Candidate(level, entry.topic, "lex", entry.generic))
 
@@ -578,7 +630,7 @@ def assess(
         sure = (intent == floor.intent and confidence >= TOP_TYPICAL) or any(
             name == floor.intent and probability >= SECOND_TYPICAL for name, probability in (ranking or [])[:3]
         )
-        if not sure or framed_by is not None:
+        if not sure or framed_by is not None or (joke is not None and floor.intent in JOKE_DAMPS):
             continue
         match = floor.regex.search(masked)
         if match and not lex.negation_re.search(masked[: match.start()]):
@@ -596,6 +648,8 @@ def assess(
             cand.level = min(cand.level, cap)
         elif hyperbole and not strong_lexical:
             cand.level = min(cand.level, CONCERN)
+        if joke is not None and not strong_lexical and cand.topic in JOKE_DAMPS:
+            cand.level = min(cand.level, CONCERN if confidence >= HYPERBOLE_INTENT_CONCERN else NONE)
     if framed_by is not None:
         signals.append(f"damp:general:{framed_by.group(0).strip()}")
     candidates.extend(lexical)
@@ -603,8 +657,12 @@ def assess(
     # --- amplifiers lift a signal that is already there by one step, to the entry's level:
     # injury words lift violence to high, a means at hand lifts suicidal talk to imminent.
     for entry, phrase in amplifiers:
-        floor = max(CONCERN, entry.level - 1)
-        lifted = [c for c in candidates if c.topic in entry.amplifies and c.level >= floor]
+        lowest = max(CONCERN, entry.level - 1)
+        lifted = [
+            c
+            for c in candidates
+            if c.topic in entry.amplifies and c.level >= lowest and not (joke is not None and c.topic in JOKE_DAMPS)
+        ]
         if lifted and framed_by is None:
             signals.append(f"lex:{entry.category}:{phrase}")
             candidates.append(_Candidate(entry.level, lifted[0].topic, "lex"))
@@ -645,7 +703,7 @@ def assess(
     candidates = [c for c in candidates if c.level > NONE]
 
     # --- right now: a disclosure beside a present-time marker or a present danger is imminent
-    if candidates and past_over is None and (framed_by is None or strong_lexical):
+    if candidates and past_over is None and (framed_by is None or strong_lexical) and (joke is None or strong_lexical):
         _lift_urgent(lex, urgency_text, candidates, signals)
 
     if not candidates:
