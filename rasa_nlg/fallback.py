@@ -27,6 +27,15 @@ from rasa.utils.endpoints import EndpointConfig
 logger = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT_SECONDS = 2.0
+DEFAULT_DOMAIN_PATH = "domain.yml"
+
+
+def _load_domain_responses(path: str) -> dict[str, list[dict[str, Any]]]:
+    try:
+        return Domain.load(path).responses
+    except Exception as error:  # noqa: BLE001  (no file: no defaults, logged loudly)
+        logger.error("could not read default responses from %s: %s", path, error)
+        return {}
 # Keys besides "text" that make a reply worth sending on their own.
 _CONTENT_KEYS = ("buttons", "image", "elements", "attachment", "custom")
 
@@ -46,7 +55,13 @@ class FallbackCallbackNLG(NaturalLanguageGenerator):
     ) -> None:
         self.endpoint_config = endpoint_config
         self.remote = CallbackNaturalLanguageGenerator(endpoint_config=endpoint_config)
-        self.templated = TemplatedNaturalLanguageGenerator((domain or Domain.empty()).responses)
+        # Rasa builds this generator before it loads the model, so `domain` is usually empty here;
+        # the defaults then come from the domain file (endpoints.yml `domain`, default domain.yml)
+        # or, for utter actions, from the responses Rasa passes along with each request.
+        responses = (domain or Domain.empty()).responses
+        if not responses:
+            responses = _load_domain_responses(endpoint_config.kwargs.get("domain") or DEFAULT_DOMAIN_PATH)
+        self.templated = TemplatedNaturalLanguageGenerator(responses)
         configured = timeout if timeout is not None else endpoint_config.kwargs.get("timeout")
         self.timeout = float(configured) if configured else DEFAULT_TIMEOUT_SECONDS
 
@@ -74,8 +89,11 @@ class FallbackCallbackNLG(NaturalLanguageGenerator):
             logger.warning("NLG endpoint gave no text for %s; using domain.yml", utter_action)
 
         local_kwargs = dict(kwargs)
-        local_kwargs.pop("domain_responses", None)
-        default = await self.templated.generate(utter_action, tracker, output_channel, **local_kwargs)
+        domain_responses = local_kwargs.pop("domain_responses", None)
+        templated = (
+            TemplatedNaturalLanguageGenerator(domain_responses) if domain_responses else self.templated
+        )
+        default = await templated.generate(utter_action, tracker, output_channel, **local_kwargs)
         if default is None and isinstance(remote_response, dict) and any(
             remote_response.get(key) for key in _CONTENT_KEYS
         ):

@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from pydantic import SecretStr
 import uvicorn
 from fastapi import FastAPI
 from playwright.sync_api import Page, expect, sync_playwright
@@ -59,7 +60,11 @@ class LiveGateway:
 @pytest.fixture
 def gateway(settings: Settings, fake_rasa: FakeRasa) -> Iterator[LiveGateway]:
     if REAL_RASA_URL:
-        settings = settings.model_copy(update={"rasa_url": REAL_RASA_URL, "rasa_timeout_seconds": 20.0})
+        settings = settings.model_copy(update={
+            "rasa_url": REAL_RASA_URL,
+            "rasa_token": SecretStr(os.environ.get("RASA_TEST_TOKEN", "")),
+            "rasa_timeout_seconds": 20.0,
+        })
     with LiveGateway(create_app(settings)) as live:
         yield live
 

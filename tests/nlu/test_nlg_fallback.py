@@ -126,3 +126,21 @@ def test_rasa_builds_it_from_the_endpoint_config():
 
     config = EndpointConfig(url="http://127.0.0.1:9/nlg", type="rasa_nlg.fallback.FallbackCallbackNLG")
     assert isinstance(NaturalLanguageGenerator.create(config, DOMAIN), FallbackCallbackNLG)
+
+
+@pytest.mark.asyncio
+async def test_custom_action_responses_fall_back_to_the_domain_file(tmp_path):
+    """As Rasa really runs it: the generator is built before the model (no domain) and a custom
+    action's `utter_message(response=...)` arrives without `domain_responses`."""
+    from rasa.core.nlg.generator import NaturalLanguageGenerator
+
+    domain_file = tmp_path / "domain.yml"
+    domain_file.write_text(
+        'version: "3.1"\nresponses:\n  utter_greet:\n    - text: "Chào bạn, gọi 111 khi cần nhé."\n',
+        encoding="utf-8",
+    )
+    config = EndpointConfig(url="http://127.0.0.1:9/nlg", type="rasa_nlg.fallback.FallbackCallbackNLG",
+                            domain=str(domain_file), timeout=0.5)
+    nlg = NaturalLanguageGenerator.create(config, None)
+    reply = await nlg.generate("utter_greet", _tracker(), "rest")
+    assert reply["text"] == "Chào bạn, gọi 111 khi cần nhé."
