@@ -401,3 +401,50 @@ def test_a_childs_question_about_their_own_images_is_not_a_general_question(lexi
         "hồi trước chú hay sờ chỗ kín em, chú bị công an bắt rồi", "disclose_sexual_abuse", 0.6, lexicon=lexicon
     )
     assert risk.level == "concern"
+
+
+def test_a_laugh_beside_a_guessed_punishment_is_a_joke_but_harm_told_with_a_laugh_is_not(lexicon):
+    joke = "ba thấy điểm này chắc ba đập tui chết quá 🤣"
+    assert _level(joke, "disclose_physical_abuse", 0.62, lexicon=lexicon) == "none"
+    assert _level(joke.replace(" 🤣", ""), "disclose_physical_abuse", 0.62, lexicon=lexicon) == "high"
+    # emoticons and "kkk" are gone after normalising: they are read on the raw text
+    assert _level("tối nay về chắc bị bố giết kkk", "disclose_physical_abuse", 0.6, lexicon=lexicon) == "none"
+    assert _level("mẹ mà biết chắc mẹ xử em luôn =))", "disclose_physical_abuse", 0.55, lexicon=lexicon) == "none"
+    # no guess: a beating told as a fact, with a nervous laugh, still counts
+    assert _level("hôm qua ba đánh em chảy máu đầu haha", "disclose_physical_abuse", 0.6, lexicon=lexicon) == "high"
+    # a joke does not damp self-harm words
+    assert _level("chắc mẹ giết em mất 😂 mà em muốn chết thật", "disclose_self_harm", 0.6, lexicon=lexicon) == "high"
+
+
+def test_a_cry_for_help_over_homework_or_a_game_is_no_alarm_unless_harm_is_named(lexicon):
+    assert _level("cứu tui với, mai nộp bài thuyết trình mà chưa làm", "out_of_scope", 0.5, lexicon=lexicon) == "none"
+    assert _level("cứu em, điện thoại còn 1% pin", "out_of_scope", 0.5, lexicon=lexicon) == "none"
+    assert _level("cứu em với", "out_of_scope", 0.5, lexicon=lexicon) == "imminent"
+    assert _level("cứu em với, em không biết làm sao nữa", "out_of_scope", 0.5, lexicon=lexicon) == "imminent"
+    homework_and_beating = "cứu em với, chưa làm bài tập là bố đánh em"
+    assert _level(homework_and_beating, "out_of_scope", 0.5, lexicon=lexicon) == "imminent"
+
+
+def test_how_to_tell_law_and_prevention_questions_stay_general(lexicon):
+    for text in (
+        "những biểu hiện nào cho thấy một đứa trẻ có thể đang bị xâm hại",
+        "làm sao biết học sinh đang bị bạo hành ở nhà",
+        "lam sao de biet con minh dang bi xam hai",
+        "làm thế nào để biết con tôi có bị bắt nạt ở trường không",
+        "ép con nít lấy chồng sớm có bị phạt không",
+        "làm gì để lớp mình không còn ai bị ăn hiếp",
+    ):
+        assert _level(text, "faq", 0.6, lexicon=lexicon) == "none", text
+    # the child's own situation is still a disclosure
+    assert _level("bố đánh em bầm tím, em có bị phạt không nếu em kể", "faq", 0.6, lexicon=lexicon) in (
+        "high",
+        "imminent",
+    )
+
+
+def test_stories_name_characters_not_the_writer(lexicon):
+    story = "phim hôm qua có cảnh đứa bé bị bố đánh chảy máu, xem mà khóc"
+    assert _level(story, "report_third_party", 0.5, lexicon=lexicon) == "none"
+    assert _level("nhân vật chính trong truyện bị mẹ kế hành hạ", "report_third_party", 0.45, lexicon=lexicon) == "none"
+    # being made to watch a sex film is not a film retold
+    assert _level("ông nội bắt em xem phim sex với ổng", "disclose_sexual_abuse", 0.6, lexicon=lexicon) == "high"
