@@ -26,6 +26,7 @@ from api.content.responses import (
     rollback_to,
     save_version,
 )
+from api.db.session import Database
 
 router = APIRouter(prefix="/api/v1/responses", tags=["content: responses"])
 nlg_router = APIRouter(tags=["content: responses"])
@@ -205,10 +206,14 @@ def _check_nlg_token(request: Request, settings: AppSettings) -> None:
 
 
 @nlg_router.post("/nlg")
-async def nlg(request: Request, settings: AppSettings, db: DbSession) -> dict[str, Any]:
+async def nlg(request: Request, settings: AppSettings) -> dict[str, Any]:
     """Rasa's NLG request {"response","arguments","tracker","channel"} → the live text of that response.
 
     Unknown responses answer 404, so Rasa falls back to domain.yml's text.
+    Rasa asks this for every bot line, many at once: the read takes a pooled connection and gives it
+    back before the handler next awaits. A request-long session (DbSession) would hold one across the
+    response, and once the pool ran dry the event loop itself would block waiting for a connection
+    only the loop could free (the whole gateway stalled for the pool timeout).
     """
     _check_nlg_token(request, settings)
     try:
@@ -222,7 +227,9 @@ async def nlg(request: Request, settings: AppSettings, db: DbSession) -> dict[st
 
     arguments, tracker, channel = as_dict(body.get("arguments")), as_dict(body.get("tracker")), as_dict(
         body.get("channel"))
-    rendered = render_nlg(db, body["response"], arguments, tracker, channel.get("name"))
+    database: Database = request.app.state.database
+    with database.session() as db:
+        rendered = render_nlg(db, body["response"], arguments, tracker, channel.get("name"))
     if rendered is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail="unknown response")
     return rendered
