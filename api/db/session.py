@@ -38,6 +38,7 @@ class Database:
 
     def __init__(self, url: str, *, sqlite_synchronous: str = "FULL") -> None:
         self.url = url
+        self.is_sqlite = url.startswith("sqlite")
         self.engine = make_engine(url, sqlite_synchronous=sqlite_synchronous)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
 
@@ -49,7 +50,19 @@ class Database:
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         with self.sessionmaker.begin() as session:
+            self.begin_write(session)
             yield session
+
+    def begin_write(self, session: Session) -> None:
+        """Start the session's transaction as one write transaction on the database."""
+        if self.is_sqlite:
+            # The sqlite3 driver opens a transaction only before its first INSERT/UPDATE/DELETE, so
+            # a SAVEPOINT issued earlier (begin_nested) started one of its own and its RELEASE
+            # committed on the spot: one transaction became several commits, each a disk sync,
+            # and was no longer all-or-nothing. An explicit BEGIN makes the whole block one
+            # transaction; IMMEDIATE takes the write lock now (waiting busy_timeout for another
+            # process), so a read-then-write never fails on a snapshot another process changed.
+            session.connection().exec_driver_sql("BEGIN IMMEDIATE")
 
     def dispose(self) -> None:
         self.engine.dispose()
