@@ -16,7 +16,12 @@ class Settings(BaseSettings):
     gateway_port: int = 8000
     public_base_url: str = "http://127.0.0.1:8000"
     database_url: str = "sqlite:///var/gateway.db"
-    # SQLite only: FULL survives power loss; NORMAL (WAL) survives process crashes and commits ~10x faster.
+    # SQLite only (always WAL). FULL (default): every commit is synced to disk before the webhook's 200,
+    # so an acknowledged message survives a power cut or an OS crash, not only a gateway restart.
+    # NORMAL: commits reach the OS but are synced only at checkpoints; a gateway crash or restart loses
+    # nothing, a power cut may lose the last acknowledged messages (the platforms do not resend them).
+    # Commits are cheaper (~0.01 ms vs ~1.5 ms here) but the commit already runs off the event loop,
+    # so FULL stays the default for a child-safety service; NORMAL is for disposable/dev databases.
     sqlite_synchronous: str = "FULL"
 
     rasa_url: str = "http://127.0.0.1:5005"
