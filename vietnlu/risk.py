@@ -198,6 +198,7 @@ class RiskEntry:
     generic: bool = False
     amplifies: frozenset[str] = frozenset()
     ignores_framing: bool = False
+    ignores_hypothetical: bool = False  # counts inside "nếu ..." ("nếu mai em không tỉnh dậy nữa")
     requires: re.Pattern[str] | None = None  # counts only when this also matches the message
     unless: re.Pattern[str] | None = None  # does not count when this matches the message
 
@@ -307,6 +308,7 @@ class RiskLexicon:
                         generic=bool(item.get("generic", False)),
                         amplifies=frozenset(_as_list(item.get("amplifies"))),
                         ignores_framing=bool(item.get("ignores_framing", False)),
+                        ignores_hypothetical=bool(item.get("ignores_hypothetical", False)),
                         requires=_optional_patterns(item.get("requires"), lexicon, compounds),
                         unless=_optional_patterns(item.get("unless"), lexicon, compounds),
                     )
@@ -555,6 +557,7 @@ def assess(
     framed_by = None
     if not (event or own_situation):
         framed_by = lex.hypothetical.first(masked)
+    hypothetical_only = framed_by is not None
     if framed_by is None and not (specific or own_situation):
         framed_by = lex.general_question.first(masked)
     if framed_by is None and not (specific or first_person or own_situation):
@@ -615,7 +618,11 @@ def assess(
             # "em không bị ai đánh cả": a denial, not a disclosure.
             signals.append(f"damp:negation:{entry.category}:{phrase}")
             continue
-        if framed_by is not None and not entry.ignores_framing:
+        if (
+            framed_by is not None
+            and not entry.ignores_framing
+            and not (entry.ignores_hypothetical and hypothetical_only)
+        ):
             signals.append(f"damp:general:{entry.category}:{phrase}")
             continue
         if joke is not None and entry.topic in JOKE_DAMPS and level < IMMINENT:

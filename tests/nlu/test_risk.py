@@ -448,3 +448,15 @@ def test_stories_name_characters_not_the_writer(lexicon):
     assert _level("nhân vật chính trong truyện bị mẹ kế hành hạ", "report_third_party", 0.45, lexicon=lexicon) == "none"
     # being made to watch a sex film is not a film retold
     assert _level("ông nội bắt em xem phim sex với ổng", "disclose_sexual_abuse", 0.6, lexicon=lexicon) == "high"
+
+
+def test_passive_suicidal_wishes_count_after_neu_but_not_in_a_story_or_a_question(lexicon):
+    wish = "nếu mai không tỉnh dậy nữa thì cũng chẳng ai nhớ"
+    assert _level(wish, "out_of_scope", 0.35, lexicon=lexicon) == "high"
+    assert _level("uoc gi minh dung duoc sinh ra", "out_of_scope", 0.4, lexicon=lexicon) == "high"
+    quoted = "nhân vật trong truyện nói ước gì mình đừng được sinh ra, đọc buồn ghê"
+    assert _level(quoted, "disclose_self_harm", 0.45, lexicon=lexicon) == "none"
+    sign = "dấu hiệu trẻ có ý nghĩ tự tử là hay nói mình là gánh nặng phải không"
+    assert _level(sign, "faq", 0.6, lexicon=lexicon) == "none"
+    # a parent's insult is not the child's own wish
+    assert _level("mẹ hay chửi em là gánh nặng", "out_of_scope", 0.5, lexicon=lexicon) != "high"
