@@ -560,7 +560,11 @@ def assess(
     hypothetical_only = framed_by is not None
     if framed_by is None and not (specific or own_situation):
         framed_by = lex.general_question.first(masked)
-    if framed_by is None and not (specific or first_person or own_situation):
+    # "... tui phải làm sao" after naming another child or harm happening right now ("nhà bên
+    # cạnh đang đánh đứa nhỏ") asks for help, so those undo the weak framing too.
+    third_party_match = lex.third_party.first(masked)
+    harm_now = lex.urgent_violence.first(urgency_text)
+    if framed_by is None and not (specific or first_person or own_situation or third_party_match or harm_now):
         framed_by = lex.general_question_weak.first(masked)
     # A story ("trên báo có vụ bé bị cha trói") names an actor and a time, yet no child the writer
     # knows: only the writer as the victim, or their own situation, undoes it.
@@ -583,7 +587,6 @@ def assess(
         joke = lex.joke_context.first(masked)
         if joke is not None:
             signals.append(f"damp:joke:{laugh}:{joke.group(0).strip()}")
-    third_party_match = lex.third_party.first(masked)
     past_over = _past_over(lex, masked)
 
     # --- the classifier
