@@ -8,10 +8,14 @@ transactions per process on SQLite; PostgreSQL uses row locks and needs no gate.
 On SQLite the commit itself (the disk sync: about a millisecond, far more on a busy disk) runs in a
 worker thread, so webhooks, Rasa calls and sends go on meanwhile; the gate stays held until the
 commit is done, so writes keep their order and nothing sees a half-committed turn.
+
+Webhooks take the gate with `urgent=True`: storing a user's message (the platform waits for our 200)
+goes before the workers' next transaction, which only delays a reply by a millisecond or two.
 """
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -20,19 +24,65 @@ from sqlalchemy.orm import Session
 from api.db.session import Database
 
 
+class PriorityLock:
+    """An asyncio lock handed over first-come first-served, urgent waiters before the others; after
+    MAX_URGENT_IN_A_ROW urgent hand-overs a waiting normal one gets its turn (no starvation)."""
+
+    MAX_URGENT_IN_A_ROW = 8
+
+    def __init__(self) -> None:
+        self._locked = False
+        self._urgent: deque[asyncio.Future[None]] = deque()
+        self._normal: deque[asyncio.Future[None]] = deque()
+        self._urgent_in_a_row = 0
+
+    def locked(self) -> bool:
+        return self._locked
+
+    async def acquire(self, urgent: bool = False) -> None:
+        if not self._locked and not self._urgent and not self._normal:
+            self._locked = True
+            return
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        queue = self._urgent if urgent else self._normal
+        queue.append(waiter)
+        try:
+            await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                self.release()  # handed the lock just as we were cancelled: pass it on
+            elif waiter in queue:
+                queue.remove(waiter)
+            raise
+
+    def release(self) -> None:
+        while self._urgent or self._normal:
+            take_urgent = bool(self._urgent) and (
+                not self._normal or self._urgent_in_a_row < self.MAX_URGENT_IN_A_ROW)
+            waiter = (self._urgent if take_urgent else self._normal).popleft()
+            if waiter.done():
+                continue  # cancelled while waiting
+            self._urgent_in_a_row = self._urgent_in_a_row + 1 if take_urgent else 0
+            waiter.set_result(None)  # the lock passes straight to it and stays locked
+            return
+        self._locked = False
+
+
 class WriteGate:
     def __init__(self, database: Database) -> None:
         self.database = database
-        self._lock: asyncio.Lock | None = asyncio.Lock() if database.url.startswith("sqlite") else None
+        self._lock: PriorityLock | None = PriorityLock() if database.url.startswith("sqlite") else None
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Session]:
-        """A committed-on-exit transaction; use this for every write made from async code."""
+    async def transaction(self, *, urgent: bool = False) -> AsyncIterator[Session]:
+        """A committed-on-exit transaction; use this for every write made from async code.
+        `urgent`: a webhook storing what a user sent, served before the workers' transactions."""
         if self._lock is None:
             with self.database.transaction() as session:
                 yield session
             return
-        async with self._lock:
+        await self._lock.acquire(urgent)
+        try:
             with self.database.sessionmaker() as session, session.begin():
                 self.database.begin_write(session)
                 yield session
@@ -40,6 +90,8 @@ class WriteGate:
                 await _commit_driver_off_loop(session)
                 # session.begin() now commits: the driver has nothing left to commit, so this only
                 # ends the ORM transaction and runs after-commit callbacks on the loop's own thread.
+        finally:
+            self._lock.release()
 
 
 async def _commit_driver_off_loop(session: Session) -> None:

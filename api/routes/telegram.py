@@ -55,7 +55,7 @@ async def telegram_webhook(request: Request) -> JSONResponse:
     if event is None:
         return JSONResponse({"ok": True, "ignored": True})
 
-    async with app.state.write_gate.transaction() as session:
+    async with app.state.write_gate.transaction(urgent=True) as session:
         text = event.text
         if event.kind == "button":
             text = resolve_callback_data(session, event.callback_data or "") or UNKNOWN_BUTTON_TEXT

@@ -146,7 +146,7 @@ async def post_message(request: Request) -> JSONResponse:
     gate: WriteGate = request.app.state.write_gate
     crypto: Crypto = request.app.state.crypto
     message_id = message.message_id or uuid.uuid4().hex
-    async with gate.transaction() as session:
+    async with gate.transaction(urgent=True) as session:
         inbound = accept_inbound(
             session,
             channel=CHANNEL,

@@ -84,7 +84,7 @@ async def zalo_webhook(request: Request) -> JSONResponse:
     gate: WriteGate = request.app.state.write_gate
     crypto: Crypto = request.app.state.crypto
     try:
-        async with gate.transaction() as session:
+        async with gate.transaction(urgent=True) as session:
             stored = _store_event(session, event, crypto)
     except _AlreadyStored:
         stored = False
