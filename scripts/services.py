@@ -114,7 +114,8 @@ def running_stack(
         raise FileNotFoundError(f"no trained model at {model}: run `make train`")
     LOG_DIR.mkdir(parents=True, exist_ok=True)
     env = base_env()
-    token = token or secrets.token_urlsafe(16)
+    # hex: a token starting with "-" would be read by rasa's argument parser as an option
+    token = token or secrets.token_hex(16)
     rasa_port = rasa_port or free_port()
     procs: list[subprocess.Popen[bytes]] = []
     action_url = None
