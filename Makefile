@@ -29,7 +29,7 @@ NLU_INPUTS := $(shell find data/nlu data/lexicon -name '*.yml' 2>/dev/null) $(wi
 CORE_INPUTS := $(shell find data/rules data/stories -name '*.yml' 2>/dev/null) domain.yml config.yml
 
 .PHONY: help run test train eval validate lint typecheck test-unit test-conversations \
-        test-gateway bench-parse bench-gateway clean envs browser
+        test-gateway bench-parse bench-gateway clean envs browser train-candidate
 
 help:
 	@grep -E '^#   make' Makefile | sed 's/^#   //'
@@ -66,6 +66,12 @@ $(MODEL): $(AUGMENTED) $(CORE_INPUTS) $(NLU_INPUTS)
 	  --config config.yml --out models --fixed-model-name current
 
 train: $(MODEL)
+
+# A new model file for the content console's retrain: evaluated beside the running model and
+# swapped in (PUT /model) only if it is not worse; models/current.tar.gz is left as it is.
+train-candidate: $(AUGMENTED)
+	$(RASA) train --data $(AUGMENTED) data/rules data/stories --domain domain.yml \
+	  --config config.yml --out models/candidates --fixed-model-name candidate-$$(date +%Y%m%d-%H%M%S)
 
 validate: $(AUGMENTED)
 	$(RASA) data validate --data $(AUGMENTED) data/rules data/stories --domain domain.yml \

@@ -87,11 +87,14 @@ class Settings(BaseSettings):
     domain_path: str = "domain.yml"
     nlu_data_dir: str = "data/nlu"
     nlg_token: SecretStr = SecretStr("")  # when set, /nlg wants ?token= (endpoints.yml nlg.token)
-    retrain_command: str = "make train"
-    retrain_models_dir: str = "models"
+    retrain_command: str = "make train-candidate"  # a new, separate model file each run
+    retrain_models_dir: str = "models/candidates"
     eval_set_path: str = "../shared/eval/dev.jsonl"
     eval_score_script: str = "../shared/eval/score.py"
-    eval_server_command: str = ".venv-rasa/bin/rasa run --enable-api --port {port} --model {model}"
+    eval_server_command: str = (
+        "env PYTHONPATH=. RASA_TELEMETRY_ENABLED=false "
+        ".venv-rasa/bin/rasa run --enable-api --interface 127.0.0.1 --port {port} --model {model}"
+    )
     eval_server_port: int = 5006
     retrain_timeout_seconds: int = 3 * 3600
     zalo_reply_window_days: int = 7
