@@ -9,10 +9,10 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from pydantic import SecretStr
 import uvicorn
 from fastapi import FastAPI
 from playwright.sync_api import Page, expect, sync_playwright
+from pydantic import SecretStr
 
 from api.main import create_app
 from api.settings import Settings
