@@ -6,6 +6,7 @@ The commands come from settings, so tests run the real flow with small fake comm
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import math
@@ -143,12 +144,16 @@ class RetrainRunner:
                      stage="Đã thay mô hình mới (không kém hơn ở chỉ số nào)")
 
     async def _shell(self, command: str, timeout: float) -> tuple[int, str]:
+        # Its own session: the training run must never share the gateway's process group (a
+        # signal meant for it, e.g. Ctrl-C handling inside the trainer, would stop the gateway).
         process = await asyncio.create_subprocess_shell(
-            command, cwd=self.root, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+            command, cwd=self.root, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+            start_new_session=True)
         try:
             out, _ = await asyncio.wait_for(process.communicate(), timeout=timeout)
         except TimeoutError:
-            process.kill()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, 9)
             await process.wait()
             return -1, "timeout"
         return int(process.returncode or 0), out.decode("utf-8", "replace")
