@@ -29,7 +29,7 @@ NLU_INPUTS := $(shell find data/nlu data/lexicon -name '*.yml' 2>/dev/null) $(wi
 CORE_INPUTS := $(shell find data/rules data/stories -name '*.yml' 2>/dev/null) domain.yml config.yml
 
 .PHONY: help run test train eval validate lint typecheck test-unit test-conversations \
-        test-gateway bench-parse bench-gateway clean envs browser train-candidate
+        test-gateway bench-parse bench-gateway clean envs browser train-candidate bench-escalation
 
 help:
 	@grep -E '^#   make' Makefile | sed 's/^#   //'
@@ -110,6 +110,9 @@ bench-parse: $(MODEL)
 
 bench-gateway: envs $(MODEL)
 	$(GW_VENV)/bin/python scripts/services.py exec -- $(GW_VENV)/bin/python scripts/bench_gateway.py
+
+bench-escalation: envs $(MODEL)
+	$(GW_VENV)/bin/python scripts/services.py exec -- $(GW_VENV)/bin/python scripts/bench_escalation.py
 
 clean:
 	rm -rf build models results var/log

@@ -246,8 +246,10 @@ def stop_gateway(process: subprocess.Popen) -> None:  # type: ignore[type-arg]
 
 def add_gateway_arguments(parser: argparse.ArgumentParser) -> None:
     """Options every gateway benchmark takes: where Rasa is and how the gateway runs."""
-    parser.add_argument("--rasa-url", default="http://127.0.0.1:5005")
-    parser.add_argument("--rasa-token", default=os.environ.get("RASA_TOKEN", ""))
+    # `make bench-gateway` starts Rasa through scripts/services.py, which sets RASA_TEST_URL/TOKEN.
+    parser.add_argument("--rasa-url", default=os.environ.get("RASA_TEST_URL") or "http://127.0.0.1:5005")
+    parser.add_argument("--rasa-token",
+                        default=os.environ.get("RASA_TEST_TOKEN") or os.environ.get("RASA_TOKEN", ""))
     parser.add_argument("--fake-rasa", type=float, metavar="DELAY_S", default=None,
                         help="use the in-process fake Rasa with this reply delay instead of --rasa-url")
     parser.add_argument("--users", type=int, default=20)
