@@ -10,6 +10,11 @@ endpoints.yml:
 
 A child must never get an empty reply, so any failure of the gateway (down, slow, an error status,
 an invalid body, or an empty text) gives the default text from domain.yml instead.
+
+The request has Rasa's NLG format ({"response", "id", "arguments", "tracker", "channel"}) except
+that "tracker" carries only the sender id and the slots: the gateway's templates fill in slots and
+nothing else, and Rasa's own client sends (and logs at debug level, formatted even when debug is
+off) every event of the conversation with every line, a cost that grows with each turn.
 """
 from __future__ import annotations
 
@@ -17,12 +22,18 @@ import asyncio
 import logging
 from typing import Any
 
+from rasa.core.constants import DEFAULT_REQUEST_TIMEOUT
 from rasa.core.nlg.callback import CallbackNaturalLanguageGenerator
 from rasa.core.nlg.generator import NaturalLanguageGenerator
 from rasa.core.nlg.response import TemplatedNaturalLanguageGenerator
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
+
+from rasa_nlg import validation
+
+# Loaded by the Rasa server before it runs any action: use the compiled action-answer check.
+validation.install()
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +65,6 @@ class FallbackCallbackNLG(NaturalLanguageGenerator):
         timeout: float | None = None,
     ) -> None:
         self.endpoint_config = endpoint_config
-        self.remote = CallbackNaturalLanguageGenerator(endpoint_config=endpoint_config)
         # Rasa builds this generator before it loads the model, so `domain` is usually empty here;
         # the defaults then come from the domain file (endpoints.yml `domain`, default domain.yml)
         # or, for utter actions, from the responses Rasa passes along with each request.
@@ -64,6 +74,33 @@ class FallbackCallbackNLG(NaturalLanguageGenerator):
         self.templated = TemplatedNaturalLanguageGenerator(responses)
         configured = timeout if timeout is not None else endpoint_config.kwargs.get("timeout")
         self.timeout = float(configured) if configured else DEFAULT_TIMEOUT_SECONDS
+
+    async def _ask_gateway(
+        self,
+        utter_action: str,
+        tracker: DialogueStateTracker,
+        output_channel: str,
+        arguments: dict[str, Any],
+    ) -> dict[str, Any] | None:
+        """The gateway's live text; raises on anything but a valid answer."""
+        domain_responses = arguments.pop("domain_responses", None)
+        response_id = CallbackNaturalLanguageGenerator.fetch_response_id(
+            utter_action, tracker, output_channel, domain_responses
+        )
+        body = {
+            "response": utter_action,
+            "id": response_id,
+            "arguments": arguments,
+            "tracker": {"sender_id": tracker.sender_id, "slots": tracker.current_slot_values()},
+            "channel": {"name": output_channel},
+        }
+        response = await self.endpoint_config.request(
+            method="post", json=body, timeout=DEFAULT_REQUEST_TIMEOUT
+        )
+        if not isinstance(response, dict):
+            raise ValueError("the NLG endpoint did not answer with a JSON object")
+        validation.nlg_response_validator().validate(response)
+        return response
 
     async def generate(
         self,
@@ -75,7 +112,7 @@ class FallbackCallbackNLG(NaturalLanguageGenerator):
         remote_response: dict[str, Any] | None = None
         try:
             remote_response = await asyncio.wait_for(
-                self.remote.generate(utter_action, tracker, output_channel, **dict(kwargs)),
+                self._ask_gateway(utter_action, tracker, output_channel, dict(kwargs)),
                 timeout=self.timeout,
             )
         except asyncio.CancelledError:

@@ -72,6 +72,29 @@ async def test_live_text_from_the_gateway_is_used():
 
 
 @pytest.mark.asyncio
+async def test_request_carries_slots_but_not_the_conversation():
+    """The gateway fills slots only; the events of the conversation never leave Rasa with each line."""
+    from rasa.shared.core.events import SlotSet, UserUttered
+    from rasa.shared.core.slots import TextSlot
+
+    async def live(_request):
+        return web.json_response({"text": "Văn bản."})
+
+    tracker = DialogueStateTracker("telegram:abc", slots=[TextSlot("risk_level", mappings=[])])
+    tracker.update(UserUttered("em bị đánh", {"name": "disclose_physical_abuse", "confidence": 0.9}))
+    tracker.update(SlotSet("risk_level", "high"))
+    runner, url, seen = await _start_gateway(live)
+    try:
+        await _generator(url).generate("utter_greet", tracker, "rest", buttons=[{"title": "Có", "payload": "/affirm"}],
+                                       domain_responses=DOMAIN.responses)
+    finally:
+        await runner.cleanup()
+    assert seen[0]["tracker"] == {"sender_id": "telegram:abc", "slots": {"risk_level": "high"}}
+    assert seen[0]["arguments"] == {"buttons": [{"title": "Có", "payload": "/affirm"}]}
+    assert "em bị đánh" not in str(seen[0])
+
+
+@pytest.mark.asyncio
 @pytest.mark.parametrize(
     "status,body",
     [(500, {"detail": "boom"}), (404, {"detail": "unknown"}), (200, {"text": ""}), (200, {"text": "   "}),
