@@ -108,11 +108,12 @@ typecheck: $(GW_VENV)/.installed
 bench-parse: $(MODEL)
 	$(RASA_VENV)/bin/python scripts/bench_parse.py
 
+# These start their own Rasa and action server, with Rasa's NLG at the gateway as `make run` does.
 bench-gateway: envs $(MODEL)
-	$(GW_VENV)/bin/python scripts/services.py exec -- $(GW_VENV)/bin/python scripts/bench_gateway.py
+	$(GW_VENV)/bin/python scripts/bench_gateway.py
 
 bench-escalation: envs $(MODEL)
-	$(GW_VENV)/bin/python scripts/services.py exec -- $(GW_VENV)/bin/python scripts/bench_escalation.py
+	$(GW_VENV)/bin/python scripts/bench_escalation.py
 
 clean:
 	rm -rf build models results var/log

@@ -7,6 +7,7 @@ sends disclosures one at a time and measures:
   disclosure webhook sent → `case_opened` event on the console stream (target p95 <= 1 s), and
   disclosure webhook sent → alert sendMessage to the on-call Telegram group.
 
+  .venv/bin/python scripts/bench_escalation.py                 # starts Rasa + actions (NLG at the gateway)
   .venv/bin/python scripts/bench_escalation.py --rasa-url http://127.0.0.1:5005 [--rasa-token T]
   .venv/bin/python scripts/bench_escalation.py --fake-rasa 0.02   # self-check without a Rasa server
 """
@@ -45,6 +46,7 @@ from scripts.bench_gateway import (  # noqa: E402
     verdict,
     wait_healthy,
 )
+from tests.gateway.fakes.rasa import FakeRasa  # noqa: E402
 from tests.gateway.fakes.telegram import FakeTelegram, TelegramCall  # noqa: E402
 
 ADMIN_EMAIL = "bench-admin@example.vn"
@@ -115,7 +117,11 @@ def send_disclosures(gateway: str, stream: ConsoleStream, group_alerts: queue.Qu
 
 
 async def run(args: argparse.Namespace) -> None:
-    fake_rasa, rasa_url = rasa_for(args)
+    with rasa_for(args) as (fake_rasa, rasa_url):
+        await measure(args, fake_rasa, rasa_url)
+
+
+async def measure(args: argparse.Namespace, fake_rasa: FakeRasa | None, rasa_url: str) -> None:
     telegram = FakeTelegram(TOKEN).start()
     loop = asyncio.get_running_loop()
     watcher = ReplyWatcher(loop)
@@ -175,8 +181,6 @@ async def run(args: argparse.Namespace) -> None:
                 stream.stop()
             stop_gateway(process)
             telegram.stop()
-            if fake_rasa is not None:
-                fake_rasa.stop()
 
 
 def main() -> None:

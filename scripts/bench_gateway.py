@@ -8,6 +8,7 @@ against the fake Telegram Bot API and the Rasa server at --rasa-url, then measur
   3. full-stack throughput with N users in a closed loop, and its ratio to bare Rasa.
 Targets: ack p99 <= 20 ms; reply p95 <= 250 ms at 30 msg/s; throughput >= 0.6 x bare Rasa.
 
+  .venv/bin/python scripts/bench_gateway.py                 # starts Rasa + actions (NLG at the gateway)
   .venv/bin/python scripts/bench_gateway.py --rasa-url http://127.0.0.1:5005 [--rasa-token T]
   .venv/bin/python scripts/bench_gateway.py --fake-rasa 0.02   # self-check without a Rasa server
 
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import itertools
 import json
 import os
@@ -26,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -34,6 +37,7 @@ from cryptography.fernet import Fernet
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from scripts.services import running_stack  # noqa: E402
 from tests.gateway.fakes.rasa import FakeRasa  # noqa: E402
 from tests.gateway.fakes.server import free_port  # noqa: E402
 from tests.gateway.fakes.telegram import FakeTelegram, TelegramCall  # noqa: E402
@@ -227,13 +231,26 @@ def start_gateway(
     return process, f"http://127.0.0.1:{port}"
 
 
-def rasa_for(args: argparse.Namespace) -> tuple[FakeRasa | None, str]:
-    """The in-process fake Rasa (started) when --fake-rasa is given, else None and --rasa-url."""
-    if args.fake_rasa is None:
-        return None, args.rasa_url
-    fake_rasa = FakeRasa().start()
-    fake_rasa.delay_seconds = args.fake_rasa
-    return fake_rasa, fake_rasa.url
+@contextlib.contextmanager
+def rasa_for(args: argparse.Namespace) -> Iterator[tuple[FakeRasa | None, str]]:
+    """The Rasa the gateway talks to: the in-process fake (--fake-rasa), the server at --rasa-url, or
+    (neither given) a Rasa server and action server started here whose NLG endpoint is the gateway's
+    /nlg, as `make run` wires them: every bot line is then fetched from the gateway, as in production."""
+    if args.fake_rasa is not None:
+        fake_rasa = FakeRasa().start()
+        fake_rasa.delay_seconds = args.fake_rasa
+        try:
+            yield fake_rasa, fake_rasa.url
+        finally:
+            fake_rasa.stop()
+        return
+    if args.rasa_url:
+        yield None, args.rasa_url
+        return
+    args.gateway_port = args.gateway_port or free_port()
+    with running_stack(nlg_url=f"http://127.0.0.1:{args.gateway_port}/nlg") as stack:
+        args.rasa_token = stack.token
+        yield None, stack.rasa_url
 
 
 def stop_gateway(process: subprocess.Popen) -> None:  # type: ignore[type-arg]
@@ -246,8 +263,8 @@ def stop_gateway(process: subprocess.Popen) -> None:  # type: ignore[type-arg]
 
 def add_gateway_arguments(parser: argparse.ArgumentParser) -> None:
     """Options every gateway benchmark takes: where Rasa is and how the gateway runs."""
-    # `make bench-gateway` starts Rasa through scripts/services.py, which sets RASA_TEST_URL/TOKEN.
-    parser.add_argument("--rasa-url", default=os.environ.get("RASA_TEST_URL") or "http://127.0.0.1:5005")
+    parser.add_argument("--rasa-url", default=os.environ.get("RASA_TEST_URL", ""),
+                        help="a running Rasa server (default: start one, with its NLG at the gateway)")
     parser.add_argument("--rasa-token",
                         default=os.environ.get("RASA_TEST_TOKEN") or os.environ.get("RASA_TOKEN", ""))
     parser.add_argument("--fake-rasa", type=float, metavar="DELAY_S", default=None,
@@ -258,7 +275,7 @@ def add_gateway_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sqlite-synchronous", default="", choices=["", "FULL", "NORMAL"],
                         help="default: the gateway's own default (SQLITE_SYNCHRONOUS)")
     parser.add_argument("--gateway-port", type=int, default=0,
-                        help="fixed port, for a Rasa whose NLG endpoint is this gateway's /nlg "
+                        help="fixed port, for a Rasa (--rasa-url) whose NLG endpoint is this gateway's /nlg "
                              "(services.py serve --nlg-url http://127.0.0.1:PORT/nlg)")
 
 
@@ -284,7 +301,11 @@ async def wait_healthy(gateway: str, process: subprocess.Popen, seconds: float =
 
 
 async def run(args: argparse.Namespace) -> None:
-    fake_rasa, rasa_url = rasa_for(args)
+    with rasa_for(args) as (fake_rasa, rasa_url):
+        await measure(args, fake_rasa, rasa_url)
+
+
+async def measure(args: argparse.Namespace, fake_rasa: FakeRasa | None, rasa_url: str) -> None:
     telegram = FakeTelegram(TOKEN).start()
     watcher = ReplyWatcher(asyncio.get_running_loop())
     telegram.listeners.append(watcher.on_call)
@@ -321,8 +342,6 @@ async def run(args: argparse.Namespace) -> None:
         finally:
             stop_gateway(process)
             telegram.stop()
-            if fake_rasa is not None:
-                fake_rasa.stop()
 
 
 def main() -> None:

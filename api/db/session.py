@@ -36,9 +36,11 @@ def make_engine(url: str, *, sqlite_synchronous: str = "FULL") -> Engine:
 class Database:
     """Owns one engine and its session factory for the process."""
 
-    def __init__(self, url: str, *, sqlite_synchronous: str = "FULL") -> None:
+    def __init__(self, url: str, *, sqlite_synchronous: str = "FULL", commit_in_thread: bool = False) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
+        # SQLite: run the gate's commits (the disk sync) in a worker thread (see api/messaging/gate.py).
+        self.commit_in_thread = commit_in_thread
         self.engine = make_engine(url, sqlite_synchronous=sqlite_synchronous)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
 
