@@ -5,6 +5,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from api.cases.intake import screen_marker
 from api.cases.service import CaseChange, CaseLog, RiskReading, handoff_text, open_case_for
 from api.db.base import utcnow
 from api.messaging.models import Conversation, InboundMessage
@@ -48,7 +49,8 @@ class CaseHooks(ConversationHooks):
             return
         text = self.case_log.crypto.decrypt(inbound.text_encrypted)
         self._changes[inbound.id] = self.case_log.record_child_message(
-            session, conversation, inbound_id=inbound.id, text=text, risk=RiskReading.of(risk))
+            session, conversation, inbound_id=inbound.id, text=text, risk=RiskReading.of(risk),
+            screen=screen_marker(inbound))
 
     async def after_bot_turn(self, session: Session, conversation: Conversation, inbound: InboundMessage,
                              replies: list[dict[str, Any]], risk: Any) -> None:
@@ -62,7 +64,13 @@ class CaseHooks(ConversationHooks):
             return
         if replies:
             self.case_log.record_bot_replies(session, case, replies)
-        if change is not None and change.escalated and conversation.state != "counselor":
+        # Escalated by this turn, or already at the webhook by the intake screen (and still waiting
+        # for a counselor): either way the honest handoff text follows the bot's safe reply (once:
+        # the idempotency key guards it).
+        marker = screen_marker(inbound)
+        escalated_at_intake = marker is not None and bool(marker.get("escalated")) and case.status == "waiting"
+        if (change is not None and (change.escalated or escalated_at_intake)
+                and conversation.state != "counselor"):
             text = handoff_text(session, self.case_log.settings, utcnow())
             enqueue(session, conversation, [{"text": text}], "system",
                     idempotency_prefix=f"handoff:{inbound.id}", crypto=self.case_log.crypto)

@@ -165,8 +165,14 @@ class CaseLog:
         return message
 
     def record_child_message(self, session: Session, conversation: Conversation, *, inbound_id: int,
-                             text: str | None, risk: RiskReading) -> CaseChange | None:
-        """Open/join the case when the risk calls for it; always log into an existing open case."""
+                             text: str | None, risk: RiskReading,
+                             screen: dict[str, Any] | None = None) -> CaseChange | None:
+        """Open/join the case when the risk calls for it; always log into an existing open case.
+
+        Called twice for a message the intake screen acted on (`screen`: its marker on the inbound
+        row): at the webhook with the lexicon's reading, then in the Rasa turn with the full one.
+        The second call merges the risk but neither logs the message again nor alerts again.
+        """
         now = utcnow()
         case = open_case_for(session, conversation.id)
         opened = False
@@ -181,12 +187,20 @@ class CaseLog:
             session.flush()
             opened = True
         change = CaseChange(case=case, opened=opened)
+        # Already in this case: the intake screen logged it (and alerted, if it escalated).
+        logged = not opened and session.scalar(
+            select(CaseMessage.id).where(CaseMessage.case_id == case.id,
+                                         CaseMessage.inbound_message_id == inbound_id).limit(1)) is not None
+        screened = screen if logged and screen is not None and screen.get("case_id") == case.id else None
         if risk_rank(risk.level) > case.level_rank:
             change.level_raised = not opened
             case.level = risk.level
             case.level_rank = risk_rank(risk.level)
             if risk.category:
                 case.category = risk.category  # the most serious disclosure names the case
+        elif (screened is not None and screened.get("named") and risk.category
+              and risk_rank(risk.level) == case.level_rank):
+            case.category = risk.category  # the full reading of the message that named the case
         if case.category is None and risk.category:
             case.category = risk.category
         if risk.signals:
@@ -196,10 +210,11 @@ class CaseLog:
             case.counselor_requested = True
         case.last_user_message_at = now
         case.updated_at = now
-        if text:
+        if text and not logged:
             self.add_message(session, case, "child", text, inbound_id=inbound_id, risk=risk)
 
-        if case.status == "open" and risk.needs_counselor:
+        already_escalated = screened is not None and bool(screened.get("escalated"))
+        if case.status == "open" and risk.needs_counselor and not already_escalated:
             case.status = "waiting"
             case.waiting_since = now
             change.escalated = True

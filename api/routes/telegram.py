@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from telegram import Update
 
+from api.cases.intake import screen_inbound
 from api.messaging.inbound import accept_inbound
 from api.messaging.models import Conversation
 from api.messaging.outbox import enqueue
@@ -69,6 +70,8 @@ async def telegram_webhook(request: Request) -> JSONResponse:
             metadata=event.metadata,
             crypto=app.state.crypto,
         )
+        if inbound is not None:
+            screen_inbound(session, inbound, text, app.state)
         if inbound is not None and event.callback_query_id:
             conversation = session.get(Conversation, inbound.conversation_id)
             assert conversation is not None

@@ -18,6 +18,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from api.cases.intake import screen_inbound
 from api.messaging.gate import WriteGate
 from api.messaging.inbound import accept_inbound
 from api.routes.limits import BodyTooLarge, read_limited_body
@@ -157,6 +158,8 @@ async def post_message(request: Request) -> JSONResponse:
             metadata={"message_id": message_id},
             crypto=crypto,
         )
+        if inbound is not None:
+            screen_inbound(session, inbound, message.payload or message.text, request.app.state)
     if inbound is not None:
         worker = getattr(request.app.state, "inbound_worker", None)
         if worker is not None:

@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from api.cases.intake import screen_inbound
 from api.messaging.gate import WriteGate
 from api.messaging.inbound import accept_inbound, get_or_create_conversation
 from api.messaging.models import InboundMessage
@@ -85,7 +86,7 @@ async def zalo_webhook(request: Request) -> JSONResponse:
     crypto: Crypto = request.app.state.crypto
     try:
         async with gate.transaction(urgent=True) as session:
-            stored = _store_event(session, event, crypto)
+            stored = _store_event(session, event, crypto, request.app.state)
     except _AlreadyStored:
         stored = False
     if stored:
@@ -106,8 +107,9 @@ def _storage_key(event: ZaloEvent, crypto: Crypto) -> str:
     return f"msg:{event.dedupe_key}"
 
 
-def _store_event(session: Session, event: ZaloEvent, crypto: Crypto) -> bool:
-    """Store one verified event; False when it was stored before."""
+def _store_event(session: Session, event: ZaloEvent, crypto: Crypto, state: Any = None) -> bool:
+    """Store one verified event; False when it was stored before. `state` (the app's) lets the
+    intake screen read a stored text at once."""
     assert event.user_id is not None
     key = _storage_key(event, crypto)
     already = session.scalar(
@@ -145,4 +147,5 @@ def _store_event(session: Session, event: ZaloEvent, crypto: Crypto) -> bool:
     )
     if inbound is None:
         raise _AlreadyStored
+    screen_inbound(session, inbound, text, state)
     return True
