@@ -59,7 +59,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        database = Database(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
+        database = Database(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous,
+                            commit_in_thread=settings.sqlite_commit_in_thread)
         if settings.run_migrations_on_start:
             await asyncio.to_thread(upgrade_to_heads, settings.database_url)
         rasa = RasaClient(

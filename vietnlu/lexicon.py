@@ -45,10 +45,10 @@ class Lexicon:
                 words[key] = value
         phrases: dict[tuple[str, ...], tuple[str, ...]] = {}
         for source, target in (raw.get("phrases") or {}).items():
-            key, value = _fold_words(source), _fold_words(target)
-            if len(key) < 2 or len(key) != len(value):
+            phrase, replacement = _fold_words(source), _fold_words(target)
+            if len(phrase) < 2 or len(phrase) != len(replacement):
                 raise ValueError(f"lexicon phrase {source!r} must map word for word to {target!r}")
-            phrases[key] = value
+            phrases[phrase] = replacement
         return cls(words=words, phrases=phrases)
 
     def lemmas(self, folded_tokens: list[str]) -> list[str]:

@@ -9,7 +9,8 @@ import asyncio
 import json
 import logging
 import threading
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import event
@@ -111,6 +112,22 @@ def _drop_pending(session: Session, transaction: Any) -> None:
     # callbacks so they never fire with the session's next commit.
     if transaction.parent is None and transaction.nested is False:
         session.info[_PENDING_KEY] = []
+
+
+@contextmanager
+def savepoint(session: Session) -> Iterator[None]:
+    """`session.begin_nested()` that also forgets the after-commit callbacks queued inside it when
+    it is rolled back, so a failed part of a transaction publishes nothing at the outer commit."""
+    pending = session.info.get(_PENDING_KEY)
+    queued_before = len(pending) if pending is not None else 0
+    try:
+        with session.begin_nested():
+            yield
+    except BaseException:
+        pending = session.info.get(_PENDING_KEY)
+        if pending is not None:
+            del pending[queued_before:]
+        raise
 
 
 def publish_after_commit(session: Session, broker: EventBroker | None, payload: dict[str, Any],

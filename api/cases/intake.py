@@ -15,22 +15,17 @@ The screen must never make the webhook fail: its writes run in a savepoint, and 
 """
 from __future__ import annotations
 
-import importlib
 import logging
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from api.cases.events import _PENDING_KEY
+from api.cases.events import savepoint
 from api.cases.service import CaseLog, RiskReading
 from api.messaging.models import Conversation, InboundMessage
+from vietnlu import risk as risk_engine
 
 log = logging.getLogger(__name__)
-
-# The pure-Python risk engine shared with the Rasa environment (`assess`, `load_default_risk_lexicon`).
-# Imported by name: vietnlu is type-checked with the Rasa code, not with the gateway's (mypy `files`).
-# Importing it loads no lexicon; the app loads that once at start-up (`load_risk_lexicon`).
-risk_engine: Any = importlib.import_module("vietnlu.risk")
 
 SCREEN_KEY = "screen"
 SCREEN_KINDS = ("text", "button")
@@ -67,19 +62,14 @@ def screen_inbound(session: Session, inbound: InboundMessage, text: str | None, 
     if case_log is None or lexicon is None:
         return None
     inbound_id = inbound.id
-    pending = session.info.get(_PENDING_KEY)
-    events_before = len(pending) if pending is not None else 0
     try:
         reading = risk_engine.assess(text, None, 0.0, lexicon=lexicon)
         if reading.level not in ACT_LEVELS:
             return None
-        with session.begin_nested():
+        # Rolled back on failure, with the console events it queued for the commit.
+        with savepoint(session):
             return _open_or_escalate(session, inbound, text, reading, case_log)
     except Exception as exc:
-        # The savepoint is rolled back; drop the console events it queued for the commit too.
-        pending = session.info.get(_PENDING_KEY)
-        if pending is not None:
-            del pending[events_before:]
         log.warning("intake screen failed for inbound %s (%s); the Rasa turn will assess it",
                     inbound_id, type(exc).__name__)
         log.debug("intake screen failure", exc_info=True)
