@@ -52,8 +52,22 @@ from tests.gateway.fakes.telegram import FakeTelegram, TelegramCall  # noqa: E40
 ADMIN_EMAIL = "bench-admin@example.vn"
 ADMIN_PASSWORD = "bench-admin-password"  # noqa: S105 (throwaway account of the benchmark database)
 GROUP = "-1009000000001"
-DISCLOSURES = ["cứu em với, bố em đang đánh em", "cứu em, có người lạ đang đi theo em",
-               "cứu em với, chú hàng xóm đang ở trong nhà em", "em muốn chết, cứu em"]
+# Half the disclosures are plain enough for the risk lexicon alone (escalated by the intake screen
+# at the webhook); the other half only the classifier reads as high (escalated after the Rasa turn).
+DISCLOSURES_LEXICON = ["cứu em với, bố em đang đánh em", "cứu em, có người lạ đang đi theo em",
+                       "cứu em với, chú hàng xóm đang ở trong nhà em", "em muốn chết, cứu em"]
+DISCLOSURES_CLASSIFIER = ["chú hàng xóm hay gọi em qua nhà rồi bắt em ngồi lên đùi chú, em sợ lắm",
+                          "dì ghẻ bắt em quỳ trên vỏ sầu riêng cả tiếng, đầu gối em chảy máu",
+                          "người trong nhóm chat bảo em gửi hình tắm cho họ thì họ nạp thẻ game cho em",
+                          "cậu em hay bắt em giữ bí mật chuyện cậu làm với em trong kho"]
+
+
+def disclosure(i: int, with_classifier: bool) -> tuple[str, str]:
+    """(path, text) of the i-th disclosure: alternately one for each escalation path (the fake Rasa
+    has no classifier: it only flags "cứu", so a self-check with it sends lexicon ones only)."""
+    if i % 2 == 0 or not with_classifier:
+        return "lexicon", DISCLOSURES_LEXICON[(i // 2) % len(DISCLOSURES_LEXICON)]
+    return "classifier", DISCLOSURES_CLASSIFIER[(i // 2) % len(DISCLOSURES_CLASSIFIER)]
 
 
 class ConsoleStream:
@@ -95,20 +109,22 @@ class ConsoleStream:
 
 
 def send_disclosures(gateway: str, stream: ConsoleStream, group_alerts: queue.Queue[float], count: int,
-                     spread_seconds: float) -> tuple[list[float], list[float], int]:
-    """One disclosure at a time from its own thread (sync client), each from a new child."""
-    to_console: list[float] = []
+                     spread_seconds: float, with_classifier: bool) -> tuple[dict[str, list[float]], list[float], int]:
+    """One disclosure at a time from its own thread (sync client), each from a new child.
+    Returns the console latencies by escalation path, the group-alert latencies and the misses."""
+    to_console: dict[str, list[float]] = {"lexicon": [], "classifier": []}
     to_group: list[float] = []
     missed = 0
     with httpx.Client(timeout=10) as http:
         for i in range(count):
             chat_id = 700_000 + i
-            body = update_for(chat_id, DISCLOSURES[i % len(DISCLOSURES)])
+            path, text = disclosure(i, with_classifier)
+            body = update_for(chat_id, text)
             sent = time.monotonic()
             http.post(f"{gateway}/webhooks/telegram", content=body, headers={
                 "content-type": "application/json", "X-Telegram-Bot-Api-Secret-Token": SECRET}).raise_for_status()
             try:
-                to_console.append(stream.opened.get(timeout=10) - sent)
+                to_console[path].append(stream.opened.get(timeout=10) - sent)
                 to_group.append(group_alerts.get(timeout=10) - sent)
             except queue.Empty:
                 missed += 1
@@ -156,15 +172,20 @@ async def measure(args: argparse.Namespace, fake_rasa: FakeRasa | None, rasa_url
                                                            args.seconds + 2, chat_base=300_000))
                 await asyncio.sleep(1.0)
                 to_console, to_group, missed = await asyncio.to_thread(
-                    send_disclosures, gateway, stream, group_alerts, args.disclosures, args.seconds)
+                    send_disclosures, gateway, stream, group_alerts, args.disclosures, args.seconds,
+                    fake_rasa is None)
                 acks, replies, lost = await load_task
                 load_task = None
             reply_ms = [r * 1000 for r in replies]
             print(f"background load: {len(acks)} messages acked, {len(replies)} replied, {lost} without reply; "
                   f"reply p50 {percentile(reply_ms, 50):.1f} ms p95 {percentile(reply_ms, 95):.1f} ms")
-            console_ms = [v * 1000 for v in to_console]
+            console_ms = [v * 1000 for path in to_console.values() for v in path]
             group_ms = [v * 1000 for v in to_group]
-            print(f"disclosures {args.disclosures}: {len(to_console)} reached the console, {missed} missed")
+            print(f"disclosures {args.disclosures}: {len(console_ms)} reached the console, {missed} missed")
+            for path, values in to_console.items():
+                path_ms = [v * 1000 for v in values]
+                print(f"  escalated by the {path:10s} ({len(path_ms):2d})  p50 {percentile(path_ms, 50):7.1f} ms   "
+                      f"p95 {percentile(path_ms, 95):7.1f} ms")
             console_p95 = percentile(console_ms + [float("inf")] * missed, 95)
             print(f"disclosure → console SSE  p50 {percentile(console_ms, 50):7.1f} ms   "
                   f"p95 {console_p95:7.1f} ms   max {max(console_ms, default=float('nan')):7.1f} ms"
