@@ -33,6 +33,7 @@ sys.path.insert(0, str(REPO))
 from scripts.bench_gateway import (  # noqa: E402
     SECRET,
     TOKEN,
+    FakeTelegramProcess,
     ReplyWatcher,
     add_gateway_arguments,
     fixed_rate,
@@ -47,7 +48,7 @@ from scripts.bench_gateway import (  # noqa: E402
     wait_healthy,
 )
 from tests.gateway.fakes.rasa import FakeRasa  # noqa: E402
-from tests.gateway.fakes.telegram import FakeTelegram, TelegramCall  # noqa: E402
+from tests.gateway.fakes.telegram import TelegramCall  # noqa: E402
 
 ADMIN_EMAIL = "bench-admin@example.vn"
 ADMIN_PASSWORD = "bench-admin-password"  # noqa: S105 (throwaway account of the benchmark database)
@@ -138,7 +139,7 @@ async def run(args: argparse.Namespace) -> None:
 
 
 async def measure(args: argparse.Namespace, fake_rasa: FakeRasa | None, rasa_url: str) -> None:
-    telegram = FakeTelegram(TOKEN).start()
+    telegram = FakeTelegramProcess(TOKEN).start()
     loop = asyncio.get_running_loop()
     watcher = ReplyWatcher(loop)
     group_alerts: queue.Queue[float] = queue.Queue()

@@ -8,6 +8,11 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.db.checkpoint import WalCheckpointer
+
+# SQLite's automatic checkpoint threshold in pages (default 1000, ~4 MB).
+AUTOCHECKPOINT_PAGES = 10_000
+
 
 def make_engine(url: str, *, sqlite_synchronous: str = "FULL") -> Engine:
     """`sqlite_synchronous`: FULL survives power loss; NORMAL (with WAL) survives process crashes and
@@ -27,6 +32,9 @@ def make_engine(url: str, *, sqlite_synchronous: str = "FULL") -> Engine:
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=30000")
             cur.execute(f"PRAGMA synchronous={sqlite_synchronous.upper()}")
+            # Checkpoints run in a background thread (api/db/checkpoint.py); this larger threshold is
+            # only the safety net for when that thread is not running (CLI commands, tests).
+            cur.execute(f"PRAGMA wal_autocheckpoint={AUTOCHECKPOINT_PAGES}")
             cur.close()
 
         return engine
@@ -41,6 +49,7 @@ class Database:
         self.is_sqlite = url.startswith("sqlite")
         # SQLite: run the gate's commits (the disk sync) in a worker thread (see api/messaging/gate.py).
         self.commit_in_thread = commit_in_thread
+        self._checkpointer: WalCheckpointer | None = None
         self.engine = make_engine(url, sqlite_synchronous=sqlite_synchronous)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
 
@@ -66,5 +75,14 @@ class Database:
             # process), so a read-then-write never fails on a snapshot another process changed.
             session.connection().exec_driver_sql("BEGIN IMMEDIATE")
 
+    def start_checkpointer(self, interval: float = 1.0) -> None:
+        """SQLite files: checkpoint the WAL from a background thread (see api/db/checkpoint.py)."""
+        path = self.url.split("///", 1)[-1] if self.is_sqlite else ""
+        if path and path != ":memory:" and self._checkpointer is None:
+            self._checkpointer = WalCheckpointer(path, interval).start()
+
     def dispose(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
+            self._checkpointer = None
         self.engine.dispose()

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
-from api.db.session import Database
+from api.db.session import AUTOCHECKPOINT_PAGES, Database
 from api.messaging.gate import WriteGate
 
 
@@ -52,4 +53,31 @@ async def test_a_failing_transaction_stores_nothing_and_frees_the_gate(tmp_path:
     async with gate.transaction(urgent=True) as session:
         session.execute(text("INSERT INTO entries (label) VALUES ('kept')"))
     assert _labels(database) == ["kept"]
+    database.dispose()
+
+
+def test_background_checkpoints_keep_the_log_short_and_stop_cleanly(tmp_path: Path) -> None:
+    database = _database(tmp_path, commit_in_thread=False)
+    database.start_checkpointer(interval=0.05)
+    checkpointer = database._checkpointer
+    assert checkpointer is not None
+    for n in range(300):  # one commit each, as the gateway does
+        with database.transaction() as session:
+            session.execute(text("INSERT INTO entries (label) VALUES (:l)"), {"l": "x" * 500 + str(n)})
+    deadline = time.monotonic() + 5
+    while checkpointer.checkpoints == 0 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert checkpointer.checkpoints > 0
+    database.dispose()  # stops the thread, which truncates the log on its way out
+    assert not checkpointer._thread.is_alive()  # type: ignore[union-attr]
+    wal = tmp_path / "gate.db-wal"
+    assert not wal.exists() or wal.stat().st_size == 0
+    assert len(_labels(Database(f"sqlite:///{tmp_path}/gate.db"))) == 300
+
+
+def test_automatic_checkpoints_only_as_a_safety_net(tmp_path: Path) -> None:
+    database = _database(tmp_path, commit_in_thread=False)
+    with database.session() as session:
+        pages = session.execute(text("PRAGMA wal_autocheckpoint")).scalar_one()
+    assert pages == AUTOCHECKPOINT_PAGES > 1000
     database.dispose()

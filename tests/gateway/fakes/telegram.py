@@ -33,7 +33,7 @@ class PlannedFailure:
 
 
 class FakeTelegram:
-    def __init__(self, token: str = "123456:TEST-TOKEN") -> None:
+    def __init__(self, token: str = "123456:TEST-TOKEN", port: int | None = None) -> None:
         self.token = token
         self.calls: list[TelegramCall] = []
         self._lock = threading.Lock()
@@ -42,7 +42,7 @@ class FakeTelegram:
         self._message_ids = itertools.count(1000)
         self.listeners: list[Any] = []  # callables(call) for benchmarks
         app = Starlette(routes=[Route("/bot{token}/{method}", self._handle, methods=["GET", "POST"])])
-        self._server = ServerThread(app)
+        self._server = ServerThread(app, port)
         self.url = self._server.url
 
     # -- control ---------------------------------------------------------------------------
