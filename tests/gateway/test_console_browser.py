@@ -80,6 +80,8 @@ def test_console_login_queue_accept_reply_handback(settings: Settings, fake_tele
                 item.click()
                 expect(page.locator("#transcript")).to_contain_text("cứu em với, có người lạ đang theo em")
                 expect(page.locator("#case-signals")).to_contain_text("lex:danger:cứu")
+                # The assistant's reading of the message renames the case opened at intake, live.
+                expect(page.locator("#case-category")).to_have_text("danger_now")
                 expect(page.locator("#case-channel")).to_have_text("telegram")
                 page.click("#accept")
                 expect(page.locator("#case-status")).to_have_text("Đang tư vấn")

@@ -139,25 +139,39 @@ function mayAct(c) {
   return c.status === "active" && (c.assigned_user_id === state.me.id || ["supervisor", "admin"].includes(state.me.role));
 }
 
-async function openCase(id) {
-  state.caseId = id;
-  const c = await api("GET", `/api/v1/cases/${id}`);
-  state.caseData = c;
-  window.location.hash = `case-${id}`;
-  $("case-view").hidden = false;
+// The case header: level, category, status, assignee, risk signals (never the forms being typed in).
+function renderCaseHeader(c) {
   $("case-title").textContent = `Ca #${c.id}`;
   $("case-level").replaceChildren(el("span", LEVELS[c.level] || c.level, `badge ${c.level}`));
   $("case-category").textContent = c.category || "chưa rõ";
   $("case-channel").textContent = c.channel;
   $("case-status").textContent = (STATUSES[c.status] || c.status) + (c.outcome ? ` — ${OUTCOMES[c.outcome] || c.outcome}` : "");
   $("case-assigned").textContent = c.assigned_to || "chưa có";
+  $("case-signals").replaceChildren(...(c.signals || []).map((s) => el("li", s)));
+}
+
+// The child wrote again (the risk may have risen, the assistant's reading may have renamed the
+// case): refresh the header of the open case without touching the transcript or the forms.
+async function refreshCaseHeader(id) {
+  const c = await api("GET", `/api/v1/cases/${id}`);
+  if (state.caseId !== id) return;
+  state.caseData = c;
+  renderCaseHeader(c);
+}
+
+async function openCase(id) {
+  state.caseId = id;
+  const c = await api("GET", `/api/v1/cases/${id}`);
+  state.caseData = c;
+  window.location.hash = `case-${id}`;
+  $("case-view").hidden = false;
+  renderCaseHeader(c);
   const zalo = c.channel === "zalo";
   $("case-window-label").hidden = !zalo; $("case-window").hidden = !zalo;
   if (zalo) {
     const s = c.reply_window_seconds_left || 0;
     $("case-window").textContent = s > 0 ? `còn ${Math.floor(s / 3600)} giờ ${Math.floor((s % 3600) / 60)} phút` : "đã hết — không thể nhắn cho trẻ qua Zalo";
   }
-  $("case-signals").replaceChildren(...(c.signals || []).map((s) => el("li", s)));
   $("transcript").replaceChildren(...c.messages.map(renderMessage));
   $("transcript").scrollTop = $("transcript").scrollHeight;
   $("notes").replaceChildren(...c.notes.map((n) => el("li", `${fmtTime(n.at)} · ${n.by || ""} · ${n.kind}: ${n.text}`)));
@@ -246,7 +260,10 @@ function handleEvent(ev) {
     showBanner(`Ca #${c.id} (${LEVELS[c.level]}) chưa có ai nhận!`);
   }
   scheduleQueueReload();
-  if (c && c.id === state.caseId && ev.type !== "case_updated") openCase(c.id).catch(() => {});
+  if (c && c.id === state.caseId) {
+    if (ev.type === "case_updated") refreshCaseHeader(c.id).catch(() => {});
+    else openCase(c.id).catch(() => {});
+  }
 }
 
 function showBanner(text) {
