@@ -37,7 +37,14 @@ def _wait_gateway(url: str, proc: subprocess.Popen[bytes], timeout: float = 90) 
     raise TimeoutError("the gateway did not start")
 
 
+def stop_on_sigterm() -> None:
+    """A process manager stops us with SIGTERM: unwind like Ctrl-C so the servers we started stop too
+    (Python's default for SIGTERM exits at once and would leave Rasa and the gateway running)."""
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: sys.exit(128 + signal.SIGTERM))
+
+
 def main() -> int:
+    stop_on_sigterm()
     port = int(os.environ.get("GATEWAY_PORT", "8000"))
     host = os.environ.get("GATEWAY_HOST", "127.0.0.1")
     gateway_url = f"http://{host}:{port}"

@@ -153,7 +153,14 @@ def running_stack(
             _stop(proc)
 
 
+def stop_on_sigterm() -> None:
+    """A process manager stops us with SIGTERM: unwind like Ctrl-C so the servers we started stop too
+    (Python's default for SIGTERM exits at once and would leave Rasa and the gateway running)."""
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: sys.exit(128 + signal.SIGTERM))
+
+
 def main(argv: list[str] | None = None) -> int:
+    stop_on_sigterm()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     ev = sub.add_parser("eval", help="score a labelled set against a fresh Rasa server")
