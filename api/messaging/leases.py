@@ -85,8 +85,12 @@ class LeasedWorker(ABC, Generic[Claim]):
         self._wake.set()
         if self._loop_task is not None:
             await self._loop_task
+        # Taken before waiting: a task cancelled at the end of the grace period removes its own id
+        # from _active as it unwinds, and its row must still go back to pending now rather than
+        # when its lease runs out (rows that finished are not in flight and are left alone).
+        in_flight = list(self._active)
         await finish_in_flight(list(self._active.values()), self.grace_seconds)
-        await self._release(list(self._active))
+        await self._release(in_flight)
 
     async def _recover(self, *, force_all: bool = False) -> int:
         """Put claims whose lease ran out (every claim with `force_all`) back to pending; the count."""

@@ -154,6 +154,30 @@ async def test_restart_with_pending_work_loses_nothing_and_sends_nothing_twice(
         assert {r.status for r in _outbox(second)} == {"sent"}
 
 
+async def test_stop_releases_a_message_still_in_flight_after_the_grace_period(
+    settings: Settings, fake_rasa: FakeRasa, fake_telegram: FakeTelegram
+) -> None:
+    # Rasa answers after the shutdown grace period: the message's task is cancelled at stop, and its
+    # row must go back to pending then, not wait for its lease (30 s here) before a restart takes it.
+    quick_stop = settings.model_copy(update={"shutdown_grace_seconds": 0.2})
+    first = create_app(quick_stop)
+    fake_rasa.delay_seconds = 3.0
+    async with running(first) as http:
+        await post_update(http, text_update(CHAT, "chậm"))
+        await wait_until(lambda: _inbound_statuses(first) == ["processing"], what="in flight")
+    assert _inbound_statuses(first) == ["pending"]
+    fake_rasa.delay_seconds = 0.0
+    second = create_app(quick_stop)
+    async with running(second):
+        await wait_until(lambda: _texts(fake_telegram) == ["Mình nghe rồi: chậm"], timeout=10,
+                         what="answered right after the restart")
+
+
+def _inbound_statuses(app: FastAPI) -> list[str]:
+    with app.state.database.session() as session:
+        return list(session.scalars(select(InboundMessage.status).order_by(InboundMessage.id)))
+
+
 class RecordingHooks(ConversationHooks):
     def __init__(self) -> None:
         self.risks: list[Risk | None] = []
