@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
+from api.db.after_commit import savepoint
 from api.db.base import utcnow
 from api.messaging.gate import WriteGate
 from api.messaging.models import Conversation, InboundMessage
@@ -263,7 +264,8 @@ class Pipeline:
     async def _run_hook(self, session: Session, name: str, *args: Any) -> None:
         for hooks in self.hooks:
             try:
-                with session.begin_nested():
+                # A hook rolled back also takes back the events it queued for the commit.
+                with savepoint(session):
                     await getattr(hooks, name)(session, *args)
             except Exception:  # a broken hook must not lose the message or the reply
                 if getattr(hooks, "critical", False):
@@ -279,7 +281,7 @@ class Pipeline:
                 return True  # our claim expired and someone else owns the message now
             for hooks in self.hooks:
                 try:
-                    with session.begin_nested():
+                    with savepoint(session):
                         replies = await hooks.before_rasa(session, conversation, inbound, snap.text or "")
                 except Exception:  # a broken hook must not stop the message reaching Rasa
                     log.exception("pipeline hook %s.before_rasa failed", type(hooks).__name__)

@@ -9,12 +9,13 @@ import asyncio
 import json
 import logging
 import threading
-from collections.abc import AsyncGenerator, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncGenerator
 from typing import Any
 
-from sqlalchemy import event
 from sqlalchemy.orm import Session
+
+# Re-exported: the case features import these from here.
+from api.db.after_commit import call_after_commit, savepoint  # noqa: F401
 
 _QUEUE_LIMIT = 1000
 log = logging.getLogger(__name__)
@@ -85,49 +86,6 @@ def _offer(queue: asyncio.Queue[dict[str, Any]], payload: dict[str, Any]) -> Non
     if queue.full():  # a stalled console: drop the oldest, it reloads the queue on reconnect anyway
         queue.get_nowait()
     queue.put_nowait(payload)
-
-
-_PENDING_KEY = "case_events_after_commit"
-
-
-def call_after_commit(session: Session, callback: Callable[[], None]) -> None:
-    """Run `callback` once this session's outer transaction commits; never on rollback."""
-    pending = session.info.get(_PENDING_KEY)
-    if pending is None:
-        pending = session.info[_PENDING_KEY] = []
-        event.listen(session, "after_commit", _run_pending)
-        event.listen(session, "after_transaction_end", _drop_pending)
-    pending.append(callback)
-
-
-def _run_pending(session: Session) -> None:
-    callbacks = session.info.get(_PENDING_KEY) or []
-    session.info[_PENDING_KEY] = []
-    for callback in callbacks:
-        callback()
-
-
-def _drop_pending(session: Session, transaction: Any) -> None:
-    # The outer transaction ended without our commit hook running (a rollback): forget the
-    # callbacks so they never fire with the session's next commit.
-    if transaction.parent is None and transaction.nested is False:
-        session.info[_PENDING_KEY] = []
-
-
-@contextmanager
-def savepoint(session: Session) -> Iterator[None]:
-    """`session.begin_nested()` that also forgets the after-commit callbacks queued inside it when
-    it is rolled back, so a failed part of a transaction publishes nothing at the outer commit."""
-    pending = session.info.get(_PENDING_KEY)
-    queued_before = len(pending) if pending is not None else 0
-    try:
-        with session.begin_nested():
-            yield
-    except BaseException:
-        pending = session.info.get(_PENDING_KEY)
-        if pending is not None:
-            del pending[queued_before:]
-        raise
 
 
 def publish_after_commit(session: Session, broker: EventBroker | None, payload: dict[str, Any],

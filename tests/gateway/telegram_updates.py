@@ -5,7 +5,7 @@ import asyncio
 import itertools
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -72,3 +72,13 @@ async def wait_until(predicate: Callable[[], bool], timeout: float = 8.0, what: 
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         await asyncio.sleep(0.02)
+
+
+async def wait_until_async(predicate: Callable[[], Awaitable[bool]], timeout: float = 8.0,
+                           what: str = "condition") -> None:
+    """`wait_until` for a check that must itself await (e.g. an API call)."""
+    deadline = time.monotonic() + timeout
+    while not await predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.05)

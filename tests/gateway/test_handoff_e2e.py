@@ -26,7 +26,7 @@ from tests.gateway.case_support import (
 )
 from tests.gateway.fakes.rasa import FakeRasa
 from tests.gateway.fakes.telegram import FakeTelegram
-from tests.gateway.telegram_updates import post_update, sticker_update, text_update, wait_until
+from tests.gateway.telegram_updates import post_update, sticker_update, text_update, wait_until, wait_until_async
 
 pytestmark = pytest.mark.asyncio
 CHILD = 5550001
@@ -224,9 +224,17 @@ async def test_rising_risk_while_held_and_transfer(settings: Settings, fake_tele
                                  what="level raised while held")
                 await wait_until(lambda: any("Mức rủi ro của ca tăng" in t
                                              for t in _texts(fake_telegram, COUNSELOR_GROUP)), what="level-up alert")
-                assert fake_rasa.parses
-                detail = (await http.get(f"/api/v1/cases/{case['id']}", headers=lan)).json()
-                assert detail["level"] == "imminent" and detail["category"] == "danger_now"
+                # The intake screen raised the level at the webhook; the held turn's parse comes after it
+                # and names the case with the assistant's reading.
+                await wait_until(lambda: bool(fake_rasa.parses), what="risk read while held")
+                detail: dict = {}
+
+                async def renamed() -> bool:
+                    detail.update((await http.get(f"/api/v1/cases/{case['id']}", headers=lan)).json())
+                    return detail["category"] == "danger_now"
+
+                await wait_until_async(renamed, what="category from the held turn's parse")
+                assert detail["level"] == "imminent"
                 assert "lex:sexual_abuse:sờ" in detail["signals"] and "lex:danger:cứu" in detail["signals"]
 
                 # Transfer: the new holder may reply, the previous one no longer can.

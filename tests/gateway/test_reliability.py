@@ -11,6 +11,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
 
+from api.db.after_commit import call_after_commit
 from api.main import create_app
 from api.messaging.models import Conversation, InboundMessage, OutboundMessage
 from api.pipeline import HOTLINE_FALLBACK_TEXT, ConversationHooks, Risk
@@ -176,6 +177,34 @@ async def test_stop_releases_a_message_still_in_flight_after_the_grace_period(
 def _inbound_statuses(app: FastAPI) -> list[str]:
     with app.state.database.session() as session:
         return list(session.scalars(select(InboundMessage.status).order_by(InboundMessage.id)))
+
+
+class AfterCommitHooks(ConversationHooks):
+    """Queues an after-commit callback for each message, then fails when told to."""
+
+    def __init__(self, fail: bool) -> None:
+        self.fail = fail
+        self.called: list[int] = []
+
+    async def after_user_message(self, session, conversation, inbound, risk) -> None:  # type: ignore[no-untyped-def]
+        inbound_id = inbound.id
+        call_after_commit(session, lambda: self.called.append(inbound_id))
+        if self.fail:
+            raise RuntimeError("a bug in a hook")
+
+
+async def test_a_failing_hook_takes_back_what_it_queued_and_the_turn_still_completes(
+    app: FastAPI, fake_rasa: FakeRasa, fake_telegram: FakeTelegram
+) -> None:
+    failing, working = AfterCommitHooks(fail=True), AfterCommitHooks(fail=False)
+    app.state.pipeline_hooks.register(failing)
+    app.state.pipeline_hooks.register(working)
+    async with running(app) as http:
+        await post_update(http, text_update(CHAT, "chào"))
+        await wait_until(lambda: _texts(fake_telegram) == ["Mình nghe rồi: chào"], what="the reply")
+        await wait_until(lambda: _inbound_statuses(app) == ["done"], what="the turn stored")
+    assert failing.called == []
+    assert len(working.called) == 1
 
 
 class RecordingHooks(ConversationHooks):
