@@ -42,11 +42,11 @@ from scripts.bench_gateway import (  # noqa: E402
     rasa_for,
     require_local,
     start_gateway,
-    stop_gateway,
     update_for,
     verdict,
     wait_healthy,
 )
+from scripts.services import stop_process  # noqa: E402
 from tests.gateway.fakes.rasa import FakeRasa  # noqa: E402
 from tests.gateway.fakes.telegram import TelegramCall  # noqa: E402
 
@@ -201,7 +201,7 @@ async def measure(args: argparse.Namespace, fake_rasa: FakeRasa | None, rasa_url
                     await load_task
             if stream is not None:
                 stream.stop()
-            stop_gateway(process)
+            stop_process(process)
             telegram.stop()
 
 

@@ -41,7 +41,7 @@ from cryptography.fernet import Fernet
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from scripts.services import running_stack  # noqa: E402
+from scripts.services import running_stack, stop_process  # noqa: E402
 from tests.gateway.fakes.rasa import FakeRasa  # noqa: E402
 from tests.gateway.fakes.server import free_port  # noqa: E402
 from tests.gateway.fakes.telegram import FakeTelegram, TelegramCall  # noqa: E402
@@ -312,14 +312,6 @@ def rasa_for(args: argparse.Namespace) -> Iterator[tuple[FakeRasa | None, str]]:
         yield None, stack.rasa_url
 
 
-def stop_gateway(process: subprocess.Popen) -> None:  # type: ignore[type-arg]
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-
-
 def add_gateway_arguments(parser: argparse.ArgumentParser) -> None:
     """Options every gateway benchmark takes: where Rasa is and how the gateway runs."""
     parser.add_argument("--rasa-url", default=os.environ.get("RASA_TEST_URL", ""),
@@ -403,7 +395,7 @@ async def measure(args: argparse.Namespace, fake_rasa: FakeRasa | None, rasa_url
                 print(f"reply e2e mean {statistics.mean(rms):.1f} ms")
             print(f"load average after the run: {machine_load()}")
         finally:
-            stop_gateway(process)
+            stop_process(process)
             telegram.stop()
 
 

@@ -8,7 +8,6 @@ settings are present in the environment or .env.
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -17,7 +16,7 @@ import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from services import LOG_DIR, ROOT, running_stack  # noqa: E402
+from services import LOG_DIR, ROOT, running_stack, stop_on_sigterm, stop_process  # noqa: E402
 
 GATEWAY_PYTHON = ROOT / ".venv" / "bin" / "python"
 
@@ -35,12 +34,6 @@ def _wait_gateway(url: str, proc: subprocess.Popen[bytes], timeout: float = 90) 
         except (urllib.error.URLError, OSError):
             time.sleep(0.5)
     raise TimeoutError("the gateway did not start")
-
-
-def stop_on_sigterm() -> None:
-    """A process manager stops us with SIGTERM: unwind like Ctrl-C so the servers we started stop too
-    (Python's default for SIGTERM exits at once and would leave Rasa and the gateway running)."""
-    signal.signal(signal.SIGTERM, lambda _signum, _frame: sys.exit(128 + signal.SIGTERM))
 
 
 def main() -> int:
@@ -73,12 +66,7 @@ def main() -> int:
         except KeyboardInterrupt:
             pass
         finally:
-            if gateway.poll() is None:
-                gateway.send_signal(signal.SIGINT)
-                try:
-                    gateway.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    gateway.kill()
+            stop_process(gateway)
     return 0
 
 

@@ -89,7 +89,8 @@ def _wait_model(rasa_url: str, token: str, timeout: float, proc: subprocess.Pope
     raise TimeoutError(f"Rasa did not load its model within {timeout:.0f} s")
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
+def stop_process(proc: subprocess.Popen[bytes]) -> None:
+    """Ask a server we started to stop (SIGINT, as Ctrl-C would), then kill it after 20 s."""
     if proc.poll() is None:
         proc.send_signal(signal.SIGINT)
         try:
@@ -150,7 +151,7 @@ def running_stack(
         yield Stack(rasa_url=rasa_url, token=token, action_url=action_url)
     finally:
         for proc in reversed(procs):
-            _stop(proc)
+            stop_process(proc)
 
 
 def stop_on_sigterm() -> None:
