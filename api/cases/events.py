@@ -14,8 +14,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-# Re-exported: the case features import these from here.
-from api.db.after_commit import call_after_commit, savepoint  # noqa: F401
+from api.db.after_commit import call_after_commit
 
 _QUEUE_LIMIT = 1000
 log = logging.getLogger(__name__)

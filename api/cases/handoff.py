@@ -15,9 +15,10 @@ from sqlalchemy import CursorResult, select, update
 
 from api.auth.audit import audit
 from api.auth.models import CASE_ROLES, User
-from api.cases.events import EventBroker, call_after_commit, publish_after_commit
+from api.cases.events import EventBroker, publish_after_commit
 from api.cases.models import OUTCOMES, Case, CaseNote
 from api.cases.service import CASE_EVENT_ROLES, CaseLog, case_summary, queue_notification
+from api.db.after_commit import call_after_commit
 from api.db.base import utcnow
 from api.messaging.gate import WriteGate
 from api.messaging.models import Conversation, OutboundMessage

@@ -20,8 +20,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from api.cases.events import savepoint
 from api.cases.service import CaseLog, RiskReading
+from api.db.after_commit import savepoint
 from api.messaging.models import Conversation, InboundMessage
 from vietnlu import risk as risk_engine
 

@@ -187,11 +187,10 @@ class CaseLog:
             session.flush()
             opened = True
         change = CaseChange(case=case, opened=opened)
-        # Already in this case: the intake screen logged it (and alerted, if it escalated).
-        logged = not opened and session.scalar(
-            select(CaseMessage.id).where(CaseMessage.case_id == case.id,
-                                         CaseMessage.inbound_message_id == inbound_id).limit(1)) is not None
-        screened = screen if logged and screen is not None and screen.get("case_id") == case.id else None
+        # The intake screen logged this message into this very case (and alerted, if it escalated):
+        # its marker and the message were written in one savepoint, so the marker alone tells.
+        screened = screen if screen is not None and not opened and screen.get("case_id") == case.id else None
+        logged = screened is not None
         if risk_rank(risk.level) > case.level_rank:
             change.level_raised = not opened
             case.level = risk.level

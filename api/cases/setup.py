@@ -9,13 +9,14 @@ from fastapi import FastAPI
 from api.auth.bootstrap import ensure_bootstrap_admin
 from api.auth.routes import router as auth_router
 from api.cases.emergency import StorageDownReplier
-from api.cases.events import EventBroker, RedisRelay, call_after_commit
+from api.cases.events import EventBroker, RedisRelay
 from api.cases.handoff import HandoffService
 from api.cases.hooks import CaseHooks
 from api.cases.notify import CaseNotifier
 from api.cases.routes import router as cases_router
 from api.cases.service import CaseLog
 from api.console.routes import router as console_router
+from api.db.after_commit import call_after_commit
 
 
 class _NotifyingCaseLog(CaseLog):

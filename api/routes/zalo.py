@@ -107,7 +107,7 @@ def _storage_key(event: ZaloEvent, crypto: Crypto) -> str:
     return f"msg:{event.dedupe_key}"
 
 
-def _store_event(session: Session, event: ZaloEvent, crypto: Crypto, state: Any = None) -> bool:
+def _store_event(session: Session, event: ZaloEvent, crypto: Crypto, state: Any) -> bool:
     """Store one verified event; False when it was stored before. `state` (the app's) lets the
     intake screen read a stored text at once."""
     assert event.user_id is not None
