@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from api.db.after_commit import call_after_commit
+from api.messaging.inflight import cancel_and_wait
 
 _QUEUE_LIMIT = 1000
 log = logging.getLogger(__name__)
@@ -126,12 +127,7 @@ class RedisRelay:
 
     async def stop(self) -> None:
         self.broker.relay = None
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except (asyncio.CancelledError, Exception):  # noqa: S110 (already stopping)
-                pass
+        await cancel_and_wait(self._task, ignore_errors=True)
         if self._client is not None:
             await self._client.aclose()
 

@@ -18,6 +18,7 @@ from api.cases.models import Case, Notification
 from api.cases.service import case_summary, queue_notification
 from api.db.base import utcnow
 from api.messaging.gate import WriteGate
+from api.messaging.inflight import cancel_and_wait
 from api.security.crypto import Crypto
 from api.settings import Settings
 
@@ -90,12 +91,7 @@ class CaseNotifier:
         return self
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except (asyncio.CancelledError, Exception):  # noqa: S110 (already stopping)
-                pass
+        await cancel_and_wait(self._task, ignore_errors=True)
         await self.http.aclose()
 
     async def _run(self) -> None:

@@ -23,6 +23,7 @@ import httpx
 from api.content.models import RetrainJob
 from api.db.base import utcnow
 from api.db.session import Database
+from api.messaging.inflight import cancel_and_wait
 from api.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -88,11 +89,7 @@ class RetrainRunner:
 
     async def stop(self) -> None:
         if self._task is not None and not self._task.done():
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
+            await cancel_and_wait(self._task)
 
     def _update(self, job_id: int, **values: Any) -> None:
         with self.database.transaction() as session:

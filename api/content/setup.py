@@ -13,6 +13,7 @@ from api.content import api_campaign, api_responses, broadcasts, directory, resp
 from api.content.hooks import ContentHooks
 from api.content.retrain import RetrainRunner
 from api.db.session import Database
+from api.messaging.inflight import cancel_and_wait
 from api.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -63,12 +64,7 @@ class BroadcastScheduler:
             await asyncio.sleep(self.poll_seconds)
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
+        await cancel_and_wait(self._task)
 
 
 class _ContentServices:

@@ -1,7 +1,8 @@
-"""Shutdown of the workers' in-flight tasks."""
+"""Shutdown of background tasks: the workers' in-flight tasks and the services' loops."""
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 
 async def finish_in_flight(tasks: list[asyncio.Task[None]], grace_seconds: float) -> None:
@@ -13,3 +14,18 @@ async def finish_in_flight(tasks: list[asyncio.Task[None]], grace_seconds: float
         task.cancel()
     if pending:
         await asyncio.gather(*pending, return_exceptions=True)
+
+
+async def cancel_and_wait(task: asyncio.Task[Any] | None, *, ignore_errors: bool = False) -> None:
+    """Cancel a service's background task and wait until it has unwound. `ignore_errors`: also
+    swallow an error the task ended with (the service is stopping anyway)."""
+    if task is None:
+        return
+    task.cancel()
+    try:
+        await task
+    except asyncio.CancelledError:
+        pass
+    except Exception:
+        if not ignore_errors:
+            raise

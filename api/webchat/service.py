@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
 from fastapi import FastAPI
 
+from api.messaging.inflight import cancel_and_wait
 from api.webchat.mailbox import WebChatMailbox, WebChatSender
 
 log = logging.getLogger(__name__)
@@ -38,10 +38,7 @@ class WebChatService:
 
     async def stop(self) -> None:
         self._app.state.channel_senders.unregister(self.sender.channel)
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel_and_wait(self._task)
 
 
 async def start_webchat(app: FastAPI) -> WebChatService:
