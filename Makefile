@@ -25,7 +25,7 @@ export PYTHONPATH := $(CURDIR)
 export ACTION_SERVER_URL ?= http://127.0.0.1:5055/webhook
 export NLG_URL ?=
 
-NLU_INPUTS := $(shell find data/nlu data/lexicon -name '*.yml' 2>/dev/null) $(wildcard vietnlu/*.py)
+NLU_INPUTS := $(shell find data/nlu data/lexicon -name '*.yml' 2>/dev/null) $(wildcard vietnlu/*.py) $(wildcard vietnlu/*/*.py)
 CORE_INPUTS := $(shell find data/rules data/stories -name '*.yml' 2>/dev/null) domain.yml config.yml
 
 .PHONY: help run test train eval validate lint typecheck test-unit test-conversations \
