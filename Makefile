@@ -3,6 +3,7 @@
 #   make test   everything the tests need, from nothing, then all tests
 #   make train  (re)train the model when data, config or NLU code changed
 #   make eval SET=file.jsonl   score the model on a labelled set
+#   make eval-sets   the dev set and every blind set, side by side
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
@@ -25,11 +26,12 @@ export PYTHONPATH := $(CURDIR)
 export ACTION_SERVER_URL ?= http://127.0.0.1:5055/webhook
 export NLG_URL ?=
 
-NLU_INPUTS := $(shell find data/nlu data/lexicon -name '*.yml' 2>/dev/null) $(wildcard vietnlu/*.py) $(wildcard vietnlu/*/*.py)
+NLU_INPUTS := $(shell find data/nlu data/lexicon -name '*.yml' 2>/dev/null) $(wildcard data/risk/*.jsonl) $(wildcard vietnlu/*.py) $(wildcard vietnlu/*/*.py)
 CORE_INPUTS := $(shell find data/rules data/stories -name '*.yml' 2>/dev/null) domain.yml config.yml
 
 .PHONY: help run test train eval validate lint typecheck test-unit test-conversations \
-        test-gateway bench-parse bench-gateway clean envs browser train-candidate bench-escalation
+        test-gateway bench-parse bench-gateway clean envs browser train-candidate bench-escalation \
+        eval-sets
 
 help:
 	@grep -E '^#   make' Makefile | sed 's/^#   //'
@@ -97,6 +99,10 @@ test-gateway: $(GW_VENV)/.installed $(MODEL)
 
 eval: $(MODEL)
 	$(RASA_VENV)/bin/python scripts/services.py eval $(SET)
+
+# The dev set and every blind set (tests/nlu/blind) side by side; blind sets print no lines.
+eval-sets: $(MODEL)
+	$(RASA_VENV)/bin/python scripts/eval_sets.py
 
 lint: $(GW_VENV)/.installed
 	$(GW_VENV)/bin/ruff check .

@@ -7,12 +7,14 @@ the classifier filed under another topic still gets the safe answer with 111.
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List, Text
+import os
+from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.context import RasaRiskReader, RiskReader, earlier_user_messages, read_in_context
 from actions.replies import LEVELS, Reply, Turn, level_rank, plan_reply
 
 logger = logging.getLogger(__name__)
@@ -30,6 +32,7 @@ def turn_from_tracker(tracker: Tracker) -> Turn:
         if item.get("name")
     ]
     return Turn(
+        text=str(message.get("text") or ""),
         intent=intent.get("name"),
         confidence=float(intent.get("confidence") or 0.0),
         risk={"level": risk.get("level", "none"), "category": risk.get("category"),
@@ -70,16 +73,28 @@ def risk_payload(turn: Turn, reply: Reply) -> Dict[str, Any]:
     }
 
 
+def risk_reader_from_env() -> Optional[RiskReader]:
+    """Rasa's NLU for reading a message in context (RASA_URL, RASA_TOKEN); None when unset."""
+    url = os.environ.get("RASA_URL", "").rstrip("/")
+    return RasaRiskReader(url, os.environ.get("RASA_TOKEN", "")) if url else None
+
+
 class RiskFirstReply:
     """Shared `run` of the two actions (a mixin: the SDK registers every Action subclass)."""
 
-    def run(
+    def __init__(self, risk_reader: Optional[RiskReader] = None) -> None:
+        # The SDK builds actions without arguments: the reader then comes from the environment.
+        self.risk_reader = risk_reader if risk_reader is not None else risk_reader_from_env()
+
+    async def run(
         self,
         dispatcher: CollectingDispatcher,
         tracker: Tracker,
         domain: Dict[Text, Any],
     ) -> List[Dict[Text, Any]]:
         turn = turn_from_tracker(tracker)
+        earlier = earlier_user_messages(list(tracker.events or []))
+        turn.risk = await read_in_context(turn.risk, turn.text, earlier, self.risk_reader)
         reply = plan_reply(turn)
         logger.debug("reply for intent=%s level=%s: %s", turn.intent, turn.level, reply.responses)
         for index, response in enumerate(reply.responses):

@@ -86,6 +86,7 @@ class Turn:
     ranking: list[tuple[str, float]] = field(default_factory=list)
     counselor_offered: bool = False
     fallback_count: int = 0
+    text: str = ""
 
     @property
     def level(self) -> str:

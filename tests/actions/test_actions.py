@@ -1,6 +1,7 @@
 """action_answer and action_handle_risk run with rasa-sdk's own tracker and dispatcher and the real domain."""
 from __future__ import annotations
 
+import asyncio
 import sys
 from pathlib import Path
 from typing import Any
@@ -72,7 +73,7 @@ def _risk(level: str, category: str | None = None) -> dict[str, Any]:
 
 def _run(action_class, tracker: Tracker, domain: dict) -> tuple[list[dict], dict[str, Any], list[dict]]:
     dispatcher = CollectingDispatcher()
-    events = action_class().run(dispatcher, tracker, domain)
+    events = asyncio.run(action_class().run(dispatcher, tracker, domain))
     responses = [message for message in dispatcher.messages if message.get("response")]
     payloads = [message["custom"] for message in dispatcher.messages if message.get("custom")]
     assert len(payloads) == 1, "every answer carries exactly one risk payload"

