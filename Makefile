@@ -61,7 +61,7 @@ browser:
 
 ## Model ----------------------------------------------------------------------------------
 $(AUGMENTED): $(NLU_INPUTS) $(RASA_VENV)/.installed
-	$(RASA_VENV)/bin/python -m vietnlu.augment data/nlu $@
+	$(RASA_VENV)/bin/python -m vietnlu.augment data/nlu $@ --corpus data/risk
 
 $(MODEL): $(AUGMENTED) $(CORE_INPUTS) $(NLU_INPUTS)
 	$(RASA) train --data $(AUGMENTED) data/rules data/stories --domain domain.yml \

@@ -6,12 +6,17 @@ first-person pronoun ("tui" for "em"). It then checks that no folded sentence
 is labelled with two topics: that would teach the classifier a contradiction, so the build
 fails and names the sentences.
 
-Usage: python -m vietnlu.augment data/nlu build/nlu/augmented.yml
+The risk corpus (data/risk/*.jsonl, `--corpus`) adds its messages under their topics as they
+are, without copies (it is already written in every style): a sentence that data/nlu or another
+corpus line files under a different topic is left out, and the count is printed.
+
+Usage: python -m vietnlu.augment data/nlu build/nlu/augmented.yml [--corpus data/risk]
 """
 from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import random
 import sys
 from collections import defaultdict
@@ -158,6 +163,41 @@ def augment(examples: dict[str, list[str]], lexicon: Lexicon) -> dict[str, list[
     return augmented
 
 
+def read_corpus(corpus_dir: Path) -> dict[str, list[str]]:
+    """topic → messages, from the risk corpus' JSONL files (lines without a topic are skipped)."""
+    examples: dict[str, list[str]] = defaultdict(list)
+    for path in sorted(corpus_dir.glob("*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            row = json.loads(line) if line.strip() else {}
+            if row.get("text") and row.get("topic"):
+                examples[str(row["topic"])].append(nfc(str(row["text"])).replace("\n", " "))
+    return examples
+
+
+def add_corpus(
+    augmented: dict[str, list[str]], corpus: dict[str, list[str]], lexicon: Lexicon
+) -> tuple[dict[str, list[str]], int]:
+    """`augmented` plus the corpus messages whose folded form no other topic owns, and the
+    number of messages left out for that reason."""
+    owners: dict[str, set[str]] = defaultdict(set)
+    for source in (augmented, corpus):
+        for intent, texts in source.items():
+            for text in texts:
+                owners[lexicon.normalise(text)].add(intent)
+    merged = {intent: list(texts) for intent, texts in augmented.items()}
+    left_out = 0
+    for intent, texts in corpus.items():
+        seen = {lexicon.normalise(text) for text in merged.get(intent, [])}
+        for text in texts:
+            key = lexicon.normalise(text)
+            if owners[key] != {intent}:
+                left_out += 1
+            elif key not in seen:
+                seen.add(key)
+                merged.setdefault(intent, []).append(text)
+    return merged, left_out
+
+
 def _quote(text: str) -> str:
     # Examples are written as YAML block-list items: keep them on one line.
     return text.replace("\n", " ")
@@ -177,6 +217,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("nlu_dir", type=Path)
     parser.add_argument("out", type=Path)
+    parser.add_argument("--corpus", type=Path, help="the risk corpus folder (JSONL with topics)")
     args = parser.parse_args(argv)
 
     examples = read_examples(args.nlu_dir)
@@ -193,9 +234,13 @@ def main(argv: list[str] | None = None) -> int:
         for folded, intents in sorted(augmented_conflicts.items()):
             print(f"conflict after augmentation: {folded!r} {sorted(intents)}", file=sys.stderr)
         return 1
-    write_nlu(augmented, args.out)
     before = sum(len(v) for v in examples.values())
     after = sum(len(v) for v in augmented.values())
+    if args.corpus is not None:
+        augmented, left_out = add_corpus(augmented, read_corpus(args.corpus), lexicon)
+        print(f"risk corpus: {sum(len(v) for v in augmented.values()) - after} messages added, "
+              f"{left_out} left out (their sentence is filed under another topic)")
+    write_nlu(augmented, args.out)
     print(f"augmented {before} examples in {len(examples)} intents to {after} -> {args.out}")
     return 0
 

@@ -179,10 +179,15 @@ class RiskAssessor(GraphComponent, IntentClassifier):
 
     def train(self, training_data: TrainingData) -> Resource:
         examples = load_corpus(self.component_config["risk_corpus"])
+        # The NLU examples of non-disclosure topics are harmless messages, except corpus lines
+        # that the augmentation filed under those topics with their own level.
+        in_corpus = {example.text for example in examples}
         examples += [
             RiskExample(text=example.get(TEXT), level="none")
             for example in training_data.intent_examples
-            if example.get(INTENT) not in DISCLOSURE_TOPICS and example.get(TEXT)
+            if example.get(INTENT) not in DISCLOSURE_TOPICS
+            and example.get(TEXT)
+            and example.get(TEXT) not in in_corpus
         ]
         self.model = RiskModel.train(
             examples,

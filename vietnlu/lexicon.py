@@ -15,7 +15,7 @@ import yaml
 from vietnlu.text import fold_word, tokenize
 
 DEFAULT_LEXICON_PATH = Path(__file__).resolve().parent.parent / "data" / "lexicon" / "teencode.yml"
-WORD_SECTIONS = ("teencode", "dialect_central", "dialect_south")
+WORD_SECTIONS = ("teencode", "english", "dialect_central", "dialect_south")
 
 
 def _fold_words(text: str) -> tuple[str, ...]:

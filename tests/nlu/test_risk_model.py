@@ -1,0 +1,199 @@
+"""The learned risk model (vietnlu/risk/model.py) and its combination with the rules (combine.py)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+from vietnlu.lexicon import load_default_lexicon  # noqa: E402
+from vietnlu.risk import RiskAssessment  # noqa: E402
+from vietnlu.risk.combine import SURE_MODEL, combine  # noqa: E402
+from vietnlu.risk.model import (  # noqa: E402
+    MIN_THRESHOLD,
+    TARGET_RECALL,
+    ModelReading,
+    RiskExample,
+    RiskModel,
+    choose_thresholds,
+    corpus_fingerprint,
+    load_corpus,
+)
+
+# A small corpus in the corpus' own format: enough for the model to learn the four levels.
+SMALL = [
+    ("bố em đang cầm dao đuổi em, em trốn trong nhà vệ sinh", "imminent", "physical", "self", "now"),
+    ("em đếm đủ 30 viên thuốc rồi, tối nay em uống hết", "imminent", "self_harm", "self", "now"),
+    ("ông ta đang đập cửa phòng em, em sợ lắm cứu em", "imminent", "physical", "self", "now"),
+    ("em đang đứng trên sân thượng, không muốn sống nữa", "imminent", "self_harm", "self", "now"),
+    ("chú em hay sờ vào chỗ kín của em mỗi khi mẹ đi vắng", "high", "sexual", "self", "ongoing"),
+    ("ba đánh em bằng roi mây, lưng em bầm tím hết", "high", "physical", "self", "ongoing"),
+    ("có người dọa tung ảnh nóng của em nếu em không gửi thêm", "high", "online", "self", "ongoing"),
+    ("em hay nghĩ đến chuyện chết đi cho xong", "high", "self_harm", "self", "ongoing"),
+    ("tụi bạn trong lớp hay chế giễu em, không chơi với em", "concern", "bullying", "self", "ongoing"),
+    ("mẹ hay đi làm tới khuya, em ở nhà một mình hoài", "concern", "neglect", "self", "ongoing"),
+    ("hồi lớp 3 em bị bạn đánh, giờ hết rồi nhưng em vẫn nhớ", "concern", "bullying", "self", "over"),
+    ("dạo này em buồn lắm, không muốn làm gì", "concern", "self_harm", "self", "ongoing"),
+    ("chào bot, hôm nay trời đẹp quá", "none", "none", "none", "none"),
+    ("tổng đài 111 có mất phí không ạ", "none", "none", "general", "none"),
+    ("học bài mệt muốn chết luôn", "none", "none", "story", "none"),
+    ("game này boss đánh chết em 5 lần rồi", "none", "none", "story", "none"),
+    ("làm sao để dạy con về vùng riêng tư", "none", "sexual", "general", "none"),
+    ("cảm ơn bot nhiều nha", "none", "none", "none", "none"),
+]
+
+
+def _examples(repeat: int = 3) -> list[RiskExample]:
+    return [
+        RiskExample(text, level, {"harm": harm, "who": who, "when": when}, ("means",) if "thuốc" in text else ())
+        for _ in range(repeat)
+        for text, level, harm, who, when in SMALL
+    ]
+
+
+@pytest.fixture(scope="module")
+def model() -> RiskModel:
+    return RiskModel.train(_examples(), load_default_lexicon(), folds=3)
+
+
+def _reading(level: str, p: float = 0.6, harm: str = "physical", who: str = "self") -> ModelReading:
+    probabilities = {name: (p if name == level else (1 - p) / 3) for name in ("none", "concern", "high", "imminent")}
+    return ModelReading(level, probabilities, {"harm": harm, "who": who, "when": "now"}, [])
+
+
+# --------------------------------------------------------------------------- corpus files
+
+
+def test_load_corpus_reads_levels_and_factors_and_skips_conversations(tmp_path):
+    (tmp_path / "a.jsonl").write_text(
+        json.dumps({"text": "cứu em", "topic": "request_counselor", "risk": "imminent", "harm": "none",
+                    "who": "self", "when": "now", "severity": ["abuser_present", "unknown"]}, ensure_ascii=False)
+        + "\n\n" + json.dumps({"messages": ["a", "b"], "risk_in_context": "high"}) + "\n",
+        encoding="utf-8",
+    )
+    [example] = load_corpus([tmp_path])
+    assert example.level == "imminent"
+    assert example.factors == {"harm": "none", "who": "self", "when": "now"}
+    assert example.severity == ("abuser_present",)
+
+
+def test_load_corpus_names_the_file_and_line_of_a_bad_level(tmp_path):
+    (tmp_path / "bad.jsonl").write_text('{"text": "x", "risk": "urgent"}\n', encoding="utf-8")
+    with pytest.raises(ValueError, match=r"bad.jsonl:1: unknown risk 'urgent'"):
+        load_corpus([tmp_path])
+
+
+def test_fingerprint_follows_the_contents(tmp_path):
+    path = tmp_path / "c.jsonl"
+    path.write_text('{"text": "a", "risk": "none"}\n', encoding="utf-8")
+    before = corpus_fingerprint([tmp_path])
+    assert corpus_fingerprint([tmp_path]) == before
+    path.write_text('{"text": "a", "risk": "high"}\n', encoding="utf-8")
+    assert corpus_fingerprint([tmp_path]) != before
+
+
+# --------------------------------------------------------------------------- thresholds
+
+
+def test_thresholds_keep_the_target_share_of_each_level():
+    rng = np.random.default_rng(0)
+    levels = ["none"] * 200 + ["concern"] * 100 + ["high"] * 100 + ["imminent"] * 100
+    classes = ["concern", "high", "imminent", "none"]
+    # Each message's own level is the likeliest, with plenty of spread.
+    raw = rng.dirichlet(np.ones(4), size=len(levels))
+    for row, level in enumerate(levels):
+        raw[row, classes.index(level)] += 1.5
+    raw /= raw.sum(axis=1, keepdims=True)
+    thresholds = choose_thresholds(raw, classes, levels)
+    imminent_scores = raw[400:, classes.index("imminent")]
+    assert np.mean(imminent_scores >= thresholds["imminent"]) >= TARGET_RECALL["imminent"]
+    assert all(MIN_THRESHOLD <= t <= 0.5 for t in thresholds.values())
+
+
+def test_thresholds_never_fall_below_the_floor():
+    levels = ["none", "imminent", "imminent"]
+    raw = np.array([[0.0, 0.0, 0.01, 0.99], [0.0, 0.0, 0.01, 0.99], [0.0, 0.0, 0.9, 0.1]])
+    assert choose_thresholds(raw, ["concern", "high", "imminent", "none"], levels)["imminent"] == MIN_THRESHOLD
+
+
+# --------------------------------------------------------------------------- the model
+
+
+def test_model_reads_levels_and_factors(model):
+    assert model.read("bố em đang cầm dao đuổi em, em trốn trong nhà vệ sinh").level == "imminent"
+    reading = model.read("chú em hay sờ vào chỗ kín của em mỗi khi mẹ đi vắng")
+    assert reading.level in ("high", "imminent")
+    assert reading.factors["harm"] == "sexual"
+    assert model.read("chào bot, hôm nay trời đẹp quá").level == "none"
+
+
+def test_model_reads_unaccented_teencode_like_the_accented_text(model):
+    accented = model.read("ba đánh em bằng roi mây, lưng em bầm tím hết")
+    typed = model.read("ba dánh e bang roi may, lung e bam tim het")
+    assert typed.level == accented.level
+
+
+def test_signals_name_the_level_and_the_factors(model):
+    signals = model.read("em đếm đủ 30 viên thuốc rồi, tối nay em uống hết").signals()
+    assert signals[0].startswith("model:imminent:")
+    assert "model:harm=self_harm" in signals and "model:who=self" in signals
+
+
+def test_save_and_load_give_the_same_readings(model, tmp_path):
+    path = tmp_path / "risk_model.pkl"
+    model.save(path)
+    loaded = RiskModel.load(path, load_default_lexicon())
+    texts = [text for text, *_ in SMALL]
+    assert [r.probabilities for r in loaded.read_many(texts)] == [r.probabilities for r in model.read_many(texts)]
+
+
+def test_load_refuses_a_file_that_is_not_a_model(tmp_path):
+    import pickle
+
+    path = tmp_path / "other.pkl"
+    path.write_bytes(pickle.dumps({"not": "a model"}))
+    with pytest.raises(TypeError):
+        RiskModel.load(path, load_default_lexicon())
+
+
+# --------------------------------------------------------------------------- combination
+
+
+def test_the_higher_reading_wins_and_the_rules_are_a_floor():
+    rule = RiskAssessment("high", "disclose_sexual_abuse", ["lex:sexual_abuse:so cho kin"])
+    assert combine(rule, _reading("none", harm="none")).level == "high"
+    assert combine(rule, _reading("imminent")).level == "imminent"
+    assert combine(RiskAssessment(), _reading("high")).level == "high"
+    assert combine(rule, None) is rule
+
+
+def test_category_comes_from_the_reading_that_set_the_level():
+    rule = RiskAssessment("concern", "disclose_bullying", [])
+    assert combine(rule, _reading("imminent", harm="physical")).category == "disclose_physical_abuse"
+    assert combine(rule, _reading("high", who="other_child")).category == "report_third_party"
+    assert combine(rule, _reading("concern", harm="neglect")).category == "disclose_bullying"
+
+
+@pytest.mark.parametrize("damper", ["damp:hyperbole:muon chet", "damp:story:tren bao", "damp:general:lam sao",
+                                    "damp:negation:physical:danh"])
+def test_documented_dampers_cap_an_unsure_model_at_concern(damper):
+    rule = RiskAssessment("none", None, [damper])
+    assert combine(rule, _reading("imminent", p=SURE_MODEL - 0.1)).level == "concern"
+    assert combine(rule, _reading("imminent", p=SURE_MODEL + 0.05)).level == "imminent"
+
+
+def test_dampers_never_lower_the_rules_own_reading():
+    rule = RiskAssessment("high", "disclose_physical_abuse", ["damp:story:tren bao", "lex:physical:danh"])
+    assert combine(rule, _reading("imminent", p=0.5)).level == "high"
+
+
+def test_signals_keep_both_readings():
+    rule = RiskAssessment("concern", "disclose_bullying", ["intent:disclose_bullying:0.80"])
+    result = combine(rule, _reading("high"))
+    assert "intent:disclose_bullying:0.80" in result.signals
+    assert any(signal.startswith("model:high:") for signal in result.signals)
