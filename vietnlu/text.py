@@ -16,9 +16,10 @@ _EMOJI = (
 )
 _TOKEN_RE = re.compile(rf"[^\W_]+|[{_EMOJI}]", re.UNICODE)
 # Folded Vietnamese never doubles a letter except "uu" (cứu, hưu) and "oo" (xoong): any other
-# doubled letter is chat elongation ("roii", "nhaaa"); u and o runs of three or more become two
-# ("cuuuu" → "cuu", i.e. cứu).
-_ELONGATION_RE = re.compile(r"([a-np-tv-z])\1+|([ou])\2{2,}")
+# doubled letter is chat elongation ("roii", "nhaaa"). A run of three or more u becomes two
+# ("cuuuu" → "cuu", i.e. cứu); of three or more o, one ("chàoooo" → "chao"): "oo" is only in a
+# few loanwords (xoong, boong), typed with two.
+_ELONGATION_RE = re.compile(r"([a-np-tv-z])\1+|(o)\2{2,}|(u)\3{2,}")
 _SPACES_RE = re.compile(r"\s+")
 
 
@@ -36,7 +37,7 @@ def strip_diacritics(text: str) -> str:
 def fold_word(word: str) -> str:
     """Fold one word: lowercase, no diacritics, y→i, elongations collapsed ("nhaaa"→"nha")."""
     folded = strip_diacritics(nfc(word).lower())
-    folded = _ELONGATION_RE.sub(lambda m: m.group(1) or m.group(2) * 2, folded)
+    folded = _ELONGATION_RE.sub(lambda m: m.group(1) or m.group(2) or m.group(3) * 2, folded)
     # "y" and "i" are spelled interchangeably in chat and in old/new orthography (ly/li, quy/qui).
     return folded.replace("y", "i")
 

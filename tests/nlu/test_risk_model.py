@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 from vietnlu.lexicon import load_default_lexicon  # noqa: E402
 from vietnlu.risk import RiskAssessment  # noqa: E402
-from vietnlu.risk.combine import SURE_MODEL, combine  # noqa: E402
+from vietnlu.risk.combine import CLEAR_MODEL, combine  # noqa: E402
 from vietnlu.risk.model import (  # noqa: E402
     MIN_THRESHOLD,
     TARGET_RECALL,
@@ -61,9 +61,11 @@ def model() -> RiskModel:
     return RiskModel.train(_examples(), load_default_lexicon(), folds=3)
 
 
-def _reading(level: str, p: float = 0.6, harm: str = "physical", who: str = "self") -> ModelReading:
+def _reading(level: str, p: float = 0.6, harm: str = "physical", who: str = "self", p_who: float = 0.9) -> ModelReading:
     probabilities = {name: (p if name == level else (1 - p) / 3) for name in ("none", "concern", "high", "imminent")}
-    return ModelReading(level, probabilities, {"harm": harm, "who": who, "when": "now"}, [])
+    others = [name for name in ("self", "other_child", "general", "story", "none") if name != who]
+    who_probabilities = {who: p_who, **{name: (1 - p_who) / 4 for name in others}}
+    return ModelReading(level, probabilities, {"harm": harm, "who": who, "when": "now"}, [], who_probabilities)
 
 
 # --------------------------------------------------------------------------- corpus files
@@ -116,8 +118,8 @@ def test_thresholds_keep_the_target_share_of_each_level():
 
 
 def test_thresholds_never_fall_below_the_floor():
-    levels = ["none", "imminent", "imminent"]
-    raw = np.array([[0.0, 0.0, 0.01, 0.99], [0.0, 0.0, 0.01, 0.99], [0.0, 0.0, 0.9, 0.1]])
+    levels = ["none", "imminent", "imminent", "imminent"]
+    raw = np.array([[0.0, 0.0, 0.001, 0.999]] * 3 + [[0.0, 0.0, 0.9, 0.1]])
     assert choose_thresholds(raw, ["concern", "high", "imminent", "none"], levels)["imminent"] == MIN_THRESHOLD
 
 
@@ -179,17 +181,27 @@ def test_category_comes_from_the_reading_that_set_the_level():
     assert combine(rule, _reading("concern", harm="neglect")).category == "disclose_bullying"
 
 
-@pytest.mark.parametrize("damper", ["damp:hyperbole:muon chet", "damp:story:tren bao", "damp:general:lam sao",
-                                    "damp:negation:physical:danh"])
-def test_documented_dampers_cap_an_unsure_model_at_concern(damper):
-    rule = RiskAssessment("none", None, [damper])
-    assert combine(rule, _reading("imminent", p=SURE_MODEL - 0.1)).level == "concern"
-    assert combine(rule, _reading("imminent", p=SURE_MODEL + 0.05)).level == "imminent"
+@pytest.mark.parametrize("who", ["story", "general", "none"])
+def test_a_clear_story_or_question_caps_the_rules_at_concern(who):
+    rule = RiskAssessment("imminent", "disclose_physical_abuse", ["lex:physical_violence:danh em"])
+    result = combine(rule, _reading("none", p=CLEAR_MODEL + 0.05, harm="none", who=who))
+    assert result.level == "concern"
+    assert "damp:model:no_harm" in result.signals
 
 
-def test_dampers_never_lower_the_rules_own_reading():
-    rule = RiskAssessment("high", "disclose_physical_abuse", ["damp:story:tren bao", "lex:physical:danh"])
-    assert combine(rule, _reading("imminent", p=0.5)).level == "high"
+@pytest.mark.parametrize("p_none,who,p_who", [
+    (CLEAR_MODEL - 0.05, "story", 0.95),  # the model is not sure nothing harmful is said
+    (0.95, "story", 0.3),  # nor that it is a story (0.3 + 2 × 0.175 for general and none)
+    (0.95, "self", 0.95),  # a child writing about themself: the rules stand
+])
+def test_the_rules_stand_unless_the_model_is_clear(p_none, who, p_who):
+    rule = RiskAssessment("high", "disclose_sexual_abuse", ["lex:sexual_abuse:so cho kin"])
+    assert combine(rule, _reading("none", p=p_none, harm="none", who=who, p_who=p_who)).level == "high"
+
+
+def test_the_rules_never_lower_the_model():
+    rule = RiskAssessment("none", None, ["damp:story:tren bao", "damp:hyperbole:muon chet"])
+    assert combine(rule, _reading("imminent", p=0.3)).level == "imminent"
 
 
 def test_signals_keep_both_readings():

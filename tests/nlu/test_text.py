@@ -56,6 +56,9 @@ def test_y_folds_to_i(word, folded):
         ("cuuuu", "cuu"),
         ("cứuuuu", "cuu"),
         ("huuu", "huu"),
+        ("CHAOOOO", "chao"),
+        ("chàooooo", "chao"),
+        ("NOOOO", "no"),
     ],
 )
 def test_chat_elongation_collapses(word, folded):

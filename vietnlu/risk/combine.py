@@ -1,16 +1,17 @@
 """One reading from two: the learned model's and the rules' (classifier intents + lexicon).
 
 The model reads the whole message; the rules are the floor. The final level is the higher of
-the two, except where the rules recognised, with a documented marker of the risk lexicon, that
-the words of harm are not about a child being harmed:
+the two, with one documented exception about words of harm that are not a child being harmed:
 
-- hyperbole ("mệt muốn chết", "cười xỉu") was blanked and nothing of harm was left;
-- a story, a film or the news retold ("trên báo có vụ ..."), or a general question with no
-  named victim ("làm sao biết trẻ bị xâm hại");
-- a denial of the harm ("em không bị ai đánh").
+The model reads, each at `CLEAR_MODEL` or more, that nothing harmful is said (level none) and
+that the message is a story, a game, a joke, hyperbole or a general question, or is about
+nobody (who = story, general or none). Then a high or imminent reading of the rules counts as
+concern: a keyword in "boss đánh em bầm dập, chết 40 lần" or "thấy trẻ bị bắt cóc thì gọi 113
+hay 111" opens no case, while the reply still offers a counselor.
 
-Then the model's reading counts at most as concern, unless it is sure (`SURE_MODEL`), because
-a message can carry both ("đọc báo xong em nhớ lại chú em cũng làm vậy với em").
+The rules never lower the model's reading. Their own dampers (hyperbole, stories, general
+questions, denials) act inside the rules only: applied to the model as well they cost recall
+on the blind sets and saved no false alarm (docs/risk.md).
 """
 
 from __future__ import annotations
@@ -28,21 +29,15 @@ HARM_TOPICS = {
     "neglect": "disclose_neglect",
     "self_harm": "disclose_self_harm",
 }
-# The rules' signals that say the words of harm are not a child being harmed (see above).
-NOT_HARM_SIGNALS = ("damp:hyperbole:", "damp:story", "damp:general", "damp:negation:")
-# At or above this probability of its level the model is not capped by those markers.
-SURE_MODEL = 0.8
+# At or above this probability of "none" and of a story/general/nobody reading, the rules'
+# high or imminent counts as concern.
+CLEAR_MODEL = 0.7
+NOT_ABOUT_A_CHILD = ("story", "general", "none")
 
 
-def _not_harm(rule: RiskAssessment) -> bool:
-    return any(signal.startswith(NOT_HARM_SIGNALS) for signal in rule.signals)
-
-
-def _model_level(rule: RiskAssessment, reading: ModelReading) -> int:
-    level = LEVELS.index(reading.level)
-    if level > CONCERN and _not_harm(rule) and reading.probabilities.get(reading.level, 0.0) < SURE_MODEL:
-        return CONCERN
-    return level
+def _clearly_no_harm(reading: ModelReading) -> bool:
+    not_about_a_child = sum(reading.who.get(name, 0.0) for name in NOT_ABOUT_A_CHILD)
+    return reading.probabilities.get("none", 0.0) >= CLEAR_MODEL and not_about_a_child >= CLEAR_MODEL
 
 
 def _category(rule: RiskAssessment, reading: ModelReading, from_model: bool) -> str | None:
@@ -54,13 +49,16 @@ def _category(rule: RiskAssessment, reading: ModelReading, from_model: bool) -> 
 
 
 def combine(rule: RiskAssessment, reading: ModelReading | None) -> RiskAssessment:
-    """The higher of the two readings (the model's damped as above), with both sets of signals."""
+    """The higher of the two readings (the rules damped as above), with both sets of signals."""
     if reading is None:
         return rule
     rule_level = LEVELS.index(rule.level)
-    model_level = _model_level(rule, reading)
-    level = max(rule_level, model_level)
     signals = list(rule.signals) + reading.signals()
+    if rule_level > CONCERN and _clearly_no_harm(reading):
+        rule_level = CONCERN
+        signals.append("damp:model:no_harm")
+    model_level = LEVELS.index(reading.level)
+    level = max(rule_level, model_level)
     if level == 0:
         return RiskAssessment("none", None, signals)
     return RiskAssessment(LEVELS[level], _category(rule, reading, model_level > rule_level), signals)
