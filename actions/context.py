@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Protocol
 
 import aiohttp
@@ -36,7 +36,7 @@ class RasaRiskReader:
     the model that reads single messages."""
 
     url: str
-    token: str = ""
+    token: str = field(default="", repr=False)
     timeout_seconds: float = 2.0
 
     async def read_risk(self, text: str) -> Optional[Dict[str, Any]]:
@@ -58,30 +58,50 @@ class RasaRiskReader:
 @dataclass
 class EarlierMessage:
     text: str
-    level: str
+    level: str  # the level the bot answered it at (its own reading, or raised by its context)
+
+
+def carries_words(text: str) -> bool:
+    """A message typed by the user: not a button payload ("/affirm") nor an event the gateway
+    triggers ("EXTERNAL: EXTERNAL_checkin")."""
+    return bool(text) and not text.startswith(("/", "EXTERNAL:"))
+
+
+def _answered_levels(events: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """The session's user events, each with the level the bot's risk payload gave it."""
+    users: List[Dict[str, Any]] = []
+    for event in events:
+        kind = event.get("event")
+        if kind == "session_started":
+            users = []
+        elif kind == "user":
+            own = ((event.get("parse_data") or {}).get("risk") or {}).get("level") or "none"
+            users.append({"event": event, "level": str(own)})
+        elif kind == "bot" and users:
+            custom = (event.get("data") or {}).get("custom") or {}
+            if isinstance(custom, dict) and custom.get("type") == "risk":
+                answered = str(custom.get("level") or "none")
+                if level_rank(answered) > level_rank(users[-1]["level"]):
+                    users[-1]["level"] = answered
+    return users
 
 
 def earlier_user_messages(events: List[Dict[str, Any]]) -> List[EarlierMessage]:
     """The user messages before the latest one, newest last: at most CONTEXT_MESSAGES, none
     older than CONTEXT_SECONDS before the latest, none from before the current session."""
-    users: List[Dict[str, Any]] = []
-    for event in events:
-        if event.get("event") == "session_started":
-            users = []
-        elif event.get("event") == "user":
-            users.append(event)
+    users = _answered_levels(events)
     if len(users) < 2:
         return []
-    latest_time = float(users[-1].get("timestamp") or 0.0)
+    latest_time = float(users[-1]["event"].get("timestamp") or 0.0)
     earlier: List[EarlierMessage] = []
-    for event in users[-1 - CONTEXT_MESSAGES : -1]:
+    for user in users[-1 - CONTEXT_MESSAGES : -1]:
+        event = user["event"]
         text = str(event.get("text") or "")
-        if not text or text.startswith("/"):  # button payloads carry no words
+        if not carries_words(text):
             continue
         if latest_time and latest_time - float(event.get("timestamp") or 0.0) > CONTEXT_SECONDS:
             continue
-        risk = (event.get("parse_data") or {}).get("risk") or {}
-        earlier.append(EarlierMessage(text, str(risk.get("level") or "none")))
+        earlier.append(EarlierMessage(text, user["level"]))
     return earlier
 
 
@@ -89,9 +109,9 @@ async def read_in_context(
     own: Dict[str, Any], text: str, earlier: List[EarlierMessage], reader: Optional[RiskReader]
 ) -> Dict[str, Any]:
     """`own` (the message's reading), or the reading of the joined messages when it is higher
-    than `own` and than every earlier message's own reading."""
+    than `own` and than the level every earlier message was answered at."""
     own_rank = level_rank(own.get("level"))
-    if reader is None or not earlier or not text or own_rank == len(LEVELS) - 1:
+    if reader is None or not earlier or not carries_words(text) or own_rank == len(LEVELS) - 1:
         return own
     joined = JOINER.join([message.text for message in earlier] + [text])
     in_context = await reader.read_risk(joined)

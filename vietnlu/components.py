@@ -34,6 +34,9 @@ from vietnlu.risk import DEFAULT_RISK_LEXICON_PATH, DISCLOSURE_TOPICS, RiskLexic
 from vietnlu.risk.combine import combine
 from vietnlu.risk.model import (
     DEFAULT_RISK_CORPUS_PATH,
+    TEXT_SOURCES,
+    TRAINING_SOURCES,
+    ModelReading,
     RiskExample,
     RiskModel,
     corpus_fingerprint,
@@ -44,6 +47,12 @@ from vietnlu.text import is_emoji, nfc
 RISK_KEY = "risk"
 
 logger = logging.getLogger(__name__)
+
+
+def _corpus_paths(config: Dict[str, Any]) -> List[Path]:
+    """The `risk_corpus` setting as paths: one path or a list of them."""
+    value = config.get("risk_corpus") or [DEFAULT_RISK_CORPUS_PATH]
+    return [Path(value)] if isinstance(value, (str, Path)) else [Path(item) for item in value]
 
 
 def _offsets_in_original(text: str) -> Optional[Dict[int, Tuple[int, int]]]:
@@ -88,6 +97,13 @@ class VietnameseTokenizer(Tokenizer):
     def __init__(self, config: Dict[Text, Any]) -> None:
         super().__init__(config)
         self.lexicon = Lexicon.load(config.get("lexicon_path") or DEFAULT_LEXICON_PATH)
+
+    @classmethod
+    def fingerprint_addon(cls, config: Dict[str, Any]) -> Optional[str]:
+        """The lemmas come from the teencode lexicon file and the folding code: when either
+        changes, Rasa's training cache must not reuse the old tokens."""
+        lexicon = Path(config.get("lexicon_path") or DEFAULT_LEXICON_PATH)
+        return corpus_fingerprint([lexicon, *TEXT_SOURCES])
 
     @classmethod
     def create(
@@ -146,10 +162,10 @@ class RiskAssessor(GraphComponent, IntentClassifier):
 
     @classmethod
     def fingerprint_addon(cls, config: Dict[str, Any]) -> Optional[str]:
-        """The corpus and the teencode lexicon are read from files, not from the graph: their
-        contents must retrain the model when they change."""
-        paths = list(config.get("risk_corpus") or []) + [config.get("lexicon_path") or DEFAULT_LEXICON_PATH]
-        return corpus_fingerprint(paths)
+        """The corpus, the teencode lexicon and the model code are read from files, not from the
+        graph: Rasa's training cache must retrain the model when any of them changes."""
+        paths = _corpus_paths(config) + [Path(config.get("lexicon_path") or DEFAULT_LEXICON_PATH)]
+        return corpus_fingerprint(paths + list(TRAINING_SOURCES))
 
     def __init__(
         self,
@@ -178,7 +194,7 @@ class RiskAssessor(GraphComponent, IntentClassifier):
         return cls(config, model_storage, resource)
 
     def train(self, training_data: TrainingData) -> Resource:
-        examples = load_corpus(self.component_config["risk_corpus"])
+        examples = load_corpus(_corpus_paths(self.component_config))
         # The NLU examples of non-disclosure topics are harmless messages, except corpus lines
         # that the augmentation filed under those topics with their own level.
         in_corpus = {example.text for example in examples}
@@ -213,14 +229,23 @@ class RiskAssessor(GraphComponent, IntentClassifier):
         try:
             with model_storage.read_from(resource) as model_dir:
                 component.model = RiskModel.load(Path(model_dir) / cls.MODEL_FILE, component.lexicon)
-        except (ValueError, FileNotFoundError):
-            # An older model without the learned reader: the rules alone, as before.
-            logger.warning("risk model not found in the trained model; reading risk with the rules only")
+        except Exception as exc:  # noqa: BLE001 - any unreadable model: the rules still answer
+            # Better the rules alone than no answer at all; loud, since it lowers recall.
+            logger.error("risk model could not be loaded (%s): reading risk with the rules only", type(exc).__name__)
         return component
+
+    def _model_readings(self, texts: List[str]) -> List[Optional[ModelReading]]:
+        if self.model is None or not texts:
+            return [None] * len(texts)
+        try:
+            return list(self.model.read_many(texts))
+        except Exception as exc:  # noqa: BLE001 - the child still gets the rules' reading
+            logger.error("risk model failed (%s): reading risk with the rules only", type(exc).__name__)
+            return [None] * len(texts)
 
     def process(self, messages: List[Message]) -> List[Message]:
         texts = [message.get(TEXT) or "" for message in messages]
-        readings = self.model.read_many(texts) if self.model is not None and texts else [None] * len(texts)
+        readings = self._model_readings(texts)
         for message, text, reading in zip(messages, texts, readings, strict=True):
             intent: Dict[str, Any] = message.get(INTENT) or {}
             ranking = [

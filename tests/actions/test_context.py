@@ -152,3 +152,60 @@ def test_rasa_reader_against_a_local_parse_endpoint(status, body, expected):
 def test_rasa_reader_unreachable_returns_none():
     reader = RasaRiskReader("http://127.0.0.1:9", timeout_seconds=0.5)
     assert asyncio.run(reader.read_risk("alo")) is None
+
+
+def _risk_payload(level: str) -> Dict[str, Any]:
+    return {"event": "bot", "text": None, "data": {"custom": {"type": "risk", "level": level}}}
+
+
+def test_earlier_messages_carry_the_level_they_were_answered_at():
+    """"tối nay" was raised to imminent by its context: the thanks after it is not raised again."""
+    events = [
+        _user("em muốn chết", "high", 900.0), _risk_payload("high"),
+        _user("tối nay", "none", 930.0), _risk_payload("imminent"),
+        _user("dạ em cảm ơn", "none", 960.0),
+    ]
+    earlier = earlier_user_messages(events)
+    assert [(m.text, m.level) for m in earlier] == [("em muốn chết", "high"), ("tối nay", "imminent")]
+    reader = FakeReader("imminent")
+    own = {"level": "none", "category": None, "signals": []}
+    assert _read(own, "dạ em cảm ơn", earlier, reader) is own
+
+
+def test_triggered_events_and_buttons_are_not_read_as_words():
+    events = [
+        _user("ba em đánh em chảy máu", "high", 900.0),
+        _user("EXTERNAL: EXTERNAL_checkin", "none", 950.0),
+        _user("/affirm", "none", 960.0),
+    ]
+    assert [m.text for m in earlier_user_messages(events)] == ["ba em đánh em chảy máu"]
+    reader = FakeReader("imminent")
+    for text in ("EXTERNAL: EXTERNAL_checkin", "/request_counselor"):
+        own = {"level": "none", "category": None, "signals": []}
+        assert _read(own, text, [EarlierMessage("ba em đánh em chảy máu", "high")], reader) is own
+    assert reader.asked == []
+
+
+def test_rasa_reader_gives_up_after_its_timeout():
+    async def scenario() -> Optional[Dict[str, Any]]:
+        async def slow(request: web.Request) -> web.Response:
+            await asyncio.sleep(2)
+            return web.json_response({"risk": {"level": "imminent"}})
+
+        app = web.Application()
+        app.router.add_post("/model/parse", slow)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        try:
+            return await RasaRiskReader(f"http://127.0.0.1:{port}", timeout_seconds=0.2).read_risk("alo")
+        finally:
+            await runner.cleanup()
+
+    assert asyncio.run(scenario()) is None
+
+
+def test_the_reader_token_is_not_in_its_repr():
+    assert "secret" not in repr(RasaRiskReader("http://127.0.0.1:5005", "secret"))

@@ -190,3 +190,62 @@ def test_a_message_with_risk_is_never_turned_into_a_fallback(storage, context, t
     risky = _parsed(tokenizer, "qwrtp zxcvb mnbvc", "disclose_self_harm", risk_level="high")
     fallback.process([risky])
     assert risky.get("intent")["name"] == "disclose_self_harm"
+
+
+# ---------------------------------------------------------------------------------- learned risk model
+
+def _write_small_corpus(folder: Path) -> None:
+    import json
+
+    from tests.nlu.test_risk_model import SMALL
+
+    lines = [json.dumps({"text": text, "topic": "out_of_scope", "risk": level, "harm": harm, "who": who,
+                         "when": when, "severity": []}, ensure_ascii=False)
+             for _ in range(3) for text, level, harm, who, when in SMALL]
+    (folder / "small.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def test_risk_assessor_trains_saves_loads_and_reads_with_the_model(storage, context, tmp_path):
+    from rasa.shared.nlu.training_data.training_data import TrainingData
+
+    _write_small_corpus(tmp_path)
+    config = {**RiskAssessor.get_default_config(), "risk_corpus": str(tmp_path)}  # one path, not a list
+    trainer = RiskAssessor.create(config, storage, Resource("trained_risk"), context)
+    training = TrainingData([Message(data={"text": "xin chào bot", "intent": "greet"}),
+                             Message(data={"text": "bố đánh em", "intent": "disclose_physical_abuse"})])
+    trainer.train(training)
+    loaded = RiskAssessor.load(config, storage, Resource("trained_risk"), context)
+    assert loaded.model is not None
+    message = _classified("em đếm đủ 30 viên thuốc rồi, tối nay em uống hết", "out_of_scope", 0.9)
+    loaded.process([message])
+    risk = message.get(RISK_KEY)
+    assert risk["level"] == "imminent"
+    assert any(signal.startswith("model:imminent:") for signal in risk["signals"])
+
+
+def test_a_failing_model_leaves_the_rules_reading(assessor, caplog):
+    class Broken:
+        def read_many(self, texts):
+            raise RuntimeError("boom")
+
+    assessor.model = Broken()
+    try:
+        message = _classified("cứu em với, bố em đang đánh em", "out_of_scope", 0.9)
+        assessor.process([message])
+    finally:
+        assessor.model = None
+    assert message.get(RISK_KEY)["level"] == "imminent"
+    assert "RuntimeError" in caplog.text and "bố em" not in caplog.text
+
+
+def test_a_missing_model_file_leaves_the_rules_reading(storage, context):
+    loaded = RiskAssessor.load(RiskAssessor.get_default_config(), storage, Resource("never_trained"), context)
+    assert loaded.model is None
+
+
+def test_the_fingerprint_follows_the_corpus(tmp_path):
+    _write_small_corpus(tmp_path)
+    config = {**RiskAssessor.get_default_config(), "risk_corpus": [str(tmp_path)]}
+    before = RiskAssessor.fingerprint_addon(config)
+    (tmp_path / "more.jsonl").write_text('{"text": "chào", "risk": "none"}\n', encoding="utf-8")
+    assert RiskAssessor.fingerprint_addon(config) != before

@@ -181,7 +181,7 @@ def test_category_comes_from_the_reading_that_set_the_level():
     assert combine(rule, _reading("concern", harm="neglect")).category == "disclose_bullying"
 
 
-@pytest.mark.parametrize("who", ["story", "general", "none"])
+@pytest.mark.parametrize("who", ["story", "general"])
 def test_a_clear_story_or_question_caps_the_rules_at_concern(who):
     rule = RiskAssessment("imminent", "disclose_physical_abuse", ["lex:physical_violence:danh em"])
     result = combine(rule, _reading("none", p=CLEAR_MODEL + 0.05, harm="none", who=who))
@@ -193,10 +193,17 @@ def test_a_clear_story_or_question_caps_the_rules_at_concern(who):
     (CLEAR_MODEL - 0.05, "story", 0.95),  # the model is not sure nothing harmful is said
     (0.95, "story", 0.3),  # nor that it is a story (0.3 + 2 × 0.175 for general and none)
     (0.95, "self", 0.95),  # a child writing about themself: the rules stand
+    (0.95, "none", 0.95),  # "about nobody" is also what the model says of words it never saw
 ])
 def test_the_rules_stand_unless_the_model_is_clear(p_none, who, p_who):
     rule = RiskAssessment("high", "disclose_sexual_abuse", ["lex:sexual_abuse:so cho kin"])
     assert combine(rule, _reading("none", p=p_none, harm="none", who=who, p_who=p_who)).level == "high"
+
+
+@pytest.mark.parametrize("signal", ["lex:immediate_danger:sos", "emoji:🆘"])
+def test_cries_for_help_stand_even_in_a_clear_story(signal):
+    rule = RiskAssessment("imminent", None, [signal])
+    assert combine(rule, _reading("none", p=0.99, harm="none", who="story", p_who=0.99)).level == "imminent"
 
 
 def test_the_rules_never_lower_the_model():

@@ -4,10 +4,12 @@ The model reads the whole message; the rules are the floor. The final level is t
 the two, with one documented exception about words of harm that are not a child being harmed:
 
 The model reads, each at `CLEAR_MODEL` or more, that nothing harmful is said (level none) and
-that the message is a story, a game, a joke, hyperbole or a general question, or is about
-nobody (who = story, general or none). Then a high or imminent reading of the rules counts as
-concern: a keyword in "boss đánh em bầm dập, chết 40 lần" or "thấy trẻ bị bắt cóc thì gọi 113
-hay 111" opens no case, while the reply still offers a counselor.
+that the message is a story, a game, a joke, hyperbole or a general question (who = story or
+general). Then a high or imminent reading of the rules counts as concern: a keyword in "boss
+đánh em bầm dập, chết 40 lần" or "thấy trẻ bị bắt cóc thì gọi 113 hay 111" opens no case, while
+the reply still offers a counselor. Never for a cry for help or an emergency emoji ("cứu em",
+"sos", 🆘): those stand whatever the model reads. "About nobody" (who = none) does not count:
+the model also says so of words it has never seen.
 
 The rules never lower the model's reading. Their own dampers (hyperbole, stories, general
 questions, denials) act inside the rules only: applied to the model as well they cost recall
@@ -32,10 +34,14 @@ HARM_TOPICS = {
 # At or above this probability of "none" and of a story/general/nobody reading, the rules'
 # high or imminent counts as concern.
 CLEAR_MODEL = 0.7
-NOT_ABOUT_A_CHILD = ("story", "general", "none")
+NOT_ABOUT_A_CHILD = ("story", "general")
+# Rule signals that always stand: cries for help and emergency emoji.
+ALWAYS_STAND = ("lex:immediate_danger:", "emoji:")
 
 
-def _clearly_no_harm(reading: ModelReading) -> bool:
+def _clearly_no_harm(rule: RiskAssessment, reading: ModelReading) -> bool:
+    if any(signal.startswith(ALWAYS_STAND) for signal in rule.signals):
+        return False
     not_about_a_child = sum(reading.who.get(name, 0.0) for name in NOT_ABOUT_A_CHILD)
     return reading.probabilities.get("none", 0.0) >= CLEAR_MODEL and not_about_a_child >= CLEAR_MODEL
 
@@ -54,7 +60,7 @@ def combine(rule: RiskAssessment, reading: ModelReading | None) -> RiskAssessmen
         return rule
     rule_level = LEVELS.index(rule.level)
     signals = list(rule.signals) + reading.signals()
-    if rule_level > CONCERN and _clearly_no_harm(reading):
+    if rule_level > CONCERN and _clearly_no_harm(rule, reading):
         rule_level = CONCERN
         signals.append("damp:model:no_harm")
     model_level = LEVELS.index(reading.level)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import pickle
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -28,6 +29,12 @@ from vietnlu.lexicon import Lexicon
 from vietnlu.risk.levels import LEVELS
 
 DEFAULT_RISK_CORPUS_PATH = Path(__file__).resolve().parents[2] / "data" / "risk"
+_PACKAGE = Path(__file__).resolve().parents[1]
+# The code whose changes change how text is read (the tokenizer's lemmas).
+TEXT_SOURCES = (_PACKAGE / "text.py", _PACKAGE / "lexicon.py")
+# The code whose changes change a trained risk model.
+TRAINING_SOURCES = (*TEXT_SOURCES, Path(__file__).resolve())
+logger = logging.getLogger(__name__)
 FACTORS = ("harm", "who", "when")
 SEVERITIES = ("injury", "means", "plan", "confinement", "transport", "farewell", "abuser_present")
 # Share of the corpus' messages at or above each level that the thresholds must keep there
@@ -66,11 +73,18 @@ class ModelReading:
 def load_corpus(paths: Iterable[Path | str]) -> list[RiskExample]:
     """Every labelled line of the JSONL files under `paths` (files or folders)."""
     examples: list[RiskExample] = []
-    for file in _corpus_files(paths):
+    files = _corpus_files(paths)
+    missing = [str(file) for file in files if not file.exists()]
+    if missing:
+        raise FileNotFoundError(f"risk corpus: no such file or folder: {', '.join(missing)}")
+    for file in files:
         for number, line in enumerate(file.read_text(encoding="utf-8").splitlines(), 1):
             if not line.strip():
                 continue
-            row = json.loads(line)
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"{file}:{number}: not JSON ({exc.msg})") from exc
             if "text" not in row:
                 continue  # conversations (context.jsonl) are read by the context tests
             if row.get("risk") not in LEVELS:
@@ -236,6 +250,8 @@ class RiskModel:
         combined = _held_out_probabilities(_combiner(seed), stacked, levels, folds, seed + 1)
         combiner = _combiner(seed).fit(stacked, levels)
         thresholds = choose_thresholds(combined, list(combiner.classes_), levels)
+        logger.info("risk model: %d training messages, thresholds %s", len(examples),
+                    {level: round(value, 3) for level, value in thresholds.items()})
         return cls(features, heads, combiner, _severity_heads(examples, matrix, seed), thresholds)
 
     def level_from(self, probabilities: dict[str, float]) -> str:
