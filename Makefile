@@ -31,7 +31,7 @@ CORE_INPUTS := $(shell find data/rules data/stories -name '*.yml' 2>/dev/null) d
 
 .PHONY: help run test train eval validate lint typecheck test-unit test-conversations \
         test-gateway bench-parse bench-gateway clean envs browser train-candidate bench-escalation \
-        eval-sets
+        eval-sets eval-context
 
 help:
 	@grep -E '^#   make' Makefile | sed 's/^#   //'
@@ -103,6 +103,10 @@ eval: $(MODEL)
 # The dev set and every blind set (tests/nlu/blind) side by side; blind sets print no lines.
 eval-sets: $(MODEL)
 	$(RASA_VENV)/bin/python scripts/eval_sets.py
+
+# Short conversations replayed through Rasa and the actions: is a message read in its context?
+eval-context: $(MODEL)
+	$(RASA_VENV)/bin/python scripts/eval_context.py
 
 lint: $(GW_VENV)/.installed
 	$(GW_VENV)/bin/ruff check .

@@ -27,14 +27,12 @@ sys.path.insert(0, str(ROOT))
 from vietnlu.lexicon import load_default_lexicon  # noqa: E402
 from vietnlu.risk import DISCLOSURE_TOPICS, LEVELS  # noqa: E402
 from vietnlu.risk.model import (  # noqa: E402
-    HEADS,
     RiskExample,
+    RiskModel,
     _classifier,
-    _combiner,
     _embed,
     _Features,
     _held_out_probabilities,
-    _labels,
     choose_thresholds,
     load_corpus,
 )
@@ -61,6 +59,8 @@ def embed(texts: list[str]) -> np.ndarray:
 
 
 def decide(probabilities: np.ndarray, classes: list[str], thresholds: dict[str, float]) -> list[str]:
+    """The level of each row: the highest whose P(level or higher) reaches its threshold (the rule
+    of RiskModel.level_from)."""
     out = []
     for row in probabilities:
         reading = {c: float(p) for c, p in zip(classes, row, strict=True)}
@@ -98,22 +98,10 @@ def level_head(train: np.ndarray, levels: list[str], score: dict[str, np.ndarray
     return {name: decide(head.predict_proba(x), list(head.classes_), thresholds) for name, x in score.items()}
 
 
-def stacked(train, examples: list[RiskExample], score: dict[str, np.ndarray]) -> dict[str, list[str]]:
-    held, fitted = [], {}
-    for name in HEADS:
-        labels = _labels(examples, name)
-        held.append(_held_out_probabilities(_classifier(SEED), train, labels, 5, SEED))
-        fitted[name] = _classifier(SEED).fit(train, labels)
-    levels = _labels(examples, "level")
-    stack = np.hstack(held)
-    combined = _held_out_probabilities(_combiner(SEED), stack, levels, 5, SEED + 1)
-    combiner = _combiner(SEED).fit(stack, levels)
-    thresholds = choose_thresholds(combined, list(combiner.classes_), levels)
-    out = {}
-    for name, x in score.items():
-        features = np.hstack([fitted[head].predict_proba(x) for head in HEADS])
-        out[name] = decide(combiner.predict_proba(features), list(combiner.classes_), thresholds)
-    return out
+def stacked(examples: list[RiskExample], texts: dict[str, list[str]]) -> dict[str, list[str]]:
+    """The shipped model, trained exactly as `rasa train` trains it."""
+    model = RiskModel.train(examples, load_default_lexicon(), seed=SEED)
+    return {name: [reading.level for reading in model.read_many(batch)] for name, batch in texts.items()}
 
 
 def main() -> int:
@@ -144,7 +132,7 @@ def main() -> int:
         "sparse-level": level_head(sparse_train, levels, sparse),
         "dense-level": level_head(dense_train, levels, dense),
         "sparse+dense-level": level_head(both_train, levels, both),
-        "sparse-stacked": stacked(sparse_train, examples, sparse),
+        "sparse-stacked": stacked(examples, {name: [r["text"] for r in rows] for name, rows in sets.items()}),
     }
     print(f"training messages: {len(examples)}; features per message (batched): sparse {sparse_ms:.2f} ms, "
           f"dense {dense_ms:.2f} ms")

@@ -109,6 +109,7 @@ def running_stack(
     nlg_url: str = "",
     token: str | None = None,
     model: Path = MODEL,
+    actions_read_context: bool = True,
 ) -> Iterator[Stack]:
     """Rasa (HTTP API on, auth token) and optionally the action server, stopped on exit."""
     if not model.exists():
@@ -126,6 +127,8 @@ def running_stack(
             action_url = f"http://127.0.0.1:{action_port}/webhook"
             # The actions read a message in its context through Rasa's own NLU.
             action_env = dict(env, RASA_URL=f"http://127.0.0.1:{rasa_port}", RASA_TOKEN=token)
+            if not actions_read_context:
+                action_env.pop("RASA_URL")
             with open(LOG_DIR / "actions.log", "ab") as log:
                 actions = subprocess.Popen(
                     [str(RASA_BIN), "run", "actions", "--actions", "actions",
