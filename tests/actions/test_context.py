@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, AsyncIterator, Dict, List, Optional
 
 import pytest
 from aiohttp import web
@@ -118,6 +119,22 @@ def test_the_action_answers_with_the_context_reading():
     assert payload["level"] == "imminent" and payload["escalate"] is True
 
 
+@contextlib.asynccontextmanager
+async def _parse_endpoint(handler) -> AsyncIterator[str]:
+    """A local /model/parse answered by `handler`; yields its base URL."""
+    app = web.Application()
+    app.router.add_post("/model/parse", handler)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        await runner.cleanup()
+
+
 @pytest.mark.parametrize("status,body,expected", [
     (200, {"risk": {"level": "imminent", "category": "disclose_self_harm", "signals": []}}, "imminent"),
     (500, {"error": "boom"}, None),
@@ -131,17 +148,8 @@ def test_rasa_reader_against_a_local_parse_endpoint(status, body, expected):
             seen.append({"token": request.query.get("token"), "text": (await request.json())["text"]})
             return web.json_response(body, status=status)
 
-        app = web.Application()
-        app.router.add_post("/model/parse", parse)
-        runner = web.AppRunner(app)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        try:
-            risk = await RasaRiskReader(f"http://127.0.0.1:{port}", "secret").read_risk("em muốn chết . tối nay")
-        finally:
-            await runner.cleanup()
+        async with _parse_endpoint(parse) as url:
+            risk = await RasaRiskReader(url, "secret").read_risk("em muốn chết . tối nay")
         assert seen == [{"token": "secret", "text": "em muốn chết . tối nay"}]
         return risk
 
@@ -192,17 +200,8 @@ def test_rasa_reader_gives_up_after_its_timeout():
             await asyncio.sleep(2)
             return web.json_response({"risk": {"level": "imminent"}})
 
-        app = web.Application()
-        app.router.add_post("/model/parse", slow)
-        runner = web.AppRunner(app)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        try:
-            return await RasaRiskReader(f"http://127.0.0.1:{port}", timeout_seconds=0.2).read_risk("alo")
-        finally:
-            await runner.cleanup()
+        async with _parse_endpoint(slow) as url:
+            return await RasaRiskReader(url, timeout_seconds=0.2).read_risk("alo")
 
     assert asyncio.run(scenario()) is None
 
