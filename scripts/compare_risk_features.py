@@ -27,11 +27,11 @@ sys.path.insert(0, str(ROOT))
 from vietnlu.lexicon import load_default_lexicon  # noqa: E402
 from vietnlu.risk import DISCLOSURE_TOPICS, LEVELS  # noqa: E402
 from vietnlu.risk.model import (  # noqa: E402
+    NgramFeatures,
     RiskExample,
     RiskModel,
     _classifier,
     _embed,
-    _Features,
     _held_out_probabilities,
     choose_thresholds,
     load_corpus,
@@ -117,7 +117,7 @@ def main() -> int:
     levels = [e.level for e in examples]
     sets = {p.stem: [json.loads(line) for line in p.read_text(encoding="utf-8").splitlines() if line.strip()]
             for p in args.sets}
-    features = _Features(load_default_lexicon())
+    features = NgramFeatures(load_default_lexicon())
     sparse_train = features.fit_transform([e.text for e in examples])
     started = time.perf_counter()
     sparse = {name: features.transform([r["text"] for r in rows]) for name, rows in sets.items()}

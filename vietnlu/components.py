@@ -2,12 +2,14 @@
 fallback for messages made of unknown words.
 
 Referenced from config.yml as `vietnlu.components.VietnameseTokenizer`,
-`vietnlu.components.RiskAssessor` and `vietnlu.components.UnknownWordsFallback`.
+`vietnlu.components.TopicBlend`, `vietnlu.components.RiskAssessor` and
+`vietnlu.components.UnknownWordsFallback`.
 """
 from __future__ import annotations
 
 import json
 import logging
+import re
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Text, Tuple
 
@@ -43,6 +45,7 @@ from vietnlu.risk.model import (
     load_corpus,
 )
 from vietnlu.text import is_emoji, nfc
+from vietnlu.topics import TOPIC_SOURCES, TopicModel
 
 RISK_KEY = "risk"
 
@@ -132,6 +135,156 @@ class VietnameseTokenizer(Tokenizer):
             # Only punctuation (e.g. "???"): keep one token so featurizers see something.
             tokens = [Token(text, 0, end=len(text), lemma=text)]
         return self._apply_token_pattern(tokens)
+
+
+# Sentence ends of a chat message: full stops, question and exclamation marks, new lines.
+STORY_SENTENCE_SPLIT = re.compile(r"[.!?;\n]+")
+
+
+def _ranking(message: Message) -> List[Tuple[str, float]]:
+    return [
+        (str(item.get(INTENT_NAME_KEY)), float(item.get(PREDICTED_CONFIDENCE_KEY) or 0.0))
+        for item in (message.get(INTENT_RANKING_KEY) or [])
+    ]
+
+
+def _set_ranking(message: Message, ranking: List[Tuple[str, float]], length: int = 10) -> None:
+    items = [{INTENT_NAME_KEY: name, PREDICTED_CONFIDENCE_KEY: confidence} for name, confidence in ranking[:length]]
+    if items:
+        message.set(INTENT, dict(items[0]), add_to_output=True)
+        message.set(INTENT_RANKING_KEY, items, add_to_output=True)
+
+
+@DefaultV1Recipe.register(
+    DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True
+)
+class TopicBlend(GraphComponent, IntentClassifier):
+    """Averages DIET's intent ranking with a sparse linear topic model (vietnlu/topics.py).
+
+    The two err differently: DIET generalises over n-gram combinations, the linear model keeps
+    each n-gram's own weight (long stories, English words, rare spellings). Their average holds
+    better on messages neither was tuned to (docs/risk.md). Runs right after the intent
+    classifier, so the risk rules and the fallback read the blended ranking.
+    """
+
+    MODEL_FILE = "topic_model.pkl"
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        # An even average: fixed beforehand, never tuned to an evaluation set.
+        return {
+            "classifier_weight": 0.5,
+            # A sentence at least this likely a disclosure decides a story's topic.
+            "story_sentence_threshold": 0.5,
+            "lexicon_path": str(DEFAULT_LEXICON_PATH),
+            "random_seed": 2016,
+        }
+
+    @classmethod
+    def fingerprint_addon(cls, config: Dict[str, Any]) -> Optional[str]:
+        return corpus_fingerprint([Path(config.get("lexicon_path") or DEFAULT_LEXICON_PATH), *TOPIC_SOURCES])
+
+    def __init__(
+        self,
+        config: Dict[Text, Any],
+        model_storage: Optional[ModelStorage] = None,
+        resource: Optional[Resource] = None,
+        model: Optional[TopicModel] = None,
+    ) -> None:
+        self.component_config = {**self.get_default_config(), **config}
+        self._model_storage = model_storage
+        self._resource = resource
+        self.lexicon = Lexicon.load(self.component_config["lexicon_path"])
+        self.model = model
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> TopicBlend:
+        return cls(config, model_storage, resource)
+
+    def train(self, training_data: TrainingData) -> Resource:
+        examples = [e for e in training_data.intent_examples if e.get(TEXT) and e.get(INTENT)]
+        self.model = TopicModel.train(
+            [e.get(TEXT) for e in examples],
+            [e.get(INTENT) for e in examples],
+            self.lexicon,
+            seed=int(self.component_config["random_seed"]),
+        )
+        if self._model_storage is not None and self._resource is not None:
+            with self._model_storage.write_to(self._resource) as model_dir:
+                self.model.save(Path(model_dir) / self.MODEL_FILE)
+        return self._resource  # type: ignore[return-value]
+
+    @classmethod
+    def load(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> TopicBlend:
+        component = cls(config, model_storage, resource)
+        try:
+            with model_storage.read_from(resource) as model_dir:
+                component.model = TopicModel.load(Path(model_dir) / cls.MODEL_FILE, component.lexicon)
+        except Exception as exc:  # noqa: BLE001 - DIET's own ranking still answers
+            logger.error("topic model could not be loaded (%s): using the classifier's ranking", type(exc).__name__)
+        return component
+
+    def blend(self, ranking: List[Tuple[str, float]], linear: Dict[str, float]) -> List[Tuple[str, float]]:
+        weight = float(self.component_config["classifier_weight"])
+        classifier = {name: confidence for name, confidence in ranking if name != FALLBACK_INTENT}
+        names = set(classifier) | set(linear)
+        scores = {name: weight * classifier.get(name, 0.0) + (1 - weight) * linear.get(name, 0.0) for name in names}
+        return sorted(scores.items(), key=lambda item: item[1], reverse=True)
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        texts = [message.get(TEXT) or "" for message in messages]
+        if self.model is None or not any(texts):
+            return messages
+        try:
+            linear = self.model.rank_many(texts)
+        except Exception as exc:  # noqa: BLE001 - DIET's own ranking still answers
+            logger.error("topic model failed (%s): using the classifier's ranking", type(exc).__name__)
+            return messages
+        for message, text, probabilities in zip(messages, texts, linear, strict=True):
+            if text:
+                ranking = self.blend(_ranking(message), probabilities)
+                _set_ranking(message, self._disclosure_in_story(text, ranking))
+        return messages
+
+    def _disclosure_in_story(self, text: str, ranking: List[Tuple[str, float]]) -> List[Tuple[str, float]]:
+        """In a story of several sentences, one sentence that clearly discloses harm decides the topic.
+
+        Small talk around a disclosure ("we had cake... my friend's brother makes her watch porn...
+        what should I do") pulls the whole-message reading towards out_of_scope; read alone, the
+        disclosure sentence is unmistakable. The found topic takes the top confidence.
+        """
+        if not ranking or ranking[0][0] in DISCLOSURE_TOPICS or self.model is None:
+            return ranking
+        sentences = [part for part in STORY_SENTENCE_SPLIT.split(text) if len(part.split()) >= 3]
+        if len(sentences) < 2:
+            return ranking
+        best, topic = 0.0, None
+        for probabilities in self.model.rank_many(sentences):
+            for name in DISCLOSURE_TOPICS:
+                if probabilities.get(name, 0.0) > best:
+                    best, topic = probabilities[name], name
+        if topic is None or best < float(self.component_config["story_sentence_threshold"]):
+            return ranking
+        top = ranking[0][1]
+        found = dict(ranking).get(topic, 0.0)
+        rest = [(name, found if name == ranking[0][0] else confidence) for name, confidence in ranking if name != topic]
+        return [(topic, top)] + sorted(rest, key=lambda item: item[1], reverse=True)
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        return training_data
 
 
 @DefaultV1Recipe.register(

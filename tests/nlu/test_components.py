@@ -14,7 +14,7 @@ from rasa.shared.nlu.training_data.message import Message
 
 # The Rasa environment does not install the repository; make the root importable when run from it.
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from vietnlu.components import RISK_KEY, RiskAssessor, VietnameseTokenizer  # noqa: E402
+from vietnlu.components import RISK_KEY, RiskAssessor, TopicBlend, VietnameseTokenizer  # noqa: E402
 from vietnlu.risk import LEVELS  # noqa: E402
 
 
@@ -249,3 +249,67 @@ def test_the_fingerprint_follows_the_corpus(tmp_path):
     before = RiskAssessor.fingerprint_addon(config)
     (tmp_path / "more.jsonl").write_text('{"text": "chào", "risk": "none"}\n', encoding="utf-8")
     assert RiskAssessor.fingerprint_addon(config) != before
+
+
+# ---------------------------------------------------------------------------------- topics
+
+def _topic_training() -> Any:
+    from rasa.shared.nlu.training_data.training_data import TrainingData
+
+    examples = [("chào bot", "greet"), ("xin chào bạn", "greet"), ("hello bot ơi", "greet"),
+                ("bị bạn bè bắt nạt ở trường", "disclose_bullying"), ("tụi nó bully em hoài", "disclose_bullying"),
+                ("em bị bạn cùng lớp chọc ghẹo", "disclose_bullying"),
+                ("111 là số gì", "ask_hotline_111"), ("gọi 111 có mất tiền không", "ask_hotline_111"),
+                ("tổng đài 111 làm gì", "ask_hotline_111")]
+    return TrainingData([Message(data={"text": text, "intent": intent}) for text, intent in examples])
+
+
+def test_topic_blend_trains_saves_loads_and_averages_the_rankings(storage, context):
+    config = TopicBlend.get_default_config()
+    TopicBlend.create(config, storage, Resource("topics"), context).train(_topic_training())
+    blend = TopicBlend.load(config, storage, Resource("topics"), context)
+    assert blend.model is not None
+    # The classifier is unsure between two topics; the linear model knows "bully".
+    message = _classified("tụi nó bully em", "greet", 0.5, ("disclose_bullying", 0.45), ("nlu_fallback", 0.05))
+    blend.process([message])
+    ranking = message.get("intent_ranking")
+    assert message.get("intent")["name"] == "disclose_bullying" == ranking[0]["name"]
+    assert "nlu_fallback" not in [item["name"] for item in ranking]
+    linear = blend.model.rank("tụi nó bully em")
+    expected = 0.5 * 0.45 + 0.5 * linear["disclose_bullying"]
+    assert message.get("intent")["confidence"] == pytest.approx(expected)
+    confidences = [item["confidence"] for item in ranking]
+    assert confidences == sorted(confidences, reverse=True)
+
+
+def test_topic_blend_without_a_model_keeps_the_classifier_ranking(storage, context):
+    blend = TopicBlend.load(TopicBlend.get_default_config(), storage, Resource("never_trained_topics"), context)
+    assert blend.model is None
+    message = _classified("chào", "greet", 0.9, ("thank", 0.1))
+    blend.process([message])
+    assert message.get("intent") == {"name": "greet", "confidence": 0.9}
+
+
+def test_a_failing_topic_model_keeps_the_classifier_ranking(storage, context, caplog):
+    class Broken:
+        def rank_many(self, texts):
+            raise RuntimeError("boom")
+
+    blend = TopicBlend(TopicBlend.get_default_config(), model=Broken())
+    message = _classified("bố đánh em", "disclose_physical_abuse", 0.8)
+    blend.process([message])
+    assert message.get("intent")["name"] == "disclose_physical_abuse"
+    assert "RuntimeError" in caplog.text and "bố đánh" not in caplog.text
+
+
+def test_one_clear_disclosure_sentence_decides_a_story(storage, context):
+    config = TopicBlend.get_default_config()
+    TopicBlend.create(config, storage, Resource("story_topics"), context).train(_topic_training())
+    blend = TopicBlend.load(config, storage, Resource("story_topics"), context)
+    story = "chào bot nha. hôm nay em đi học về. tụi nó bully em hoài, em bị bạn cùng lớp chọc ghẹo"
+    message = _classified(story, "greet", 0.9, ("disclose_bullying", 0.05), ("ask_hotline_111", 0.05))
+    blend.process([message])
+    assert message.get("intent")["name"] == "disclose_bullying"
+    one_sentence = _classified("chào bot nha", "greet", 0.9, ("disclose_bullying", 0.05))
+    blend.process([one_sentence])
+    assert one_sentence.get("intent")["name"] == "greet"

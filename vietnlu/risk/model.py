@@ -116,7 +116,7 @@ def corpus_fingerprint(paths: Iterable[Path | str]) -> str:
     return digest.hexdigest()
 
 
-class _Features:
+class NgramFeatures:
     """Folded text → sparse word and character n-grams (and dense sentence features)."""
 
     def __init__(self, lexicon: Lexicon, dense: bool = False) -> None:
@@ -223,7 +223,7 @@ class RiskModel:
     messages they have not seen.
     """
 
-    def __init__(self, features: _Features, heads: dict[str, Any], combiner: Any,
+    def __init__(self, features: NgramFeatures, heads: dict[str, Any], combiner: Any,
                  severity_heads: dict[str, Any], thresholds: dict[str, float]) -> None:
         self.features = features
         self.heads = heads
@@ -237,7 +237,7 @@ class RiskModel:
         """Fit the heads and the combining stage; thresholds come from held-out probabilities."""
         import numpy as np
 
-        features = _Features(lexicon, dense=dense)
+        features = NgramFeatures(lexicon, dense=dense)
         matrix = features.fit_transform([e.text for e in examples])
         heads: dict[str, Any] = {}
         held_out = []

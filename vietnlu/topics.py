@@ -1,0 +1,61 @@
+"""A sparse linear topic model read beside DIET.
+
+Word 1–3-grams and character 2–5-grams of the folded, teencode-expanded text (the features of
+the risk model) and one logistic regression over every topic. DIET learns dense combinations of
+the same counts; the linear model keeps every n-gram's own weight, which holds better on long
+stories, English words and spellings DIET saw only a few times (docs/risk.md has the comparison).
+
+    model = TopicModel.train(texts, topics, lexicon)
+    model.rank("e bi bully o truong")   # {"disclose_bullying": 0.71, ...}
+"""
+
+from __future__ import annotations
+
+import pickle
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from vietnlu.lexicon import Lexicon
+from vietnlu.risk.model import TRAINING_SOURCES, NgramFeatures
+
+
+class TopicModel:
+    """Topic probabilities from n-grams of the folded text."""
+
+    def __init__(self, features: NgramFeatures, classifier: Any) -> None:
+        self.features = features
+        self.classifier = classifier
+
+    @classmethod
+    def train(cls, texts: Sequence[str], topics: Sequence[str], lexicon: Lexicon, *, seed: int = 2016) -> TopicModel:
+        from sklearn.linear_model import LogisticRegression
+
+        features = NgramFeatures(lexicon)
+        matrix = features.fit_transform(texts)
+        classifier = LogisticRegression(C=8.0, max_iter=3000, random_state=seed).fit(matrix, list(topics))
+        return cls(features, classifier)
+
+    def rank_many(self, texts: Sequence[str]) -> list[dict[str, float]]:
+        probabilities = self.classifier.predict_proba(self.features.transform(texts))
+        names = [str(name) for name in self.classifier.classes_]
+        return [dict(zip(names, (float(p) for p in row), strict=True)) for row in probabilities]
+
+    def rank(self, text: str) -> dict[str, float]:
+        return self.rank_many([text])[0]
+
+    def save(self, path: Path | str) -> None:
+        Path(path).write_bytes(pickle.dumps(self))
+
+    @classmethod
+    def load(cls, path: Path | str, lexicon: Lexicon) -> TopicModel:
+        model = pickle.loads(Path(path).read_bytes())  # noqa: S301 - our own trained file
+        if not isinstance(model, cls):
+            raise TypeError(f"{path} does not hold a TopicModel")
+        model.features.lexicon = lexicon
+        return model
+
+
+# The files whose change must retrain the topic model (Rasa's cache cannot see them): the
+# n-gram features live in the risk model's module.
+TOPIC_SOURCES = (*TRAINING_SOURCES, Path(__file__).resolve())
