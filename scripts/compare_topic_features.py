@@ -67,13 +67,17 @@ def diet_rankings(model: Path, texts: list[str]) -> list[tuple[str, dict[str, fl
     import vietnlu.components
 
     # The classifier's own ranking, before the topic blend (measured here).
+    blend_process = vietnlu.components.TopicBlend.process
     vietnlu.components.TopicBlend.process = lambda self, messages: messages
-    agent = Agent.load(str(model))
+    try:
+        agent = Agent.load(str(model))
 
-    async def parse_all() -> list[dict]:
-        return [await agent.parse_message(text) for text in texts]
+        async def parse_all() -> list[dict]:
+            return [await agent.parse_message(text) for text in texts]
 
-    parsed = asyncio.run(parse_all())
+        parsed = asyncio.run(parse_all())
+    finally:
+        vietnlu.components.TopicBlend.process = blend_process
     return [(p["intent"]["name"], {r["name"]: r["confidence"] for r in p.get("intent_ranking") or []},
              (p.get("risk") or {}).get("level", "none"), (p.get("risk") or {}).get("category")) for p in parsed]
 
