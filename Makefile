@@ -25,6 +25,9 @@ export TF_DETERMINISTIC_OPS := 1
 export PYTHONPATH := $(CURDIR)
 export ACTION_SERVER_URL ?= http://127.0.0.1:5055/webhook
 export NLG_URL ?=
+# Rasa's stores (endpoints.yml): empty means in memory.
+export TRACKER_STORE_URL ?=
+export LOCK_STORE_URL ?=
 
 NLU_INPUTS := $(shell find data/nlu data/lexicon -name '*.yml' 2>/dev/null) $(wildcard data/risk/*.jsonl) $(wildcard vietnlu/*.py) $(wildcard vietnlu/*/*.py)
 CORE_INPUTS := $(shell find data/rules data/stories -name '*.yml' 2>/dev/null) domain.yml config.yml
@@ -87,7 +90,7 @@ run: envs $(MODEL)
 test: envs browser lint typecheck validate test-unit train test-conversations test-gateway
 
 test-unit: $(RASA_VENV)/.installed
-	$(RASA_VENV)/bin/python -m pytest tests/nlu tests/actions -q
+	$(RASA_VENV)/bin/python -m pytest tests/nlu tests/actions tests/stores -q
 
 test-conversations: $(MODEL)
 	$(RASA) test core --stories tests --model $(MODEL) --e2e --fail-on-prediction-errors \
