@@ -46,6 +46,7 @@ def base_env() -> dict[str, str]:
     # endpoints.yml names these; empty means Rasa's in-memory tracker and lock stores.
     env.setdefault("TRACKER_STORE_URL", "")
     env.setdefault("LOCK_STORE_URL", "")
+    env.setdefault("NLG_TOKEN", "")
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     return env
 

@@ -21,7 +21,7 @@ ENDPOINTS = Path(__file__).resolve().parents[2] / "endpoints.yml"
 
 
 def _env(monkeypatch: pytest.MonkeyPatch, values: Dict[str, str]) -> None:
-    base = {"ACTION_SERVER_URL": "http://127.0.0.1:5055/webhook", "NLG_URL": "",
+    base = {"ACTION_SERVER_URL": "http://127.0.0.1:5055/webhook", "NLG_URL": "", "NLG_TOKEN": "",
             "TRACKER_STORE_URL": "", "LOCK_STORE_URL": ""}
     for name, value in {**base, **values}.items():
         monkeypatch.setenv(name, value)
