@@ -25,13 +25,17 @@ export TF_DETERMINISTIC_OPS := 1
 export PYTHONPATH := $(CURDIR)
 export ACTION_SERVER_URL ?= http://127.0.0.1:5055/webhook
 export NLG_URL ?=
+export NLG_TOKEN ?=
+# Rasa's stores (endpoints.yml): empty means in memory.
+export TRACKER_STORE_URL ?=
+export LOCK_STORE_URL ?=
 
 NLU_INPUTS := $(shell find data/nlu data/lexicon -name '*.yml' 2>/dev/null) $(wildcard data/risk/*.jsonl) $(wildcard vietnlu/*.py) $(wildcard vietnlu/*/*.py)
 CORE_INPUTS := $(shell find data/rules data/stories -name '*.yml' 2>/dev/null) domain.yml config.yml
 
 .PHONY: help run test train eval validate lint typecheck test-unit test-conversations \
         test-gateway bench-parse bench-gateway clean envs browser train-candidate bench-escalation \
-        eval-sets eval-context
+        eval-sets eval-context test-deploy deploy-tools
 
 help:
 	@grep -E '^#   make' Makefile | sed 's/^#   //'
@@ -59,6 +63,19 @@ browser:
 	  DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; }
 
+# The deployment checks use Debian's docker-compose (`config`) and caddy (`validate`) when they can be
+# installed (as root); without them only those two checks skip.
+deploy-tools:
+	@command -v docker-compose >/dev/null 2>&1 && command -v caddy >/dev/null 2>&1 || { \
+	  echo "installing Debian's docker-compose and caddy for the deployment checks"; \
+	  DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q docker-compose caddy >/dev/null || \
+	  echo "could not install them: their checks skip"; }
+
+$(GW_VENV)/.deploy-check-installed: requirements/deploy-check.txt $(GW_VENV)/.installed
+	$(GW_VENV)/bin/pip install -q -r requirements/deploy-check.txt -c requirements/gateway-constraints.txt
+	touch $@
+
 ## Model ----------------------------------------------------------------------------------
 $(AUGMENTED): $(NLU_INPUTS) $(RASA_VENV)/.installed
 	$(RASA_VENV)/bin/python -m vietnlu.augment data/nlu $@ --corpus data/risk
@@ -84,10 +101,14 @@ run: envs $(MODEL)
 	$(GW_VENV)/bin/python scripts/run_stack.py
 
 ## Tests ----------------------------------------------------------------------------------
-test: envs browser lint typecheck validate test-unit train test-conversations test-gateway
+test: envs browser lint typecheck validate test-unit test-deploy train test-conversations test-gateway
 
 test-unit: $(RASA_VENV)/.installed
-	$(RASA_VENV)/bin/python -m pytest tests/nlu tests/actions -q
+	$(RASA_VENV)/bin/python -m pytest tests/nlu tests/actions tests/stores -q
+
+# deploy/: compose.yml, the Dockerfiles, the Kubernetes manifests and the Caddyfile (no engine needed).
+test-deploy: $(GW_VENV)/.deploy-check-installed deploy-tools
+	$(GW_VENV)/bin/python -m pytest tests/deploy -q
 
 test-conversations: $(MODEL)
 	$(RASA) test core --stories tests --model $(MODEL) --e2e --fail-on-prediction-errors \

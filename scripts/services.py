@@ -43,6 +43,10 @@ def base_env() -> dict[str, str]:
     env = dict(os.environ)
     env.setdefault("RASA_TELEMETRY_ENABLED", "false")
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    # endpoints.yml names these; empty means Rasa's in-memory tracker and lock stores.
+    env.setdefault("TRACKER_STORE_URL", "")
+    env.setdefault("LOCK_STORE_URL", "")
+    env.setdefault("NLG_TOKEN", "")
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     return env
 
