@@ -61,11 +61,12 @@ def model() -> RiskModel:
     return RiskModel.train(_examples(), load_default_lexicon(), folds=3)
 
 
-def _reading(level: str, p: float = 0.6, harm: str = "physical", who: str = "self", p_who: float = 0.9) -> ModelReading:
+def _reading(level: str, p: float = 0.6, harm: str = "physical", who: str = "self", p_who: float = 0.9,
+             when: str = "now") -> ModelReading:
     probabilities = {name: (p if name == level else (1 - p) / 3) for name in ("none", "concern", "high", "imminent")}
     others = [name for name in ("self", "other_child", "general", "story", "none") if name != who]
     who_probabilities = {who: p_who, **{name: (1 - p_who) / 4 for name in others}}
-    return ModelReading(level, probabilities, {"harm": harm, "who": who, "when": "now"}, [], who_probabilities)
+    return ModelReading(level, probabilities, {"harm": harm, "who": who, "when": when}, [], who_probabilities)
 
 
 # --------------------------------------------------------------------------- corpus files
@@ -200,10 +201,31 @@ def test_the_rules_stand_unless_the_model_is_clear(p_none, who, p_who):
     assert combine(rule, _reading("none", p=p_none, harm="none", who=who, p_who=p_who)).level == "high"
 
 
+@pytest.mark.parametrize("when", ["over", "hypothetical", "none"])
+def test_harm_the_model_reads_as_over_caps_the_rules_at_concern(when):
+    """A child's own past injury, now healed: the model reads no harm at all and none going on."""
+    rule = RiskAssessment("high", "disclose_physical_abuse", ["lex:injury:gay tay"])
+    result = combine(rule, _reading("none", p=0.97, harm="physical", who="self", when=when))
+    assert result.level == "concern"
+    assert "damp:model:no_harm" in result.signals
+
+
+@pytest.mark.parametrize("level,p_none,when", [
+    ("none", 0.97, "now"),  # harm happening now: the rules stand
+    ("none", 0.97, "ongoing"),  # harm still going on
+    ("concern", 0.75, "over"),  # the model itself reads some harm
+    ("none", CLEAR_MODEL - 0.05, "over"),  # the model is not sure nothing harmful is said
+])
+def test_harm_going_on_or_a_model_in_doubt_leaves_the_rules(level, p_none, when):
+    rule = RiskAssessment("high", "disclose_physical_abuse", ["lex:injury:gay tay"])
+    assert combine(rule, _reading(level, p=p_none, harm="physical", who="self", when=when)).level == "high"
+
+
 @pytest.mark.parametrize("signal", ["lex:immediate_danger:sos", "emoji:🆘"])
 def test_cries_for_help_stand_even_in_a_clear_story(signal):
     rule = RiskAssessment("imminent", None, [signal])
     assert combine(rule, _reading("none", p=0.99, harm="none", who="story", p_who=0.99)).level == "imminent"
+    assert combine(rule, _reading("none", p=0.99, harm="none", who="self", when="over")).level == "imminent"
 
 
 def test_the_rules_never_lower_the_model():

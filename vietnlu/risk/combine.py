@@ -3,13 +3,19 @@
 The model reads the whole message; the rules are the floor. The final level is the higher of
 the two, with one documented exception about words of harm that are not a child being harmed:
 
-The model reads, each at `CLEAR_MODEL` or more, that nothing harmful is said (level none) and
-that the message is a story, a game, a joke, hyperbole or a general question (who = story or
-general). Then a high or imminent reading of the rules counts as concern: a keyword in "boss
-đánh em bầm dập, chết 40 lần" or "thấy trẻ bị bắt cóc thì gọi 113 hay 111" opens no case, while
-the reply still offers a counselor. Never for a cry for help or an emergency emoji ("cứu em",
-"sos", 🆘): those stand whatever the model reads. "About nobody" (who = none) does not count:
-the model also says so of words it has never seen.
+A high or imminent reading of the rules counts as concern when the model reads, at `CLEAR_MODEL`
+or more, that nothing harmful is said (P(none)) and either
+- that the message is a story, a game, a joke, hyperbole or a general question (who = story or
+  general, at `CLEAR_MODEL` or more): a keyword in "boss đánh em bầm dập, chết 40 lần" or "thấy trẻ
+  bị bắt cóc thì gọi 113 hay 111" opens no case; or
+- that there is no harm at all (its own level is none) and none that is happening now or still
+  going on (when = over, hypothetical or none): "hồi lớp 2 em bị té gãy tay, giờ khỏe re". Harm
+  that is over is concern at most under the label contract.
+The reply still offers a counselor. Never for a cry for help or an emergency emoji ("cứu em",
+"sos", 🆘): those stand whatever the model reads. "About nobody" (who = none) alone does not count:
+the model also says so of words it has never seen. Measured on the dev set and the blind sets, the
+second condition cut false alarms at high+ by a fifth to a third while every recall target held
+(docs/risk.md).
 
 The rules never lower the model's reading. Their own dampers (hyperbole, stories, general
 questions, denials) act inside the rules only: applied to the model as well they cost recall
@@ -35,6 +41,8 @@ HARM_TOPICS = {
 # high or imminent counts as concern.
 CLEAR_MODEL = 0.7
 NOT_ABOUT_A_CHILD = ("story", "general")
+# The model's `when` factors of harm that is happening or still going on.
+HARM_GOING_ON = ("now", "ongoing")
 # Rule signals that always stand: cries for help and emergency emoji.
 ALWAYS_STAND = ("lex:immediate_danger:", "emoji:")
 
@@ -42,8 +50,12 @@ ALWAYS_STAND = ("lex:immediate_danger:", "emoji:")
 def _clearly_no_harm(rule: RiskAssessment, reading: ModelReading) -> bool:
     if any(signal.startswith(ALWAYS_STAND) for signal in rule.signals):
         return False
+    if reading.probabilities.get("none", 0.0) < CLEAR_MODEL:
+        return False
     not_about_a_child = sum(reading.who.get(name, 0.0) for name in NOT_ABOUT_A_CHILD)
-    return reading.probabilities.get("none", 0.0) >= CLEAR_MODEL and not_about_a_child >= CLEAR_MODEL
+    if not_about_a_child >= CLEAR_MODEL:
+        return True
+    return reading.level == "none" and reading.factors.get("when", "none") not in HARM_GOING_ON
 
 
 def _category(rule: RiskAssessment, reading: ModelReading, from_model: bool) -> str | None:
