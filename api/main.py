@@ -14,22 +14,27 @@ from sqlalchemy import text
 
 from api.cases.intake import load_risk_lexicon
 from api.cases.setup import install_case_features
+from api.channels.base import install_channel
+from api.channels.telegram import service as telegram
+from api.channels.webchat import service as webchat
+from api.channels.zalo import service as zalo
 from api.content.setup import install_content
 from api.db.migrate import upgrade_to_heads
 from api.db.session import Database
 from api.messaging.delivery import DeliveryWorker
 from api.messaging.gate import WriteGate
 from api.messaging.outbox import add_outbox_listener, remove_outbox_listener
+from api.messaging.pipeline import HookRegistry, Pipeline
+from api.messaging.rasa_client import RasaClient
+from api.messaging.senders import ChannelRegistry
 from api.messaging.worker import InboundWorker
-from api.pipeline import HookRegistry, Pipeline
 from api.security.crypto import configure_crypto
 from api.settings import Settings, get_settings
-from api.webchat.service import install_webchat
-from api.zalo.service import install_zalo
-from bot.base import ChannelRegistry
-from bot.rasa_client import RasaClient
 
 log = logging.getLogger(__name__)
+
+# Installed in this order; their startup services start in this order and stop in reverse.
+CHANNELS = [telegram.CHANNEL, zalo.CHANNEL, webchat.CHANNEL]
 
 
 def _database_is_up(database: Database) -> bool:
@@ -39,17 +44,6 @@ def _database_is_up(database: Database) -> bool:
         return True
     except Exception:
         return False
-
-
-async def _start_telegram(app: FastAPI, settings: Settings, gate: WriteGate, channels: ChannelRegistry) -> Any:
-    from bot.telegram import TelegramSender, TelegramService, build_application
-
-    application = build_application(settings)
-    sender = TelegramSender(application, gate)
-    service = await TelegramService(application, sender).start()
-    app.state.telegram_application = application
-    channels.register(sender)
-    return service
 
 
 def freeze_startup_heap() -> None:
@@ -96,8 +90,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         services: list[Any] = []
         add_outbox_listener(app.state.delivery_worker.notify)
         try:
-            if settings.telegram_enabled:
-                services.append(await _start_telegram(app, settings, gate, channel_senders))
             for start in app.state.startup_services:
                 service = await start(app)
                 if service is not None:
@@ -124,13 +116,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Async callables `start(app) -> object with async stop()`, started in order after the database.
     app.state.startup_services = []
 
-    if settings.telegram_enabled:
-        from api.routes.telegram import router as telegram_router
-
-        app.include_router(telegram_router)
-
-    install_zalo(app)
-    install_webchat(app)
+    for channel in CHANNELS:
+        install_channel(app, channel)
     install_case_features(app)
     install_content(app)
 

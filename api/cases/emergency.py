@@ -10,7 +10,7 @@ import logging
 from typing import Any
 
 from api.cases.service import RiskReading
-from bot.base import ChannelRegistry, split_payload_for_channel
+from api.messaging.senders import ChannelRegistry, split_payload_for_channel
 
 log = logging.getLogger(__name__)
 

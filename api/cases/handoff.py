@@ -23,8 +23,8 @@ from api.db.base import utcnow
 from api.messaging.gate import WriteGate
 from api.messaging.models import Conversation, OutboundMessage
 from api.messaging.outbox import enqueue
-from api.pipeline import split_rasa_replies
-from bot.rasa_client import RasaClient, RasaUnavailable
+from api.messaging.pipeline import split_rasa_replies
+from api.messaging.rasa_client import RasaClient, RasaUnavailable
 
 log = logging.getLogger(__name__)
 

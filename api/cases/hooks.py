@@ -10,7 +10,7 @@ from api.cases.service import CaseChange, CaseLog, RiskReading, handoff_text, op
 from api.db.base import utcnow
 from api.messaging.models import Conversation, InboundMessage
 from api.messaging.outbox import enqueue
-from api.pipeline import ConversationHooks
+from api.messaging.pipeline import ConversationHooks
 
 _TEXT_KINDS = ("text", "button")
 _NON_TEXT_LABELS = {

@@ -15,7 +15,7 @@ from api.content.subscriptions import SUBSCRIBED_TEXT, UNSUBSCRIBED_TEXT, comman
 from api.db.base import utcnow
 from api.messaging.models import Conversation, InboundMessage
 from api.messaging.outbox import enqueue
-from api.pipeline import ConversationHooks
+from api.messaging.pipeline import ConversationHooks
 from api.security.crypto import Crypto
 
 

@@ -26,9 +26,9 @@ from api.messaging.gate import WriteGate
 from api.messaging.leases import LeasedWorker
 from api.messaging.models import Conversation, OutboundMessage
 from api.messaging.ratelimit import KeyedBuckets, TokenBucket
+from api.messaging.senders import ChannelRegistry, SendResult
 from api.security.crypto import Crypto
 from api.settings import Settings
-from bot.base import ChannelRegistry, SendResult
 
 log = logging.getLogger(__name__)
 

@@ -95,13 +95,3 @@ class OutboundMessage(Base):
     idempotency_key: Mapped[str] = mapped_column(String(128), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-
-
-class ButtonPayload(Base):
-    """Short keys for button payloads too long for a channel (Telegram callback_data is 64 bytes)."""
-
-    __tablename__ = "button_payloads"
-
-    key: Mapped[str] = mapped_column(String(32), primary_key=True)
-    payload: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

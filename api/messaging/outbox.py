@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 
 from api.db.base import utcnow
 from api.messaging.models import OUTBOUND_SOURCES, Conversation, OutboundMessage
+from api.messaging.senders import split_payload_for_channel
 from api.security.crypto import Crypto, get_crypto
-from bot.base import split_payload_for_channel
 
 # Called after a commit that added outbox rows (the delivery worker's wake-up). Set by the app.
 _outbox_listeners: list[Callable[[], None]] = []

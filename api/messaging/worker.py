@@ -14,7 +14,7 @@ from api.db.base import utcnow
 from api.messaging.gate import WriteGate
 from api.messaging.leases import LeasedWorker
 from api.messaging.models import InboundMessage
-from api.pipeline import Pipeline
+from api.messaging.pipeline import Pipeline
 from api.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -13,7 +13,7 @@ from sqlalchemy.engine import make_url
 from api.cases.emergency import STORAGE_DOWN_TEXT
 from api.cases.models import Case, CaseMessage
 from api.messaging.models import InboundMessage
-from api.pipeline import HOTLINE_FALLBACK_TEXT
+from api.messaging.pipeline import HOTLINE_FALLBACK_TEXT
 from api.settings import Settings
 from tests.gateway.case_support import case_settings, live_gateway
 from tests.gateway.conftest import POSTGRES_ADMIN_DSN

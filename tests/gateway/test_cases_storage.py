@@ -19,9 +19,9 @@ from api.db.session import Database
 from api.messaging.gate import WriteGate
 from api.messaging.inbound import accept_inbound
 from api.messaging.models import Conversation
+from api.messaging.rasa_client import RasaClient
 from api.security.crypto import Crypto
 from api.settings import Settings
-from bot.rasa_client import RasaClient
 
 
 @pytest.fixture

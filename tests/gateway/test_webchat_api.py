@@ -8,8 +8,8 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, select
 
+from api.channels.webchat.models import WebChatReply
 from api.messaging.models import Conversation, InboundMessage
-from api.webchat.models import WebChatReply
 from tests.gateway.fakes.rasa import FakeRasa
 from tests.gateway.zalo_support import eventually
 

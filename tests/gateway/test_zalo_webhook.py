@@ -9,9 +9,9 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, select
 
+from api.channels.zalo.models import ZaloConversationState
 from api.messaging.models import Conversation, InboundMessage, OutboundMessage
 from api.settings import Settings
-from api.zalo.models import ZaloConversationState
 from tests.gateway.fakes.rasa import FakeRasa
 from tests.gateway.fakes.zalo import FakeZalo
 from tests.gateway.zalo_support import (
@@ -183,12 +183,20 @@ async def test_echoes_and_receipts_are_ignored(
     assert count(app, InboundMessage) == 0
 
 
+def offered_choices(app: FastAPI) -> list[dict]:
+    with app.state.database.session() as session:
+        return [c for c in session.scalars(select(ZaloConversationState.choices)) if c]
+
+
 async def test_numbered_options_are_mapped_back_to_payloads(
-    client: httpx.AsyncClient, fake_rasa: FakeRasa, fake_zalo: FakeZalo
+    client: httpx.AsyncClient, app: FastAPI, fake_rasa: FakeRasa, fake_zalo: FakeZalo
 ) -> None:
     await post_event(client, text_event("cho mình xem nút"))
     [offer] = await eventually(lambda: fake_zalo.delivered_texts(USER_ID))
     assert "\n1. Có\n2. An toàn trên mạng\n" in offer
+    # The sender stores the options just after Zalo accepted the message: a reply typed in between
+    # is plain text (a child cannot answer that fast; the test can).
+    await eventually(lambda: offered_choices(app))
 
     await post_event(client, text_event("số 2"))
     await eventually(lambda: len(fake_rasa.messages) == 2)

@@ -6,8 +6,10 @@ import logging
 
 from fastapi import FastAPI
 
+from api.channels.base import Channel
+from api.channels.webchat.mailbox import WebChatMailbox, WebChatSender
+from api.channels.webchat.routes import router
 from api.messaging.inflight import cancel_and_wait
-from api.webchat.mailbox import WebChatMailbox, WebChatSender
 
 log = logging.getLogger(__name__)
 
@@ -48,9 +50,4 @@ async def start_webchat(app: FastAPI) -> WebChatService:
     return WebChatService(app, mailbox).start()
 
 
-def install_webchat(app: FastAPI) -> None:
-    """Add the page at /chat, its HTTP API and the web channel's sender to the app."""
-    from api.routes.webchat import router
-
-    app.include_router(router)
-    app.state.startup_services.append(start_webchat)
+CHANNEL = Channel(name="web", router=router, start=start_webchat)

@@ -7,12 +7,12 @@ from typing import Any
 
 from sqlalchemy import delete, select
 
+from api.channels.webchat.models import WebChatReply
 from api.db.base import utcnow
 from api.messaging.gate import WriteGate
 from api.messaging.models import Conversation
+from api.messaging.senders import SendResult, normalize_buttons
 from api.security.crypto import Crypto
-from api.webchat.models import WebChatReply
-from bot.base import SendResult, normalize_buttons
 
 CHANNEL = "web"
 # A browser tab lives in sessionStorage; replies nobody fetched within this window are dropped.

@@ -1,7 +1,8 @@
-"""What every channel adapter implements, plus channel-neutral rendering helpers.
+"""The sender contract the delivery worker relies on, plus channel-neutral rendering helpers.
 
-A channel sender turns one outbox payload ({"text", "buttons", "image", ...}) into one platform
-message. Senders are registered on `app.state.channel_senders` (a ChannelRegistry) by channel name.
+A channel sender (api/channels/<name>/sender.py) turns one outbox payload ({"text", "buttons",
+"image", ...}) into one platform message. Senders are registered on `app.state.channel_senders`
+(a ChannelRegistry) by channel name when their channel starts.
 """
 from __future__ import annotations
 
@@ -82,12 +83,6 @@ def normalize_buttons(raw: Any) -> list[Button]:
         if title:
             buttons.append(Button(title=title, payload=payload))
     return buttons
-
-
-def numbered_options(buttons: list[Button]) -> tuple[str, dict[str, str]]:
-    """Buttons as a numbered list for channels without buttons; returns (text, {"1": payload})."""
-    lines = [f"{i}. {b.title}" for i, b in enumerate(buttons, start=1)]
-    return "\n".join(lines), {str(i): b.payload for i, b in enumerate(buttons, start=1)}
 
 
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")

@@ -9,13 +9,16 @@ from dataclasses import dataclass
 import httpx
 from fastapi import FastAPI
 
+from api.channels.base import Channel
+from api.channels.zalo.client import ZaloClient
+from api.channels.zalo.routes import router
+from api.channels.zalo.sender import ZaloSender
+from api.channels.zalo.state import ZaloConversationMemory
+from api.channels.zalo.tokens import SeedPair, ZaloTokenStore
 from api.messaging.gate import WriteGate
+from api.messaging.senders import ChannelRegistry
 from api.security.crypto import Crypto
 from api.settings import Settings
-from api.zalo.state import ZaloConversationMemory
-from api.zalo.tokens import SeedPair, ZaloTokenStore
-from bot.base import ChannelRegistry
-from bot.zalo import ZaloClient, ZaloSender
 
 log = logging.getLogger(__name__)
 
@@ -93,12 +96,8 @@ async def start_zalo(app: FastAPI) -> ZaloService | None:
     return ZaloService(http=http, client=client, tokens=tokens, sender=sender, registry=registry).start()
 
 
-def install_zalo(app: FastAPI) -> None:
-    """Add the webhook route and the sender to the app when the Zalo settings are present."""
-    settings: Settings = app.state.settings
-    if not settings.zalo_enabled:
-        return
-    from api.routes.zalo import router
+def _enabled(settings: Settings) -> bool:
+    return settings.zalo_enabled
 
-    app.include_router(router)
-    app.state.startup_services.append(start_zalo)
+
+CHANNEL = Channel(name="zalo", router=router, start=start_zalo, enabled=_enabled)

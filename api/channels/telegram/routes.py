@@ -11,11 +11,12 @@ from fastapi.responses import JSONResponse
 from telegram import Update
 
 from api.cases.intake import screen_inbound
+from api.channels.base import BodyTooLarge, notify_inbound_worker, read_limited_body, webhook_error
+from api.channels.telegram.adapter import CHANNEL, event_from_update
+from api.channels.telegram.state import resolve_callback_data
 from api.messaging.inbound import accept_inbound
 from api.messaging.models import Conversation
 from api.messaging.outbox import enqueue
-from api.routes.limits import BodyTooLarge, read_limited_body
-from bot.telegram import CHANNEL, event_from_update, resolve_callback_data
 
 log = logging.getLogger(__name__)
 
@@ -25,10 +26,6 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 (a header name)
 UNKNOWN_BUTTON_TEXT = "(nút cũ)"
 
 
-def _error(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"ok": False, "error": message}, status_code=status)
-
-
 @router.post("/webhooks/telegram", include_in_schema=False)
 async def telegram_webhook(request: Request) -> JSONResponse:
     app = request.app
@@ -36,23 +33,23 @@ async def telegram_webhook(request: Request) -> JSONResponse:
     provided = request.headers.get(SECRET_HEADER, "")
     # Checked before reading the body: nothing from an unverified caller is parsed or stored.
     if not expected or not hmac.compare_digest(provided.encode("utf-8"), expected.encode("utf-8")):
-        return _error(403, "forbidden")
+        return webhook_error(403, "forbidden")
     try:
-        body = await read_limited_body(request, app.state.settings.max_body_bytes)
-    except BodyTooLarge:
-        return _error(413, "request body too large")
+        body = await read_limited_body(request)
+    except BodyTooLarge as exc:
+        return exc.response()
     try:
         data: Any = json.loads(body)
     except (ValueError, UnicodeDecodeError):
-        return _error(400, "body is not valid JSON")
+        return webhook_error(400, "body is not valid JSON")
     if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
-        return _error(400, "not a Telegram update (update_id missing)")
+        return webhook_error(400, "not a Telegram update (update_id missing)")
     try:
         update = Update.de_json(data, app.state.telegram_application.bot)
         event = event_from_update(update)
     except Exception:
         log.info("telegram update %s could not be parsed", data.get("update_id"))
-        return _error(400, "malformed Telegram update")
+        return webhook_error(400, "malformed Telegram update")
     if event is None:
         return JSONResponse({"ok": True, "ignored": True})
 
@@ -80,5 +77,5 @@ async def telegram_webhook(request: Request) -> JSONResponse:
                     "system", idempotency_prefix=f"tg-cbq:{event.callback_query_id}", crypto=app.state.crypto)
     if inbound is None:
         return JSONResponse({"ok": True, "duplicate": True})
-    app.state.inbound_worker.notify()
+    notify_inbound_worker(app)
     return JSONResponse({"ok": True})

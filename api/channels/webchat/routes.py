@@ -19,17 +19,17 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from api.cases.intake import screen_inbound
+from api.channels.base import BodyTooLarge, notify_inbound_worker, read_limited_body, webhook_error
+from api.channels.webchat.mailbox import CHANNEL, WebChatMailbox
 from api.messaging.gate import WriteGate
 from api.messaging.inbound import accept_inbound
-from api.routes.limits import BodyTooLarge, read_limited_body
 from api.security.crypto import Crypto
-from api.webchat.mailbox import CHANNEL, WebChatMailbox
 
 log = logging.getLogger(__name__)
 
 router = APIRouter()
 
-STATIC_DIR = Path(__file__).resolve().parents[1] / "static" / "webchat"
+STATIC_DIR = Path(__file__).resolve().parent / "static"
 CLIENT_ID_PATTERN = r"^[A-Za-z0-9_-]{16,64}$"
 MAX_TEXT_CHARS = 1000
 MAX_PAYLOAD_CHARS = 300
@@ -104,10 +104,6 @@ def _limiter(request: Request) -> _RateLimiter:
     return limiter
 
 
-def _error(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"ok": False, "error": message}, status_code=status)
-
-
 @router.get("/chat", include_in_schema=False)
 async def chat_page() -> Response:
     return FileResponse(STATIC_DIR / "index.html", media_type="text/html; charset=utf-8", headers=PAGE_HEADERS)
@@ -129,20 +125,21 @@ async def chat_styles() -> Response:
 async def post_message(request: Request) -> JSONResponse:
     try:
         raw = await read_limited_body(request, MAX_BODY_BYTES)
-    except BodyTooLarge:
-        return _error(413, "message too large")
+    except BodyTooLarge as exc:
+        return exc.response()
     try:
         data: Any = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError):
-        return _error(400, "body must be JSON")
+        return webhook_error(400, "body must be JSON")
     try:
         message = WebChatMessageIn.model_validate(data)
     except ValidationError as exc:
         fields = sorted({".".join(str(p) for p in err["loc"]) or "body" for err in exc.errors()})
-        return _error(422, "invalid fields: " + ", ".join(fields))
+        return webhook_error(422, "invalid fields: " + ", ".join(fields))
     if not _limiter(request).allow(message.client_id):
-        return JSONResponse({"ok": False, "error": "too many messages"}, status_code=429,
-                            headers={"Retry-After": "5"})
+        response = webhook_error(429, "too many messages")
+        response.headers["Retry-After"] = "5"
+        return response
 
     gate: WriteGate = request.app.state.write_gate
     crypto: Crypto = request.app.state.crypto
@@ -161,9 +158,7 @@ async def post_message(request: Request) -> JSONResponse:
         if inbound is not None:
             screen_inbound(session, inbound, message.payload or message.text, request.app.state)
     if inbound is not None:
-        worker = getattr(request.app.state, "inbound_worker", None)
-        if worker is not None:
-            worker.notify()
+        notify_inbound_worker(request.app)
     return JSONResponse({"ok": True, "message_id": message_id, "duplicate": inbound is None}, status_code=202)
 
 

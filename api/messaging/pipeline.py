@@ -26,8 +26,8 @@ from api.db.base import utcnow
 from api.messaging.gate import WriteGate
 from api.messaging.models import Conversation, InboundMessage
 from api.messaging.outbox import enqueue
+from api.messaging.rasa_client import RasaClient, RasaUnavailable
 from api.security.crypto import Crypto
-from bot.rasa_client import RasaClient, RasaUnavailable
 
 log = logging.getLogger(__name__)
 

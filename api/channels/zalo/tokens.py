@@ -18,11 +18,11 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
+from api.channels.zalo.client import TokenPair, ZaloAuthError, ZaloClient
+from api.channels.zalo.models import ZaloOaToken, as_utc
 from api.db.base import utcnow
 from api.messaging.gate import WriteGate
 from api.security.crypto import Crypto
-from api.zalo.models import ZaloOaToken, as_utc
-from bot.zalo import TokenPair, ZaloAuthError, ZaloClient
 
 log = logging.getLogger(__name__)
 

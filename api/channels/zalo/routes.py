@@ -15,14 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.cases.intake import screen_inbound
-from api.messaging.gate import WriteGate
-from api.messaging.inbound import accept_inbound, get_or_create_conversation
-from api.messaging.models import InboundMessage
-from api.routes.limits import BodyTooLarge, read_limited_body
-from api.security.crypto import Crypto
-from api.settings import Settings
-from api.zalo.state import CHANNEL, mark_followed, mark_unfollowed, take_choice
-from bot.zalo_events import (
+from api.channels.base import BodyTooLarge, notify_inbound_worker, read_limited_body, webhook_error
+from api.channels.zalo.events import (
     MalformedEvent,
     ZaloEvent,
     decode_body,
@@ -30,6 +24,12 @@ from bot.zalo_events import (
     signature_is_valid,
     signing_fields,
 )
+from api.channels.zalo.state import CHANNEL, mark_followed, mark_unfollowed, take_choice
+from api.messaging.gate import WriteGate
+from api.messaging.inbound import accept_inbound, get_or_create_conversation
+from api.messaging.models import InboundMessage
+from api.security.crypto import Crypto
+from api.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -45,26 +45,22 @@ class _AlreadyStored(Exception):
     """A concurrent delivery of the same event won: roll back whatever this one changed."""
 
 
-def _error(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"ok": False, "error": message}, status_code=status)
-
-
 @router.post("/webhooks/zalo", include_in_schema=False)
 async def zalo_webhook(request: Request) -> JSONResponse:
     settings: Settings = request.app.state.settings
     if not settings.zalo_enabled:
-        return _error(404, "zalo channel is off")
+        return webhook_error(404, "zalo channel is off")
     try:
-        raw_body = await read_limited_body(request, settings.max_body_bytes)
-    except BodyTooLarge:
-        return _error(413, "body too large")
+        raw_body = await read_limited_body(request)
+    except BodyTooLarge as exc:
+        return exc.response()
     signature = request.headers.get(SIGNATURE_HEADER)
     if not signature:
-        return _error(403, "missing signature")
+        return webhook_error(403, "missing signature")
     try:
         data = decode_body(raw_body)
     except MalformedEvent:
-        return _error(400, "body must be a JSON object")
+        return webhook_error(400, "body must be a JSON object")
     app_id, timestamp = signing_fields(data)
     if app_id != settings.zalo_app_id or not signature_is_valid(
         signature,
@@ -74,11 +70,11 @@ async def zalo_webhook(request: Request) -> JSONResponse:
         oa_secret_key=settings.zalo_oa_secret_key.get_secret_value(),
     ):
         log.warning("zalo webhook: signature mismatch, event rejected")
-        return _error(403, "bad signature")
+        return webhook_error(403, "bad signature")
     try:
         event = parse_event(data)
     except MalformedEvent as exc:
-        return _error(400, f"malformed event: {exc}")
+        return webhook_error(400, f"malformed event: {exc}")
     if event.kind == "ignored":
         return JSONResponse({"ok": True, "ignored": event.event_name})
 
@@ -90,9 +86,7 @@ async def zalo_webhook(request: Request) -> JSONResponse:
     except _AlreadyStored:
         stored = False
     if stored:
-        worker = getattr(request.app.state, "inbound_worker", None)
-        if worker is not None:
-            worker.notify()
+        notify_inbound_worker(request.app)
     return JSONResponse({"ok": True, "duplicate": not stored})
 
 

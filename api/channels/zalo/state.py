@@ -6,12 +6,12 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from api.channels.zalo.adapter import parse_choice
+from api.channels.zalo.models import ZaloConversationState, as_utc
 from api.db.base import utcnow
 from api.messaging.gate import WriteGate
 from api.messaging.models import Conversation
 from api.security.crypto import Crypto
-from api.zalo.models import ZaloConversationState, as_utc
-from bot.zalo import parse_choice
 
 CHANNEL = "zalo"
 # Options stay answerable this long; after that "1" is just text again.
@@ -64,7 +64,7 @@ def mark_unfollowed(session: Session, conversation_id: int) -> None:
 
 
 class ZaloConversationMemory:
-    """The sender's view of the state (bot.zalo.ConversationMemory), keyed by the raw Zalo user id
+    """The sender's view of the state (api.channels.zalo.adapter.ConversationMemory), keyed by the raw Zalo user id
     the outbox hands to the sender; rows are found through the pseudonymous sender id."""
 
     def __init__(self, gate: WriteGate, crypto: Crypto) -> None:
