@@ -19,10 +19,10 @@ from api.channels.telegram import service as telegram
 from api.channels.webchat import service as webchat
 from api.channels.zalo import service as zalo
 from api.content.setup import install_content
+from api.db.gate import WriteGate
 from api.db.migrate import upgrade_to_heads
 from api.db.session import Database
 from api.messaging.delivery import DeliveryWorker
-from api.messaging.gate import WriteGate
 from api.messaging.outbox import add_outbox_listener, remove_outbox_listener
 from api.messaging.pipeline import HookRegistry, Pipeline
 from api.messaging.rasa_client import RasaClient

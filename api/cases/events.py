@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from api.db.after_commit import call_after_commit
-from api.messaging.inflight import cancel_and_wait
+from api.tasks import cancel_and_wait
 
 _QUEUE_LIMIT = 1000
 log = logging.getLogger(__name__)

@@ -20,7 +20,7 @@ from api.cases.models import OUTCOMES, Case, CaseNote
 from api.cases.service import CASE_EVENT_ROLES, CaseLog, case_summary, queue_notification
 from api.db.after_commit import call_after_commit
 from api.db.base import utcnow
-from api.messaging.gate import WriteGate
+from api.db.gate import WriteGate
 from api.messaging.models import Conversation, OutboundMessage
 from api.messaging.outbox import enqueue
 from api.messaging.pipeline import split_rasa_replies

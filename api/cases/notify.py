@@ -4,7 +4,6 @@ Texts carry level, category, channel, a short excerpt and a console link: never 
 """
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,10 +16,10 @@ from api.cases.events import EventBroker
 from api.cases.models import Case, Notification
 from api.cases.service import case_summary, queue_notification
 from api.db.base import utcnow
-from api.messaging.gate import WriteGate
-from api.messaging.inflight import cancel_and_wait
+from api.db.gate import WriteGate
 from api.security.crypto import Crypto
 from api.settings import Settings
+from api.tasks import PeriodicTask
 
 log = logging.getLogger(__name__)
 
@@ -72,9 +71,7 @@ class CaseNotifier:
         self.broker = broker
         self.http = http or httpx.AsyncClient(timeout=10.0)
         self.tick_seconds = tick_seconds
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._task = PeriodicTask("case-notifier", self._round, tick_seconds, on_error=self._round_failed)
 
     @property
     def console_url(self) -> str:
@@ -82,32 +79,24 @@ class CaseNotifier:
 
     def wake(self) -> None:
         """Thread-safe nudge (called after a commit that queued notifications)."""
-        if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._wake.set)
+        self._task.wake()
 
     async def start(self) -> CaseNotifier:
-        self._loop = asyncio.get_running_loop()
-        self._task = asyncio.create_task(self._run(), name="case-notifier")
+        self._task.start()
         return self
 
     async def stop(self) -> None:
-        await cancel_and_wait(self._task, ignore_errors=True)
+        await self._task.stop()
         await self.http.aclose()
 
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self.check_overdue()
-                await self.send_due()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # database down: keep going, the rows wait in the outbox
-                log.warning("case notifier pass failed: %s", type(exc).__name__)
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=self.tick_seconds)
-            except TimeoutError:
-                pass
-            self._wake.clear()
+    async def _round(self) -> None:
+        await self.check_overdue()
+        await self.send_due()
+
+    @staticmethod
+    def _round_failed(exc: Exception) -> None:
+        # Database down: keep going, the rows wait in the outbox.
+        log.warning("case notifier pass failed: %s", type(exc).__name__)
 
     def _chat_for(self, target: str) -> str:
         if target == "telegram_supervisors":

@@ -23,8 +23,8 @@ import httpx
 from api.content.models import RetrainJob
 from api.db.base import utcnow
 from api.db.session import Database
-from api.messaging.inflight import cancel_and_wait
 from api.settings import Settings
+from api.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 

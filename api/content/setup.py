@@ -13,8 +13,8 @@ from api.content import api_campaign, api_responses, broadcasts, directory, resp
 from api.content.hooks import ContentHooks
 from api.content.retrain import RetrainRunner
 from api.db.session import Database
-from api.messaging.inflight import cancel_and_wait
 from api.settings import Settings
+from api.tasks import PeriodicTask
 
 log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).resolve().parents[1] / "static" / "content"
@@ -38,10 +38,10 @@ class BroadcastScheduler:
     def __init__(self, app: FastAPI, poll_seconds: float = SCHEDULER_POLL_SECONDS) -> None:
         self.app = app
         self.poll_seconds = poll_seconds
-        self._task: asyncio.Task[None] | None = None
+        self._task = PeriodicTask("broadcast-scheduler", self._round, poll_seconds, on_error=self._round_failed)
 
     def start(self) -> BroadcastScheduler:
-        self._task = asyncio.create_task(self._loop())
+        self._task.start()
         return self
 
     def run_due(self) -> int:
@@ -55,16 +55,15 @@ class BroadcastScheduler:
                 sent += 1
         return sent
 
-    async def _loop(self) -> None:
-        while True:
-            try:
-                await asyncio.to_thread(self.run_due)
-            except Exception:  # keep scheduling; the next round retries
-                log.exception("scheduled broadcasts failed")
-            await asyncio.sleep(self.poll_seconds)
+    async def _round(self) -> None:
+        await asyncio.to_thread(self.run_due)
+
+    @staticmethod
+    def _round_failed(exc: Exception) -> None:  # keep scheduling; the next round retries
+        log.error("scheduled broadcasts failed", exc_info=exc)
 
     async def stop(self) -> None:
-        await cancel_and_wait(self._task)
+        await self._task.stop()
 
 
 class _ContentServices:

@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.db.base import utcnow
-from api.messaging.gate import WriteGate
+from api.db.gate import WriteGate
 from api.messaging.leases import LeasedWorker
 from api.messaging.models import Conversation, OutboundMessage
 from api.messaging.ratelimit import KeyedBuckets, TokenBucket

@@ -5,9 +5,9 @@ import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from api.db.after_commit import call_after_commit
 from api.db.base import utcnow
 from api.messaging.models import OUTBOUND_SOURCES, Conversation, OutboundMessage
 from api.messaging.senders import split_payload_for_channel
@@ -72,8 +72,5 @@ def enqueue(
     if rows:
         session.flush()
         # Wake delivery once this transaction commits (not before: the rows must be visible).
-        @event.listens_for(session, "after_commit", once=True)
-        def _wake(_session: Session) -> None:
-            notify_outbox()
-
+        call_after_commit(session, notify_outbox)
     return rows

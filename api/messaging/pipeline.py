@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from api.db.after_commit import savepoint
 from api.db.base import utcnow
-from api.messaging.gate import WriteGate
+from api.db.gate import WriteGate
 from api.messaging.models import Conversation, InboundMessage
 from api.messaging.outbox import enqueue
 from api.messaging.rasa_client import RasaClient, RasaUnavailable

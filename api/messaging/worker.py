@@ -11,7 +11,7 @@ import logging
 from datetime import timedelta
 
 from api.db.base import utcnow
-from api.messaging.gate import WriteGate
+from api.db.gate import WriteGate
 from api.messaging.leases import LeasedWorker
 from api.messaging.models import InboundMessage
 from api.messaging.pipeline import Pipeline

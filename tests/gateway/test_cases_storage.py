@@ -15,8 +15,8 @@ from api.cases.handoff import CaseActionError, HandoffService
 from api.cases.models import Case, CaseMessage, Notification
 from api.cases.service import HANDOFF_OFFLINE_TEXT, HANDOFF_ONLINE_TEXT, CaseLog, RiskReading, handoff_text
 from api.db.base import utcnow
+from api.db.gate import WriteGate
 from api.db.session import Database
-from api.messaging.gate import WriteGate
 from api.messaging.inbound import accept_inbound
 from api.messaging.models import Conversation
 from api.messaging.rasa_client import RasaClient

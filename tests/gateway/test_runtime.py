@@ -7,7 +7,7 @@ import gc
 import pytest
 from fastapi import FastAPI
 
-from api.messaging.inflight import cancel_and_wait
+from api.tasks import cancel_and_wait
 
 pytestmark = pytest.mark.asyncio
 

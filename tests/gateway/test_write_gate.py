@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from api.db.gate import WriteGate
 from api.db.session import AUTOCHECKPOINT_PAGES, Database
-from api.messaging.gate import WriteGate
 
 
 def _database(tmp_path: Path, commit_in_thread: bool) -> Database:

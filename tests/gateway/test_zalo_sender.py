@@ -16,8 +16,8 @@ from api.channels.zalo.service import build_zalo
 from api.channels.zalo.state import mark_unfollowed
 from api.channels.zalo.tokens import ZaloTokenStore
 from api.db.base import utcnow
+from api.db.gate import WriteGate
 from api.db.session import Database
-from api.messaging.gate import WriteGate
 from api.messaging.inbound import get_or_create_conversation
 from api.security.crypto import Crypto
 from api.settings import Settings

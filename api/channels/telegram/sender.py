@@ -11,7 +11,7 @@ from telegram.ext import Application
 
 from api.channels.telegram.adapter import CHANNEL
 from api.channels.telegram.state import callback_data_for
-from api.messaging.gate import WriteGate
+from api.db.gate import WriteGate
 from api.messaging.senders import SendResult, normalize_buttons
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from api.channels.telegram.models import ButtonPayload
-from api.messaging.gate import WriteGate
+from api.db.gate import WriteGate
 
 CALLBACK_DATA_MAX_BYTES = 64
 SHORT_KEY_PREFIX = "k:"

@@ -9,7 +9,7 @@ from sqlalchemy import delete, select
 
 from api.channels.webchat.models import WebChatReply
 from api.db.base import utcnow
-from api.messaging.gate import WriteGate
+from api.db.gate import WriteGate
 from api.messaging.models import Conversation
 from api.messaging.senders import SendResult, normalize_buttons
 from api.security.crypto import Crypto

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from api.cases.intake import screen_inbound
 from api.channels.base import BodyTooLarge, notify_inbound_worker, read_limited_body, webhook_error
 from api.channels.webchat.mailbox import CHANNEL, WebChatMailbox
-from api.messaging.gate import WriteGate
+from api.db.gate import WriteGate
 from api.messaging.inbound import accept_inbound
 from api.security.crypto import Crypto
 

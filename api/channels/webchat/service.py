@@ -1,7 +1,6 @@
 """Wiring for the web chat: registers its sender and purges old mailbox rows in the background."""
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from fastapi import FastAPI
@@ -9,7 +8,7 @@ from fastapi import FastAPI
 from api.channels.base import Channel
 from api.channels.webchat.mailbox import WebChatMailbox, WebChatSender
 from api.channels.webchat.routes import router
-from api.messaging.inflight import cancel_and_wait
+from api.tasks import PeriodicTask
 
 log = logging.getLogger(__name__)
 
@@ -21,26 +20,21 @@ class WebChatService:
         self._app = app
         self.mailbox = mailbox
         self.sender = WebChatSender(mailbox)
-        self._task: asyncio.Task[None] | None = None
+        self._task = PeriodicTask("webchat-purge", self._purge, PURGE_EVERY_SECONDS)
 
     def start(self) -> WebChatService:
         self._app.state.channel_senders.register(self.sender)
-        self._task = asyncio.create_task(self._purge_forever(), name="webchat-purge")
+        self._task.start()
         return self
 
-    async def _purge_forever(self) -> None:
-        while True:
-            try:
-                removed = await self.mailbox.purge_old()
-                if removed:
-                    log.info("web chat: purged %d old replies", removed)
-            except Exception:
-                log.exception("web chat: purge failed")
-            await asyncio.sleep(PURGE_EVERY_SECONDS)
+    async def _purge(self) -> None:
+        removed = await self.mailbox.purge_old()
+        if removed:
+            log.info("web chat: purged %d old replies", removed)
 
     async def stop(self) -> None:
         self._app.state.channel_senders.unregister(self.sender.channel)
-        await cancel_and_wait(self._task)
+        await self._task.stop()
 
 
 async def start_webchat(app: FastAPI) -> WebChatService:

@@ -25,7 +25,7 @@ from api.channels.zalo.events import (
     signing_fields,
 )
 from api.channels.zalo.state import CHANNEL, mark_followed, mark_unfollowed, take_choice
-from api.messaging.gate import WriteGate
+from api.db.gate import WriteGate
 from api.messaging.inbound import accept_inbound, get_or_create_conversation
 from api.messaging.models import InboundMessage
 from api.security.crypto import Crypto

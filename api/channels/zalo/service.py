@@ -1,8 +1,6 @@
 """Wiring for the Zalo OA channel: the HTTP client, token store and sender, started with the app."""
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from dataclasses import dataclass
 
@@ -15,10 +13,11 @@ from api.channels.zalo.routes import router
 from api.channels.zalo.sender import ZaloSender
 from api.channels.zalo.state import ZaloConversationMemory
 from api.channels.zalo.tokens import SeedPair, ZaloTokenStore
-from api.messaging.gate import WriteGate
+from api.db.gate import WriteGate
 from api.messaging.senders import ChannelRegistry
 from api.security.crypto import Crypto
 from api.settings import Settings
+from api.tasks import PeriodicTask
 
 log = logging.getLogger(__name__)
 
@@ -35,27 +34,22 @@ class ZaloService:
     tokens: ZaloTokenStore
     sender: ZaloSender
     registry: ChannelRegistry
-    task: asyncio.Task[None] | None = None
+    task: PeriodicTask | None = None
 
     def start(self) -> ZaloService:
-        self.task = asyncio.create_task(self._keep_token_fresh(), name="zalo-token-refresher")
+        self.task = PeriodicTask("zalo-token-refresher", self.tokens.access_token, TOKEN_CHECK_SECONDS,
+                                 on_error=_token_check_failed).start()
         return self
-
-    async def _keep_token_fresh(self) -> None:
-        while True:
-            try:
-                await self.tokens.access_token()
-            except Exception as exc:  # logged and retried at the next check
-                log.error("zalo: token check failed: %s", type(exc).__name__)
-            await asyncio.sleep(TOKEN_CHECK_SECONDS)
 
     async def stop(self) -> None:
         self.registry.unregister(self.sender.channel)
         if self.task is not None:
-            self.task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self.task
+            await self.task.stop()
         await self.http.aclose()
+
+
+def _token_check_failed(exc: Exception) -> None:  # logged and retried at the next check
+    log.error("zalo: token check failed: %s", type(exc).__name__)
 
 
 def build_zalo(settings: Settings, gate: WriteGate, crypto: Crypto, http: httpx.AsyncClient) -> tuple[

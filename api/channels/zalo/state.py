@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from api.channels.zalo.adapter import parse_choice
 from api.channels.zalo.models import ZaloConversationState, as_utc
 from api.db.base import utcnow
-from api.messaging.gate import WriteGate
+from api.db.gate import WriteGate
 from api.messaging.models import Conversation
 from api.security.crypto import Crypto
 

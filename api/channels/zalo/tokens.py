@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from api.channels.zalo.client import TokenPair, ZaloAuthError, ZaloClient
 from api.channels.zalo.models import ZaloOaToken, as_utc
 from api.db.base import utcnow
-from api.messaging.gate import WriteGate
+from api.db.gate import WriteGate
 from api.security.crypto import Crypto
 
 log = logging.getLogger(__name__)
