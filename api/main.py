@@ -19,16 +19,16 @@ from api.channels.telegram import service as telegram
 from api.channels.webchat import service as webchat
 from api.channels.zalo import service as zalo
 from api.content.setup import install_content
+from api.context import AppContext, app_context
 from api.db.gate import WriteGate
 from api.db.migrate import upgrade_to_heads
 from api.db.session import Database
 from api.messaging.delivery import DeliveryWorker
 from api.messaging.outbox import add_outbox_listener, remove_outbox_listener
-from api.messaging.pipeline import HookRegistry, Pipeline
+from api.messaging.pipeline import Pipeline
 from api.messaging.rasa_client import RasaClient
-from api.messaging.senders import ChannelRegistry
 from api.messaging.worker import InboundWorker
-from api.security.crypto import configure_crypto
+from api.security.crypto import Crypto
 from api.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -57,9 +57,7 @@ def freeze_startup_heap() -> None:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
-    crypto = configure_crypto(settings)
-    hooks = HookRegistry()
-    channel_senders = ChannelRegistry()
+    context = AppContext(settings=settings, crypto=Crypto(settings))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -73,33 +71,33 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         gate = WriteGate(database)
         # The intake screen's lexicon: compiled once here (~0.15 s), never at import time.
-        app.state.risk_lexicon = await asyncio.to_thread(load_risk_lexicon)
-        app.state.database = database
-        app.state.write_gate = gate
-        app.state.rasa = rasa
-        app.state.pipeline = Pipeline(
+        context.risk_lexicon = await asyncio.to_thread(load_risk_lexicon)
+        context.database = database
+        context.write_gate = gate
+        context.rasa = rasa
+        context.pipeline = Pipeline(
             gate,
             rasa,
-            hooks,
-            crypto,
+            context.pipeline_hooks,
+            context.crypto,
             retry_base_seconds=settings.inbound_retry_base_seconds,
             retry_max_seconds=settings.inbound_retry_max_seconds,
         )
-        app.state.inbound_worker = InboundWorker(gate, app.state.pipeline, settings)
-        app.state.delivery_worker = DeliveryWorker(gate, channel_senders, crypto, settings)
+        context.inbound_worker = InboundWorker(gate, context.pipeline, settings)
+        context.delivery_worker = DeliveryWorker(gate, context.channel_senders, context.crypto, settings)
         services: list[Any] = []
-        add_outbox_listener(app.state.delivery_worker.notify)
+        add_outbox_listener(context.delivery_worker.notify)
         try:
-            for start in app.state.startup_services:
+            for start in context.startup_services:
                 service = await start(app)
                 if service is not None:
                     services.append(service)
-            services.append(await app.state.delivery_worker.start())
-            services.append(await app.state.inbound_worker.start())
+            services.append(await context.delivery_worker.start())
+            services.append(await context.inbound_worker.start())
             freeze_startup_heap()
             yield
         finally:
-            remove_outbox_listener(app.state.delivery_worker.notify)
+            remove_outbox_listener(context.delivery_worker.notify)
             for service in reversed(services):
                 try:
                     await service.stop()
@@ -109,12 +107,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             database.dispose()
 
     app = FastAPI(title="Child protection chatbot gateway", lifespan=lifespan, docs_url=None, redoc_url=None)
-    app.state.settings = settings
-    app.state.crypto = crypto
-    app.state.pipeline_hooks = hooks
-    app.state.channel_senders = channel_senders
-    # Async callables `start(app) -> object with async stop()`, started in order after the database.
-    app.state.startup_services = []
+    app.state.context = context
 
     for channel in CHANNELS:
         install_channel(app, channel)
@@ -123,8 +116,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.get("/health")
     async def health(request: Request) -> JSONResponse:
-        database: Database = request.app.state.database
-        rasa: RasaClient = request.app.state.rasa
+        database = app_context(request.app).database
+        rasa = app_context(request.app).rasa
         database_up = await asyncio.to_thread(_database_is_up, database)
         rasa_up = await rasa.is_up()
         body = {

@@ -49,16 +49,18 @@ def screen_marker(inbound: InboundMessage) -> dict[str, Any] | None:
     return marker if isinstance(marker, dict) else None
 
 
-def screen_inbound(session: Session, inbound: InboundMessage, text: str | None, state: Any) -> dict[str, Any] | None:
+def screen_inbound(session: Session, inbound: InboundMessage, text: str | None,
+                   context: Any) -> dict[str, Any] | None:
     """Screen a freshly stored inbound message (call inside the webhook's transaction).
 
-    `state` is the app's state: `case_log` (the app's CaseLog) and `risk_lexicon` (loaded at start-up).
+    `context` is the app context (api/context.py): its `case_log` and its `risk_lexicon` (loaded at
+    start-up); before they exist the screen does nothing.
     Returns the screen marker when the screen opened or joined a case, else None. Never raises.
     """
     if inbound.kind not in SCREEN_KINDS or not text:
         return None
-    case_log: CaseLog | None = getattr(state, "case_log", None)
-    lexicon = getattr(state, "risk_lexicon", None)
+    case_log: CaseLog | None = getattr(context, "case_log", None)
+    lexicon = getattr(context, "risk_lexicon", None)
     if case_log is None or lexicon is None:
         return None
     inbound_id = inbound.id

@@ -16,6 +16,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from api.context import app_context
 from api.settings import Settings
 
 BODY_TOO_LARGE = "request body too large"
@@ -40,10 +41,10 @@ class Channel:
 
 def install_channel(app: FastAPI, channel: Channel) -> None:
     """Add the channel's routes and its startup service when its settings are present."""
-    if not channel.enabled(app.state.settings):
+    if not channel.enabled(app_context(app).settings):
         return
     app.include_router(channel.router)
-    app.state.startup_services.append(channel.start)
+    app_context(app).startup_services.append(channel.start)
 
 
 def webhook_error(status: int, message: str) -> JSONResponse:
@@ -60,7 +61,7 @@ async def read_limited_body(request: Request, max_bytes: int | None = None) -> b
     """The raw body, read with a size limit (settings.max_body_bytes unless a tighter one is given):
     a larger body raises BodyTooLarge before anything is buffered past the limit."""
     if max_bytes is None:
-        max_bytes = request.app.state.settings.max_body_bytes
+        max_bytes = app_context(request.app).settings.max_body_bytes
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > max_bytes:
         raise BodyTooLarge
@@ -76,6 +77,6 @@ async def read_limited_body(request: Request, max_bytes: int | None = None) -> b
 
 def notify_inbound_worker(app: FastAPI) -> None:
     """Wake the inbound worker for a message just committed (absent before the lifespan starts)."""
-    worker = getattr(app.state, "inbound_worker", None)
+    worker = getattr(app_context(app), "inbound_worker", None)
     if worker is not None:
         worker.notify()

@@ -10,21 +10,22 @@ from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 
-from api.auth import DbSession, audit
-from api.auth.deps import AppSettings
+from api.auth import audit
 from api.content import broadcasts as broadcast_service
 from api.content import dashboard, directory, inbox, quizzes
 from api.content.deps import ContentStaff
 from api.content.models import Broadcast, DirectoryEntry, InboxItem, Quiz, RetrainJob, Subscriber
 from api.content.retrain import RetrainRunner, job_out
+from api.context import app_context
 from api.db.base import utcnow
+from api.deps import AppSettings, DbSession
 from api.security.crypto import Crypto
 
 router = APIRouter(prefix="/api/v1", tags=["content: campaign"])
 
 
 def _crypto(request: Request) -> Crypto:
-    return request.app.state.crypto  # type: ignore[no-any-return]
+    return app_context(request.app).crypto
 
 
 def _path(settings: Any, value: str) -> Path:
@@ -105,7 +106,7 @@ def write_export(request: Request, settings: AppSettings, db: DbSession, user: C
 # --- retraining ------------------------------------------------------------------------------------
 
 def _runner(request: Request) -> RetrainRunner:
-    return request.app.state.retrain_runner  # type: ignore[no-any-return]
+    return app_context(request.app).retrain_runner
 
 
 @router.post("/retrain", status_code=status.HTTP_202_ACCEPTED)
@@ -191,7 +192,7 @@ def _broadcast(db: Any, broadcast_id: int) -> Broadcast:
     broadcast = db.get(Broadcast, broadcast_id)
     if broadcast is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail="Không có tin này. / No such broadcast.")
-    return broadcast  # type: ignore[no-any-return]
+    return broadcast
 
 
 @router.get("/broadcasts/{broadcast_id}")

@@ -8,8 +8,7 @@ from fastapi import APIRouter, HTTPException, Query, Request, status
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 
-from api.auth import DbSession, audit
-from api.auth.deps import AppSettings
+from api.auth import audit
 from api.content.deps import ContentReviewer, ContentStaff, author_of, http_error
 from api.content.models import ContentResponse, ResponseVersion
 from api.content.responses import (
@@ -26,7 +25,9 @@ from api.content.responses import (
     rollback_to,
     save_version,
 )
+from api.context import app_context
 from api.db.session import Database
+from api.deps import AppSettings, DbSession
 
 router = APIRouter(prefix="/api/v1/responses", tags=["content: responses"])
 nlg_router = APIRouter(tags=["content: responses"])
@@ -227,7 +228,7 @@ async def nlg(request: Request, settings: AppSettings) -> dict[str, Any]:
 
     arguments, tracker, channel = as_dict(body.get("arguments")), as_dict(body.get("tracker")), as_dict(
         body.get("channel"))
-    database: Database = request.app.state.database
+    database: Database = app_context(request.app).database
     with database.session() as db:
         rendered = render_nlg(db, body["response"], arguments, tracker, channel.get("name"))
     if rendered is None:

@@ -73,4 +73,4 @@ class ContentHooks(ConversationHooks):
         entries = directory.local_help(session, text)
         if entries:
             enqueue(session, conversation, [directory.help_reply(entries)], "bot",
-                    idempotency_prefix=f"directory:{inbound.id}")
+                    idempotency_prefix=f"directory:{inbound.id}", crypto=self.crypto)

@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from api.content import api_campaign, api_responses, broadcasts, directory, responses
 from api.content.hooks import ContentHooks
 from api.content.retrain import RetrainRunner
+from api.context import app_context
 from api.db.session import Database
 from api.settings import Settings
 from api.tasks import PeriodicTask
@@ -45,12 +46,12 @@ class BroadcastScheduler:
         return self
 
     def run_due(self) -> int:
-        settings: Settings = self.app.state.settings
-        database: Database = self.app.state.database
+        context = app_context(self.app)
+        settings, database = context.settings, context.database
         sent = 0
         with database.transaction() as session:
             for broadcast in broadcasts.due(session):
-                broadcasts.dispatch(session, broadcast, self.app.state.crypto,
+                broadcasts.dispatch(session, broadcast, context.crypto,
                                     zalo_window_days=settings.zalo_reply_window_days)
                 sent += 1
         return sent
@@ -77,20 +78,21 @@ class _ContentServices:
 
 
 async def _start(app: FastAPI) -> _ContentServices:
-    settings: Settings = app.state.settings
-    database: Database = app.state.database
+    context = app_context(app)
+    settings, database = context.settings, context.database
     await asyncio.to_thread(seed, database, settings)
-    app.state.retrain_runner = RetrainRunner(database, settings)
-    app.state.broadcast_scheduler = BroadcastScheduler(app, settings.broadcast_poll_seconds).start()
-    return _ContentServices(app.state.broadcast_scheduler, app.state.retrain_runner)
+    context.retrain_runner = RetrainRunner(database, settings)
+    context.broadcast_scheduler = BroadcastScheduler(app, settings.broadcast_poll_seconds).start()
+    return _ContentServices(context.broadcast_scheduler, context.retrain_runner)
 
 
 def install_content(app: FastAPI) -> None:
     app.include_router(api_responses.router)
     app.include_router(api_responses.nlg_router)
     app.include_router(api_campaign.router)
-    app.state.pipeline_hooks.register(ContentHooks(app.state.crypto, app.state.settings.timezone))
-    app.state.startup_services.append(_start)
+    context = app_context(app)
+    context.pipeline_hooks.register(ContentHooks(context.crypto, context.settings.timezone))
+    context.startup_services.append(_start)
     app.mount("/content/static", StaticFiles(directory=STATIC_DIR), name="content-static")
 
     @app.get("/content", include_in_schema=False)

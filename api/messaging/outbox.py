@@ -11,7 +11,7 @@ from api.db.after_commit import call_after_commit
 from api.db.base import utcnow
 from api.messaging.models import OUTBOUND_SOURCES, Conversation, OutboundMessage
 from api.messaging.senders import split_payload_for_channel
-from api.security.crypto import Crypto, get_crypto
+from api.security.crypto import Crypto
 
 # Called after a commit that added outbox rows (the delivery worker's wake-up). Set by the app.
 _outbox_listeners: list[Callable[[], None]] = []
@@ -39,7 +39,7 @@ def enqueue(
     source: str,
     *,
     idempotency_prefix: str | None = None,
-    crypto: Crypto | None = None,
+    crypto: Crypto,
 ) -> list[OutboundMessage]:
     """Queue payloads ({"text", "buttons", "image", ...}) for this conversation, in order.
 
@@ -49,7 +49,6 @@ def enqueue(
     """
     if source not in OUTBOUND_SOURCES:
         raise ValueError(f"unknown outbound source {source!r}")
-    crypto = crypto or get_crypto()
     prefix = idempotency_prefix or f"{source}:{uuid.uuid4().hex}"
     rows: list[OutboundMessage] = []
     now = utcnow()

@@ -1,7 +1,7 @@
 """The per-message pipeline: one claimed inbound message → Rasa → hooks → outbox.
 
 Other concerns plug in through ConversationHooks (cases and escalation, content):
-  app.state.pipeline_hooks.register(MyHooks())
+  app_context(app).pipeline_hooks.register(MyHooks())
 Hooks run inside the transaction that marks the message done, with its session; they must use that
 session for their writes and must not call the database any other way. A hook that raises is
 logged and rolled back to a savepoint: it never loses the user's message or the bot's reply.
@@ -138,7 +138,7 @@ class ConversationHooks:
 
 
 class HookRegistry:
-    """Registered hooks, run in registration order (lives on app.state.pipeline_hooks)."""
+    """Registered hooks, run in registration order (the app context's `pipeline_hooks`)."""
 
     def __init__(self) -> None:
         self._hooks: list[ConversationHooks] = []
@@ -315,7 +315,8 @@ class Pipeline:
         # Re-read after the hooks: the state decides whether the bot may speak.
         queued: list[dict[str, Any]] = []
         if conversation.state != "counselor" and replies:
-            enqueue(session, conversation, replies, source, idempotency_prefix=f"inbound:{inbound.id}")
+            enqueue(session, conversation, replies, source, idempotency_prefix=f"inbound:{inbound.id}",
+                    crypto=self.crypto)
             queued = replies
         await self._run_hook(session, "after_bot_turn", conversation, inbound, queued, risk)
         inbound.status = "done"
@@ -341,6 +342,7 @@ class Pipeline:
                     [{"text": HOTLINE_FALLBACK_TEXT}],
                     "system",
                     idempotency_prefix=f"fallback:{inbound.id}",
+                    crypto=self.crypto,
                 )
                 inbound.fallback_sent = True
             inbound.status = "pending"

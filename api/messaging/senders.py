@@ -1,7 +1,7 @@
 """The sender contract the delivery worker relies on, plus channel-neutral rendering helpers.
 
 A channel sender (api/channels/<name>/sender.py) turns one outbox payload ({"text", "buttons",
-"image", ...}) into one platform message. Senders are registered on `app.state.channel_senders`
+"image", ...}) into one platform message. Senders are registered on the app context's `channel_senders`
 (a ChannelRegistry) by channel name when their channel starts.
 """
 from __future__ import annotations
@@ -46,7 +46,7 @@ class ChannelSender(Protocol):
 
 
 class ChannelRegistry:
-    """The channel senders of this process, by channel name (lives on app.state.channel_senders)."""
+    """The channel senders of this process, by channel name (the app context's `channel_senders`)."""
 
     def __init__(self) -> None:
         self._senders: dict[str, ChannelSender] = {}

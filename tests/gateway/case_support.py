@@ -36,15 +36,6 @@ def case_settings(base: Settings, **overrides: Any) -> Settings:
     return Settings(_env_file=None, **{**base.model_dump(), **values})  # type: ignore[call-arg]
 
 
-def build_app(settings: Settings) -> FastAPI:
-    app = create_app(settings)
-    if not hasattr(app.state, "case_log"):  # until the app factory installs the case features itself
-        from api.cases.setup import install_case_features
-
-        install_case_features(app)
-    return app
-
-
 class LiveGateway:
     """The gateway app with its lifespan, served on 127.0.0.1 in a background thread."""
 
@@ -73,7 +64,7 @@ class LiveGateway:
 
 @contextlib.contextmanager
 def live_gateway(settings: Settings) -> Iterator[LiveGateway]:
-    gateway = LiveGateway(build_app(settings)).start()
+    gateway = LiveGateway(create_app(settings)).start()
     try:
         yield gateway
     finally:

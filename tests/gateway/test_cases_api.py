@@ -28,11 +28,12 @@ async def api_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
 
 
 def _disclose(app, channel: str, user: str, key: str, text: str, risk: RiskReading) -> None:  # type: ignore[no-untyped-def]
-    with app.state.database.transaction() as session:
+    with app.state.context.database.transaction() as session:
         inbound = accept_inbound(session, channel=channel, platform_user_id=user, platform_message_key=key,
-                                 kind="text", text=text, crypto=app.state.crypto)
+                                 kind="text", text=text, crypto=app.state.context.crypto)
         conversation = session.get(Conversation, inbound.conversation_id)
-        app.state.case_log.record_child_message(session, conversation, inbound_id=inbound.id, text=text, risk=risk)
+        app.state.context.case_log.record_child_message(session, conversation, inbound_id=inbound.id, text=text,
+                                                        risk=risk)
 
 
 async def test_queue_order_filters_and_zalo_window(api_client: httpx.AsyncClient) -> None:
@@ -60,5 +61,5 @@ async def test_queue_order_filters_and_zalo_window(api_client: httpx.AsyncClient
     assert zalo["signals"] == ["lex:danger:cứu"]
     other = (await api_client.get(f"/api/v1/cases/{queue[1]['id']}", headers=auth)).json()
     assert other["reply_window_seconds_left"] is None
-    with app.state.database.session() as session:
+    with app.state.context.database.session() as session:
         assert session.scalar(select(func.count()).where(AuditLog.action == "case.view")) == 2

@@ -30,13 +30,13 @@ def _texts(fake_telegram: FakeTelegram) -> list[str]:
 
 
 def _claimed(gateway) -> bool:  # type: ignore[no-untyped-def]
-    with gateway.app.state.database.session() as session:
+    with gateway.app.state.context.database.session() as session:
         return session.scalar(select(func.count()).select_from(InboundMessage).where(
             InboundMessage.status == "processing")) == 1
 
 
 def _case_stored(gateway) -> bool:  # type: ignore[no-untyped-def]
-    with gateway.app.state.database.session() as session:
+    with gateway.app.state.context.database.session() as session:
         return session.scalar(select(Case.id)) is not None
 
 
@@ -71,7 +71,7 @@ async def test_database_down_mid_disclosure_case_is_stored_once_back(
                 await wait_until(lambda: any(STORAGE_DOWN_TEXT == t for t in _texts(fake_telegram)), timeout=10,
                                  what="direct reply while storage is down")
                 assert any("111" in t for t in _texts(fake_telegram)[1:-1])  # the bot's own safe reply
-                with gateway.app.state.database.session() as session:
+                with gateway.app.state.context.database.session() as session:
                     with pytest.raises(Exception):  # noqa: B017 (any connection error proves it is down)
                         session.scalar(select(Case.id))
             finally:
@@ -82,10 +82,10 @@ async def test_database_down_mid_disclosure_case_is_stored_once_back(
             await wait_until(lambda: any(t.startswith("Mình đã ghi lại") or t.startswith("Mình đã báo")
                                          for t in _texts(fake_telegram)), timeout=30,
                              what="handoff message once the database is back")
-            with gateway.app.state.database.session() as session:
+            with gateway.app.state.context.database.session() as session:
                 cases = list(session.scalars(select(Case)))
                 assert len(cases) == 1 and cases[0].level == "imminent" and cases[0].status == "waiting"
-                crypto = gateway.app.state.crypto
+                crypto = gateway.app.state.context.crypto
                 texts = [crypto.decrypt(m.text_encrypted) for m in session.scalars(
                     select(CaseMessage).where(CaseMessage.author == "child"))]
                 assert texts == ["cứu em, chú ấy đang ở ngoài cửa"]
@@ -110,7 +110,7 @@ async def test_sqlite_locked_by_another_process_mid_disclosure(
             other.execute("BEGIN EXCLUSIVE")  # a backup or migration holding the database
             try:
                 await asyncio.sleep(3.0)
-                with gateway.app.state.database.session() as session:
+                with gateway.app.state.context.database.session() as session:
                     assert session.scalar(select(Case.id)) is None  # not stored while the lock is held
             finally:
                 other.execute("COMMIT")
@@ -118,7 +118,7 @@ async def test_sqlite_locked_by_another_process_mid_disclosure(
             await wait_until(lambda: _case_stored(gateway), timeout=30, what="case stored after the lock")
             await wait_until(lambda: len(_texts(fake_telegram)) >= 2, timeout=10, what="replies")
             assert "111" in _texts(fake_telegram)[0] and "111" in _texts(fake_telegram)[1]
-            with gateway.app.state.database.session() as session:
+            with gateway.app.state.context.database.session() as session:
                 case = session.scalar(select(Case))
                 assert case is not None and case.level == "imminent"
 
@@ -132,10 +132,10 @@ async def test_rasa_down_child_gets_111_then_case_when_back(
             await post_update(http, text_update(CHILD, "có ai cứu không"))
             await wait_until(lambda: HOTLINE_FALLBACK_TEXT in _texts(fake_telegram), what="fallback with 111")
             assert "111" in HOTLINE_FALLBACK_TEXT
-            with gateway.app.state.database.session() as session:
+            with gateway.app.state.context.database.session() as session:
                 assert session.scalar(select(Case.id)) is None
             fake_rasa.down = False
             await wait_until(lambda: len(_texts(fake_telegram)) >= 3, timeout=15, what="reply + handoff")
-            with gateway.app.state.database.session() as session:
+            with gateway.app.state.context.database.session() as session:
                 case = session.scalar(select(Case))
                 assert case is not None and case.level == "imminent" and case.status == "waiting"

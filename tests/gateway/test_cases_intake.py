@@ -21,6 +21,7 @@ from api.cases.intake import SCREEN_KEY, load_risk_lexicon, risk_engine, screen_
 from api.cases.models import Case, CaseMessage, Notification
 from api.cases.service import HANDOFF_OFFLINE_TEXT, HANDOFF_ONLINE_TEXT, CaseLog
 from api.db.session import Database
+from api.main import create_app
 from api.messaging.inbound import accept_inbound
 from api.messaging.models import Conversation, InboundMessage, OutboundMessage
 from api.messaging.outbox import enqueue
@@ -32,7 +33,6 @@ from tests.gateway.case_support import (
     ADMIN_PASSWORD,
     COUNSELOR_GROUP,
     EventReader,
-    build_app,
     case_settings,
     create_staff,
     live_gateway,
@@ -78,7 +78,7 @@ def _outbound_texts(database: Database, crypto: Crypto) -> list[str]:
 @contextlib.asynccontextmanager
 async def _running(settings: Settings) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
     """The app with its lifespan, called in-process (no console stream needed)."""
-    app = build_app(settings)
+    app = create_app(settings)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as http:
@@ -97,8 +97,8 @@ async def test_disclosure_reaches_counselors_before_rasa_answers(
     else:
         fake_rasa.down = True
     with live_gateway(case_settings(settings)) as gateway:
-        database: Database = gateway.app.state.database
-        crypto: Crypto = gateway.app.state.crypto
+        database: Database = gateway.app.state.context.database
+        crypto: Crypto = gateway.app.state.context.crypto
         async with httpx.AsyncClient(base_url=gateway.url, timeout=10) as http:
             admin = await login(http, ADMIN_EMAIL, ADMIN_PASSWORD)
             lan = await create_staff(http, admin, "lan@example.vn", name="Chị Lan")
@@ -173,7 +173,7 @@ async def test_harmless_or_concern_message_opens_no_case_at_intake(
         settings: Settings, fake_telegram: FakeTelegram, fake_rasa: FakeRasa) -> None:
     fake_rasa.down = True
     async with _running(case_settings(settings)) as (app, http):
-        database: Database = app.state.database
+        database: Database = app.state.context.database
         # Harmless; and a concern the lexicon sees (only high+ acts at intake: concern waits for Rasa).
         for text in ("em cảm ơn", "bạn cùng lớp đánh em"):
             assert (await post_update(http, text_update(CHILD, text))).status_code == 200
@@ -197,9 +197,9 @@ async def test_screen_failure_still_stores_the_message(
     caplog.set_level(logging.DEBUG)
     fake_rasa.down = True
     async with _running(case_settings(settings)) as (app, http):
-        database: Database = app.state.database
+        database: Database = app.state.context.database
         published: list[dict[str, Any]] = []
-        broker: EventBroker = app.state.case_events
+        broker: EventBroker = app.state.context.case_events
         original_publish = broker.publish
 
         def recording_publish(payload: dict[str, Any], roles: frozenset[str] | None = None) -> None:
@@ -217,7 +217,7 @@ async def test_screen_failure_still_stores_the_message(
         else:
             # Fails after the case, its message and its notification were written and its events
             # queued: the savepoint must take all of it back, and no event may go out.
-            case_log = app.state.case_log
+            case_log = app.state.context.case_log
             original_record = case_log.record_child_message
 
             def record_then_fail(*args: Any, **kwargs: Any) -> Any:
@@ -234,7 +234,7 @@ async def test_screen_failure_still_stores_the_message(
         assert failures == [failure]
         [inbound] = _inbound_rows(database)
         assert SCREEN_KEY not in (inbound.message_metadata or {})
-        assert app.state.crypto.decrypt(inbound.text_encrypted) == DISCLOSURE
+        assert app.state.context.crypto.decrypt(inbound.text_encrypted) == DISCLOSURE
         assert _count(database, Case) == 0 and _count(database, Notification) == 0
         assert _count(database, CaseMessage) == 0
         with database.session() as session:
@@ -257,7 +257,7 @@ async def test_screen_failure_still_stores_the_message(
         assert _count(database, CaseMessage, CaseMessage.inbound_message_id == inbound.id) == 1
         assert _count(database, Notification, Notification.kind == "new_case") == 1
         assert [p["type"] for p in published if p["type"].startswith("case_")].count("case_opened") == 1
-        handoffs = [t for t in _outbound_texts(database, app.state.crypto) if t in HANDOFF_TEXTS]
+        handoffs = [t for t in _outbound_texts(database, app.state.context.crypto) if t in HANDOFF_TEXTS]
         assert len(handoffs) == 1
 
 
@@ -268,7 +268,7 @@ async def test_every_channel_screens_at_intake(settings: Settings, fake_telegram
     fake_rasa.down = True
     base = case_settings(settings)
     async with _running(zalo_settings(base, fake_zalo) if channel == "zalo" else base) as (app, http):
-        database: Database = app.state.database
+        database: Database = app.state.context.database
         if channel == "web":
             response = await http.post("/webchat/messages", json={"client_id": "intake-test-client-01",
                                                                   "text": DISCLOSURE})

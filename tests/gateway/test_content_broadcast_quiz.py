@@ -37,7 +37,7 @@ async def test_opt_in_and_out_are_answered_before_rasa(client: httpx.AsyncClient
     # "đúng" (yes) folds like "dừng" without diacritics: it must go to Rasa, not unsubscribe.
     sent = await _say(client, fake_telegram, 501, "đúng", 4)
     assert sent[-1]["text"] == "Mình nghe rồi: đúng"
-    with app.state.database.session() as session:
+    with app.state.context.database.session() as session:
         subscriber = session.scalars(select(Subscriber)).one()
         assert subscriber.subscribed and subscriber.channel == "telegram"
 
@@ -82,12 +82,12 @@ async def test_low_confidence_messages_reach_the_inbox_encrypted(client: httpx.A
                                                                  fake_rasa: FakeRasa) -> None:
     # The fake Rasa's risk payload has no confidence: "norisk" makes the gateway parse (confidence 0.9).
     await _say(client, fake_telegram, 503, "xin chào", 1)
-    with app.state.database.session() as session:
+    with app.state.context.database.session() as session:
         assert session.scalars(select(InboxItem)).all() == []
     from api.content import inbox
     from api.messaging.pipeline import Risk
 
-    with app.state.database.transaction() as session:
+    with app.state.context.database.transaction() as session:
         conversation = session.scalars(select(Conversation)).one()
         from api.messaging.models import InboundMessage
 
@@ -100,7 +100,7 @@ async def test_low_confidence_messages_reach_the_inbox_encrypted(client: httpx.A
     assert [i["text"] for i in items] == ["xin chào", "xin chào"]
     assert {i["risk_level"] for i in items} == {"concern", "none"}
     assert all("sender" not in key for i in items for key in i)
-    with app.state.database.session() as session:
+    with app.state.context.database.session() as session:
         assert all("xin chào" not in item.text_encrypted for item in session.scalars(select(InboxItem)))
 
     first, second = items[0]["id"], items[1]["id"]
@@ -117,7 +117,7 @@ async def test_low_confidence_messages_reach_the_inbox_encrypted(client: httpx.A
     assert "+- intent: greet" in diff["diff"] and "+    - xin chào" in diff["diff"]
     assert "+# new topic faq_chao_hoi: Chào em! Gọi 111 khi cần." in diff["diff"]
     written = (await client.post("/api/v1/inbox/export", headers=headers)).json()
-    nlu_dir = app.state.settings.nlu_data_dir
+    nlu_dir = app.state.context.settings.nlu_data_dir
     from pathlib import Path
 
     import yaml
@@ -133,7 +133,7 @@ async def test_broadcast_respects_opt_out_zalo_window_and_rate_limits(
     for chat in chats:
         await _say(client, fake_telegram, chat, "đăng ký", 1)
     await _say(client, fake_telegram, 604, "huỷ đăng ký", 2)
-    with app.state.database.transaction() as session:
+    with app.state.context.database.transaction() as session:
         # A Zalo subscriber whose last message is older than the 7-day reply window is skipped.
         zalo = Conversation(channel="zalo", sender_id="zalo:" + "a" * 32, platform_user_id_encrypted="x",
                             last_user_message_at=datetime.now(UTC) - timedelta(days=8))
@@ -163,7 +163,7 @@ async def test_broadcast_respects_opt_out_zalo_window_and_rate_limits(
     assert progress["skipped_by_reason"] == {"outside_zalo_window": 1}
     # Sending again is refused; each conversation gets it once.
     assert (await client.post(f"/api/v1/broadcasts/{broadcast_id}/send", headers=headers)).status_code == 409
-    with app.state.database.session() as session:
+    with app.state.context.database.session() as session:
         assert len(session.scalars(select(BroadcastDelivery)).all()) == 4
     # The delivery worker's global rate limit spaces the sends (settings: 1000/s in tests; the
     # Telegram limit of 30/s comes from the same worker): all went through the outbox rows.

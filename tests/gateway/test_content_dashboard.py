@@ -24,7 +24,7 @@ async def test_dashboard_counts_without_text_or_ids(client: httpx.AsyncClient, a
         assert (await post_update(client, text_update(chat, text))).status_code == 200
     await wait_until(lambda: len(fake_telegram.sent(1001)) == 2 and len(fake_telegram.sent(1002)) >= 1,
                      what="replies")
-    with app.state.database.transaction() as session:
+    with app.state.context.database.transaction() as session:
         conversation = session.scalars(select(Conversation).where(Conversation.channel == "telegram")).first()
         assert conversation is not None
         opened = utcnow() - timedelta(minutes=30)

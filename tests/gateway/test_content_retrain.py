@@ -75,7 +75,7 @@ async def test_retrain_swaps_only_a_model_that_is_not_worse(client: httpx.AsyncC
     assert started.status_code == 202
     job_id = started.json()["id"]
     assert (await client.post("/api/v1/retrain", headers=headers)).status_code == 409  # one at a time
-    await app.state.retrain_runner.wait()
+    await app.state.context.retrain_runner.wait()
     job = (await client.get(f"/api/v1/retrain/{job_id}", headers=headers)).json()
     record = running_rasa[1]
     if case == "weak_candidate":

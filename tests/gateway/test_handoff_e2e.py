@@ -139,11 +139,11 @@ async def test_disclosure_to_counselor_and_back(settings: Settings, fake_telegra
                 bad = await http.post(f"/api/v1/cases/{case_id}/close", headers=holder, json={"outcome": "x"})
                 assert bad.status_code == 422
 
-        with gateway.app.state.database.session() as session:
+        with gateway.app.state.context.database.session() as session:
             case = session.get(Case, case_id)
             assert case.outcome == "referred_111" and case.level == "imminent"
             stored = list(session.scalars(select(CaseMessage.text_encrypted)))
-            crypto = gateway.app.state.crypto
+            crypto = gateway.app.state.context.crypto
             plain = [crypto.decrypt(s) for s in stored]
             assert "em sợ lắm, em đang trốn trong phòng" in plain
             assert not any(p in s for s in stored for p in plain)  # encrypted at rest
@@ -172,7 +172,7 @@ async def test_action_server_down_case_from_model_parse(settings: Settings, fake
             assert fake_rasa.parses, "the gateway must read the risk with /model/parse"
             assert "111" in _texts(fake_telegram, CHILD)[0]
             assert "111" in _texts(fake_telegram, CHILD)[1]
-            with gateway.app.state.database.session() as session:
+            with gateway.app.state.context.database.session() as session:
                 case = session.scalar(select(Case))
                 assert case is not None and case.level == "imminent" and case.status == "waiting"
 

@@ -36,7 +36,7 @@ def _texts(fake_telegram: FakeTelegram, chat: int = CHAT) -> list[str]:
 
 
 def _outbox(app: FastAPI) -> list[OutboundMessage]:
-    with app.state.database.session() as session:
+    with app.state.context.database.session() as session:
         return list(session.scalars(select(OutboundMessage).order_by(OutboundMessage.id)))
 
 
@@ -149,7 +149,7 @@ async def test_restart_with_pending_work_loses_nothing_and_sends_nothing_twice(
                                          "Mình nghe rồi: ba"]
         assert _texts(fake_telegram, CHAT + 1) == ["Mình nghe rồi: bốn"]
         assert fake_rasa.texts().count("bốn") == 1
-        with second.state.database.session() as session:
+        with second.state.context.database.session() as session:
             statuses = set(session.scalars(select(InboundMessage.status)))
         assert statuses == {"done"}
         assert {r.status for r in _outbox(second)} == {"sent"}
@@ -175,7 +175,7 @@ async def test_stop_releases_a_message_still_in_flight_after_the_grace_period(
 
 
 def _inbound_statuses(app: FastAPI) -> list[str]:
-    with app.state.database.session() as session:
+    with app.state.context.database.session() as session:
         return list(session.scalars(select(InboundMessage.status).order_by(InboundMessage.id)))
 
 
@@ -197,8 +197,8 @@ async def test_a_failing_hook_takes_back_what_it_queued_and_the_turn_still_compl
     app: FastAPI, fake_rasa: FakeRasa, fake_telegram: FakeTelegram
 ) -> None:
     failing, working = AfterCommitHooks(fail=True), AfterCommitHooks(fail=False)
-    app.state.pipeline_hooks.register(failing)
-    app.state.pipeline_hooks.register(working)
+    app.state.context.pipeline_hooks.register(failing)
+    app.state.context.pipeline_hooks.register(working)
     async with running(app) as http:
         await post_update(http, text_update(CHAT, "chào"))
         await wait_until(lambda: _texts(fake_telegram) == ["Mình nghe rồi: chào"], what="the reply")
@@ -223,16 +223,16 @@ async def test_counselor_held_conversation_gets_no_bot_reply_but_risk_is_read(
     app: FastAPI, fake_rasa: FakeRasa, fake_telegram: FakeTelegram
 ) -> None:
     hooks = RecordingHooks()
-    app.state.pipeline_hooks.register(hooks)
+    app.state.context.pipeline_hooks.register(hooks)
     async with running(app) as http:
         await post_update(http, text_update(CHAT, "chào"))
         await wait_until(lambda: len(_texts(fake_telegram)) == 1, what="first reply")
         assert hooks.risks[0] is not None and hooks.risks[0].level == "none" and hooks.risks[0].source == "action"
-        with app.state.database.transaction() as session:
+        with app.state.context.database.transaction() as session:
             conversation = session.scalars(select(Conversation)).one()
             conversation.state = "counselor"
             sender = conversation.sender_id
-        await app.state.rasa.pause(sender)  # what the handoff does on accept
+        await app.state.context.rasa.pause(sender)  # what the handoff does on accept
         await post_update(http, text_update(CHAT, "cứu em với"))
         await wait_until(lambda: len(hooks.risks) == 2, what="second message processed")
         await asyncio.sleep(0.3)

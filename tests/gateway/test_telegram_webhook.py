@@ -27,7 +27,7 @@ CHAT = 123456789
 
 def _inbound_count(client: httpx.AsyncClient) -> int:
     app = client._transport.app  # type: ignore[attr-defined]
-    with app.state.database.session() as session:
+    with app.state.context.database.session() as session:
         return int(session.scalar(select(func.count()).select_from(InboundMessage)) or 0)
 
 
@@ -169,5 +169,5 @@ async def test_conversation_is_created_once_per_user(
     await post_update(client, text_update(CHAT + 1, "ba"))
     await wait_until(lambda: len(fake_telegram.sent()) == 3, what="three replies")
     app = client._transport.app  # type: ignore[attr-defined]
-    with app.state.database.session() as session:
+    with app.state.context.database.session() as session:
         assert session.scalar(select(func.count()).select_from(Conversation)) == 2

@@ -14,6 +14,7 @@ from api.cases.intake import screen_inbound
 from api.channels.base import BodyTooLarge, notify_inbound_worker, read_limited_body, webhook_error
 from api.channels.telegram.adapter import CHANNEL, event_from_update
 from api.channels.telegram.state import resolve_callback_data
+from api.context import app_context
 from api.messaging.inbound import accept_inbound
 from api.messaging.models import Conversation
 from api.messaging.outbox import enqueue
@@ -29,7 +30,7 @@ UNKNOWN_BUTTON_TEXT = "(nút cũ)"
 @router.post("/webhooks/telegram", include_in_schema=False)
 async def telegram_webhook(request: Request) -> JSONResponse:
     app = request.app
-    expected = app.state.settings.telegram_webhook_secret.get_secret_value()
+    expected = app_context(app).settings.telegram_webhook_secret.get_secret_value()
     provided = request.headers.get(SECRET_HEADER, "")
     # Checked before reading the body: nothing from an unverified caller is parsed or stored.
     if not expected or not hmac.compare_digest(provided.encode("utf-8"), expected.encode("utf-8")):
@@ -45,7 +46,7 @@ async def telegram_webhook(request: Request) -> JSONResponse:
     if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
         return webhook_error(400, "not a Telegram update (update_id missing)")
     try:
-        update = Update.de_json(data, app.state.telegram_application.bot)
+        update = Update.de_json(data, app_context(app).telegram_application.bot)
         event = event_from_update(update)
     except Exception:
         log.info("telegram update %s could not be parsed", data.get("update_id"))
@@ -53,7 +54,7 @@ async def telegram_webhook(request: Request) -> JSONResponse:
     if event is None:
         return JSONResponse({"ok": True, "ignored": True})
 
-    async with app.state.write_gate.transaction(urgent=True) as session:
+    async with app_context(app).write_gate.transaction(urgent=True) as session:
         text = event.text
         if event.kind == "button":
             text = resolve_callback_data(session, event.callback_data or "") or UNKNOWN_BUTTON_TEXT
@@ -65,16 +66,16 @@ async def telegram_webhook(request: Request) -> JSONResponse:
             kind=event.kind,
             text=text,
             metadata=event.metadata,
-            crypto=app.state.crypto,
+            crypto=app_context(app).crypto,
         )
         if inbound is not None:
-            screen_inbound(session, inbound, text, app.state)
+            screen_inbound(session, inbound, text, app_context(app))
         if inbound is not None and event.callback_query_id:
             conversation = session.get(Conversation, inbound.conversation_id)
             assert conversation is not None
             enqueue(session, conversation, [{"type": "answer_callback_query",
                                              "callback_query_id": event.callback_query_id}],
-                    "system", idempotency_prefix=f"tg-cbq:{event.callback_query_id}", crypto=app.state.crypto)
+                    "system", idempotency_prefix=f"tg-cbq:{event.callback_query_id}", crypto=app_context(app).crypto)
     if inbound is None:
         return JSONResponse({"ok": True, "duplicate": True})
     notify_inbound_worker(app)

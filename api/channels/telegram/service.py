@@ -9,6 +9,7 @@ from api.channels.telegram.adapter import CHANNEL as NAME
 from api.channels.telegram.adapter import build_application
 from api.channels.telegram.routes import router
 from api.channels.telegram.sender import TelegramSender
+from api.context import app_context
 from api.messaging.senders import ChannelRegistry
 from api.settings import Settings
 
@@ -36,10 +37,10 @@ class TelegramService:
 
 async def start_telegram(app: FastAPI) -> TelegramService:
     """Startup service: the PTB Application (the webhook route parses updates with its bot)."""
-    application = build_application(app.state.settings)
-    app.state.telegram_application = application
-    sender = TelegramSender(application, app.state.write_gate)
-    return await TelegramService(application, sender, app.state.channel_senders).start()
+    application = build_application(app_context(app).settings)
+    app_context(app).telegram_application = application
+    sender = TelegramSender(application, app_context(app).write_gate)
+    return await TelegramService(application, sender, app_context(app).channel_senders).start()
 
 
 def _enabled(settings: Settings) -> bool:

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from api.cases.intake import screen_inbound
 from api.channels.base import BodyTooLarge, notify_inbound_worker, read_limited_body, webhook_error
 from api.channels.webchat.mailbox import CHANNEL, WebChatMailbox
+from api.context import app_context
 from api.db.gate import WriteGate
 from api.messaging.inbound import accept_inbound
 from api.security.crypto import Crypto
@@ -69,7 +70,7 @@ class WebChatMessageIn(BaseModel):
         return value
 
 
-class _RateLimiter:
+class RateLimiter:
     """Token bucket per client id, in process (the web chat is served by every replica)."""
 
     def __init__(self) -> None:
@@ -89,18 +90,20 @@ class _RateLimiter:
 
 
 def _mailbox(request: Request) -> WebChatMailbox:
-    mailbox = getattr(request.app.state, "webchat_mailbox", None)
+    context = app_context(request.app)
+    mailbox = getattr(context, "webchat_mailbox", None)
     if mailbox is None:
-        mailbox = WebChatMailbox(request.app.state.write_gate, request.app.state.crypto)
-        request.app.state.webchat_mailbox = mailbox
+        mailbox = WebChatMailbox(context.write_gate, context.crypto)
+        context.webchat_mailbox = mailbox
     return mailbox
 
 
-def _limiter(request: Request) -> _RateLimiter:
-    limiter = getattr(request.app.state, "webchat_rate_limiter", None)
+def _limiter(request: Request) -> RateLimiter:
+    context = app_context(request.app)
+    limiter = getattr(context, "webchat_rate_limiter", None)
     if limiter is None:
-        limiter = _RateLimiter()
-        request.app.state.webchat_rate_limiter = limiter
+        limiter = RateLimiter()
+        context.webchat_rate_limiter = limiter
     return limiter
 
 
@@ -141,8 +144,8 @@ async def post_message(request: Request) -> JSONResponse:
         response.headers["Retry-After"] = "5"
         return response
 
-    gate: WriteGate = request.app.state.write_gate
-    crypto: Crypto = request.app.state.crypto
+    gate: WriteGate = app_context(request.app).write_gate
+    crypto: Crypto = app_context(request.app).crypto
     message_id = message.message_id or uuid.uuid4().hex
     async with gate.transaction(urgent=True) as session:
         inbound = accept_inbound(
@@ -156,7 +159,7 @@ async def post_message(request: Request) -> JSONResponse:
             crypto=crypto,
         )
         if inbound is not None:
-            screen_inbound(session, inbound, message.payload or message.text, request.app.state)
+            screen_inbound(session, inbound, message.payload or message.text, app_context(request.app))
     if inbound is not None:
         notify_inbound_worker(request.app)
     return JSONResponse({"ok": True, "message_id": message_id, "duplicate": inbound is None}, status_code=202)

@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from api.channels.base import Channel
 from api.channels.webchat.mailbox import WebChatMailbox, WebChatSender
 from api.channels.webchat.routes import router
+from api.context import app_context
 from api.tasks import PeriodicTask
 
 log = logging.getLogger(__name__)
@@ -23,7 +24,7 @@ class WebChatService:
         self._task = PeriodicTask("webchat-purge", self._purge, PURGE_EVERY_SECONDS)
 
     def start(self) -> WebChatService:
-        self._app.state.channel_senders.register(self.sender)
+        app_context(self._app).channel_senders.register(self.sender)
         self._task.start()
         return self
 
@@ -33,14 +34,14 @@ class WebChatService:
             log.info("web chat: purged %d old replies", removed)
 
     async def stop(self) -> None:
-        self._app.state.channel_senders.unregister(self.sender.channel)
+        app_context(self._app).channel_senders.unregister(self.sender.channel)
         await self._task.stop()
 
 
 async def start_webchat(app: FastAPI) -> WebChatService:
-    """Startup service (app.state.startup_services)."""
-    mailbox = WebChatMailbox(app.state.write_gate, app.state.crypto)
-    app.state.webchat_mailbox = mailbox
+    """Startup service (app_context(app).startup_services)."""
+    mailbox = WebChatMailbox(app_context(app).write_gate, app_context(app).crypto)
+    app_context(app).webchat_mailbox = mailbox
     return WebChatService(app, mailbox).start()
 
 

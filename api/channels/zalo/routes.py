@@ -25,6 +25,7 @@ from api.channels.zalo.events import (
     signing_fields,
 )
 from api.channels.zalo.state import CHANNEL, mark_followed, mark_unfollowed, take_choice
+from api.context import AppContext, app_context
 from api.db.gate import WriteGate
 from api.messaging.inbound import accept_inbound, get_or_create_conversation
 from api.messaging.models import InboundMessage
@@ -47,7 +48,7 @@ class _AlreadyStored(Exception):
 
 @router.post("/webhooks/zalo", include_in_schema=False)
 async def zalo_webhook(request: Request) -> JSONResponse:
-    settings: Settings = request.app.state.settings
+    settings: Settings = app_context(request.app).settings
     if not settings.zalo_enabled:
         return webhook_error(404, "zalo channel is off")
     try:
@@ -78,11 +79,11 @@ async def zalo_webhook(request: Request) -> JSONResponse:
     if event.kind == "ignored":
         return JSONResponse({"ok": True, "ignored": event.event_name})
 
-    gate: WriteGate = request.app.state.write_gate
-    crypto: Crypto = request.app.state.crypto
+    gate: WriteGate = app_context(request.app).write_gate
+    crypto: Crypto = app_context(request.app).crypto
     try:
         async with gate.transaction(urgent=True) as session:
-            stored = _store_event(session, event, crypto, request.app.state)
+            stored = _store_event(session, event, crypto, app_context(request.app))
     except _AlreadyStored:
         stored = False
     if stored:
@@ -101,9 +102,9 @@ def _storage_key(event: ZaloEvent, crypto: Crypto) -> str:
     return f"msg:{event.dedupe_key}"
 
 
-def _store_event(session: Session, event: ZaloEvent, crypto: Crypto, state: Any) -> bool:
-    """Store one verified event; False when it was stored before. `state` (the app's) lets the
-    intake screen read a stored text at once."""
+def _store_event(session: Session, event: ZaloEvent, crypto: Crypto, context: AppContext) -> bool:
+    """Store one verified event; False when it was stored before. The app context lets the intake
+    screen read a stored text at once."""
     assert event.user_id is not None
     key = _storage_key(event, crypto)
     already = session.scalar(
@@ -141,5 +142,5 @@ def _store_event(session: Session, event: ZaloEvent, crypto: Crypto, state: Any)
     )
     if inbound is None:
         raise _AlreadyStored
-    screen_inbound(session, inbound, text, state)
+    screen_inbound(session, inbound, text, context)
     return True

@@ -13,6 +13,7 @@ from api.channels.zalo.routes import router
 from api.channels.zalo.sender import ZaloSender
 from api.channels.zalo.state import ZaloConversationMemory
 from api.channels.zalo.tokens import SeedPair, ZaloTokenStore
+from api.context import app_context
 from api.db.gate import WriteGate
 from api.messaging.senders import ChannelRegistry
 from api.security.crypto import Crypto
@@ -77,15 +78,15 @@ def build_zalo(settings: Settings, gate: WriteGate, crypto: Crypto, http: httpx.
 
 
 async def start_zalo(app: FastAPI) -> ZaloService | None:
-    """Startup service (app.state.startup_services): registers the Zalo sender when configured."""
-    settings: Settings = app.state.settings
+    """Startup service (app_context(app).startup_services): registers the Zalo sender when configured."""
+    settings: Settings = app_context(app).settings
     if not settings.zalo_enabled:
         return None
     http = httpx.AsyncClient()
-    client, tokens, sender = build_zalo(settings, app.state.write_gate, app.state.crypto, http)
-    registry: ChannelRegistry = app.state.channel_senders
+    client, tokens, sender = build_zalo(settings, app_context(app).write_gate, app_context(app).crypto, http)
+    registry: ChannelRegistry = app_context(app).channel_senders
     registry.register(sender)
-    app.state.zalo_tokens = tokens
+    app_context(app).zalo_tokens = tokens
     log.info("zalo channel on")
     return ZaloService(http=http, client=client, tokens=tokens, sender=sender, registry=registry).start()
 

@@ -1,6 +1,8 @@
-"""FastAPI dependencies: database session, the signed-in user and role checks.
+"""FastAPI dependencies shared by every route: the app context, a database session, the settings,
+the signed-in user and role checks.
 
-The app keeps its `Database` in `app.state.database` and its `Settings` in `app.state.settings`.
+    @router.get("/x")
+    def x(user: CaseWorker, session: DbSession, settings: AppSettings, context: Ctx): ...
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from api.auth.models import CASE_ROLES, User
 from api.auth.tokens import InvalidToken, read_token
+from api.context import AppContext, app_context
 from api.db.base import utcnow
 from api.db.session import Database
 from api.settings import Settings
@@ -24,12 +27,19 @@ _bearer = HTTPBearer(auto_error=False)
 _PRESENCE_WRITE_SECONDS = 30
 
 
-def get_database(request: Request) -> Database:
-    return request.app.state.database  # type: ignore[no-any-return]
+def get_context(request: Request) -> AppContext:
+    return app_context(request.app)
 
 
-def get_app_settings(request: Request) -> Settings:
-    return request.app.state.settings  # type: ignore[no-any-return]
+Ctx = Annotated[AppContext, Depends(get_context)]
+
+
+def get_database(context: Ctx) -> Database:
+    return context.database
+
+
+def get_app_settings(context: Ctx) -> Settings:
+    return context.settings
 
 
 def get_session(db: Annotated[Database, Depends(get_database)]) -> Iterator[Session]:
@@ -105,4 +115,3 @@ def require_roles(*roles: str) -> Callable[[User], User]:
 AdminUser = Annotated[User, Depends(require_roles("admin"))]
 SupervisorUser = Annotated[User, Depends(require_roles("supervisor", "admin"))]
 CaseWorker = Annotated[User, Depends(require_roles(*CASE_ROLES))]
-ContentEditor = Annotated[User, Depends(require_roles("campaign_staff", "admin"))]
