@@ -17,13 +17,14 @@ from api.auth.audit import audit
 from api.auth.models import User
 from api.cases.events import EventBroker, format_sse
 from api.cases.handoff import CaseActionError, HandoffService, previous_cases, reply_delivery
-from api.cases.models import CASE_STATUSES, OUTCOMES, RISK_LEVELS, Case, CaseMessage, CaseNote
+from api.cases.models import CASE_STATUSES, OUTCOMES, Case, CaseMessage, CaseNote
 from api.cases.service import _aware, _iso, case_summary
 from api.context import app_context
 from api.db.base import utcnow
 from api.db.session import Database
 from api.deps import CaseWorker, DbSession, get_database, mark_seen, user_from_token
 from api.messaging.models import Conversation
+from api.messaging.risk import LEVELS as RISK_LEVELS
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1", tags=["cases"])

@@ -14,7 +14,7 @@ from api.auth import audit
 from api.content import broadcasts as broadcast_service
 from api.content import dashboard, directory, inbox, quizzes
 from api.content.deps import ContentStaff
-from api.content.models import Broadcast, DirectoryEntry, InboxItem, Quiz, RetrainJob, Subscriber
+from api.content.models import Broadcast, BroadcastStatus, DirectoryEntry, InboxItem, Quiz, RetrainJob, Subscriber
 from api.content.retrain import RetrainRunner, job_out
 from api.context import app_context
 from api.db.base import utcnow
@@ -179,7 +179,8 @@ def create_broadcast(body: BroadcastIn, db: DbSession, user: ContentStaff) -> di
     broadcast = Broadcast(title=body.title, text=body.text, channels=sorted(set(body.channels)),
                           buttons=[b.model_dump() for b in body.buttons], quiz_id=body.quiz_id,
                           scheduled_at=scheduled.astimezone(UTC) if scheduled else None,
-                          status="scheduled" if scheduled else "draft", created_by=user.email)
+                          status=BroadcastStatus.SCHEDULED if scheduled else BroadcastStatus.DRAFT,
+                          created_by=user.email)
     db.add(broadcast)
     db.flush()
     audit(db, user, "content.broadcast.create", f"broadcast:{broadcast.id}",
@@ -204,7 +205,7 @@ def get_broadcast(broadcast_id: int, db: DbSession, _user: ContentStaff) -> dict
 def send_broadcast(broadcast_id: int, request: Request, settings: AppSettings, db: DbSession,
                    user: ContentStaff) -> dict[str, Any]:
     broadcast = _broadcast(db, broadcast_id)
-    if broadcast.status not in ("draft", "scheduled"):
+    if broadcast.status not in (BroadcastStatus.DRAFT, BroadcastStatus.SCHEDULED):
         raise HTTPException(status.HTTP_409_CONFLICT, detail="Tin này đã gửi hoặc đã huỷ. / Already sent or "
                                                              "cancelled.")
     queued = broadcast_service.dispatch(db, broadcast, _crypto(request),

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from api.auth import audit
 from api.content.deps import ContentReviewer, ContentStaff, author_of, http_error
-from api.content.models import ContentResponse, ResponseVersion
+from api.content.models import ContentResponse, ResponseVersion, VersionStatus
 from api.content.responses import (
     ContentError,
     approve_version,
@@ -80,9 +80,10 @@ def _target(name: str) -> str:
 def list_responses(db: DbSession, _user: ContentReviewer) -> list[dict[str, Any]]:
     """Every response with its live variations (each variation: text and buttons)."""
     responses = db.scalars(select(ContentResponse).order_by(ContentResponse.name)).all()
-    live = {v.response_id: v for v in db.scalars(select(ResponseVersion).where(ResponseVersion.status == "live"))}
+    live = {v.response_id: v
+            for v in db.scalars(select(ResponseVersion).where(ResponseVersion.status == VersionStatus.LIVE))}
     pending = dict(db.execute(select(ResponseVersion.response_id, func.count())
-                              .where(ResponseVersion.status == "pending")
+                              .where(ResponseVersion.status == VersionStatus.PENDING)
                               .group_by(ResponseVersion.response_id)).all())
     out = []
     for response in responses:

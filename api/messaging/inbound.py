@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api.db.base import utcnow
-from api.messaging.models import INBOUND_KINDS, Conversation, InboundMessage
+from api.messaging.models import INBOUND_KINDS, Conversation, ConversationState, InboundMessage, InboundStatus
 from api.security.crypto import Crypto
 
 log = logging.getLogger(__name__)
@@ -27,7 +27,7 @@ def get_or_create_conversation(
         channel=channel,
         sender_id=sender_id,
         platform_user_id_encrypted=crypto.encrypt(platform_user_id),
-        state="bot",
+        state=ConversationState.BOT,
     )
     try:
         with session.begin_nested():
@@ -76,7 +76,7 @@ def accept_inbound(
         kind=kind,
         text_encrypted=crypto.encrypt(text) if text is not None else None,
         message_metadata=dict(metadata or {}),
-        status="pending",
+        status=InboundStatus.PENDING,
         attempts=0,
         fallback_sent=False,
         received_at=now,

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from api.db.after_commit import call_after_commit
 from api.db.base import utcnow
-from api.messaging.models import OUTBOUND_SOURCES, Conversation, OutboundMessage
+from api.messaging.models import OUTBOUND_SOURCES, Conversation, OutboundMessage, OutboundStatus
 from api.messaging.senders import split_payload_for_channel
 from api.security.crypto import Crypto
 
@@ -60,7 +60,7 @@ def enqueue(
                 channel=conversation.channel,
                 payload_encrypted=crypto.encrypt_json(part),
                 source=source,
-                status="pending",
+                status=OutboundStatus.PENDING,
                 attempts=0,
                 idempotency_key=f"{prefix}:{index}",
                 created_at=now,

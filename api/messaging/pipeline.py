@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -24,9 +24,10 @@ from sqlalchemy.orm import Session
 from api.db.after_commit import savepoint
 from api.db.base import utcnow
 from api.db.gate import WriteGate
-from api.messaging.models import Conversation, InboundMessage
+from api.messaging.models import Conversation, ConversationState, InboundMessage, InboundStatus
 from api.messaging.outbox import enqueue
 from api.messaging.rasa_client import RasaClient, RasaUnavailable
+from api.messaging.risk import Risk
 from api.security.crypto import Crypto
 
 log = logging.getLogger(__name__)
@@ -49,65 +50,6 @@ NON_TEXT_REPLY = (
 )
 TEXT_KINDS = ("text", "button")
 NON_TEXT_KINDS = ("sticker", "photo", "voice", "document", "other")
-RISK_LEVELS = ("none", "concern", "high", "imminent")
-
-
-def _as_float(value: Any) -> float | None:
-    try:
-        return None if value is None else float(value)
-    except (TypeError, ValueError):
-        return None
-
-
-@dataclass
-class Risk:
-    """The risk of one user message, from the actions' custom payload or from /model/parse."""
-
-    level: str = "none"
-    category: str | None = None
-    signals: list[str] = field(default_factory=list)
-    escalate: bool = False
-    counselor_requested: bool = False
-    intent: str | None = None
-    source: str = "action"  # action | parse
-    confidence: float | None = None
-    fallback: bool = False
-
-    @classmethod
-    def from_custom(cls, custom: dict[str, Any]) -> Risk:
-        level = str(custom.get("level") or "none")
-        return cls(
-            level=level if level in RISK_LEVELS else "none",
-            category=custom.get("category"),
-            signals=[str(s) for s in custom.get("signals") or []],
-            escalate=bool(custom.get("escalate")),
-            counselor_requested=bool(custom.get("counselor_requested")),
-            intent=custom.get("intent"),
-            source="action",
-            confidence=_as_float(custom.get("confidence")),
-            fallback=bool(custom.get("fallback")) or custom.get("intent") == "nlu_fallback",
-        )
-
-    @classmethod
-    def from_parse(cls, parsed: dict[str, Any]) -> Risk:
-        risk_field = parsed.get("risk")
-        raw: dict[str, Any] = risk_field if isinstance(risk_field, dict) else {}
-        level = str(raw.get("level") or "none")
-        level = level if level in RISK_LEVELS else "none"
-        intent_field = parsed.get("intent")
-        top_intent: dict[str, Any] | None = intent_field if isinstance(intent_field, dict) else None
-        intent = top_intent.get("name") if top_intent is not None else None
-        return cls(
-            level=level,
-            category=raw.get("category"),
-            signals=[str(s) for s in raw.get("signals") or []],
-            escalate=level in ("high", "imminent") or intent == "request_counselor",
-            counselor_requested=intent == "request_counselor",
-            intent=intent,
-            source="parse",
-            confidence=_as_float(top_intent.get("confidence")) if top_intent is not None else None,
-            fallback=intent == "nlu_fallback",
-        )
 
 
 class ConversationHooks:
@@ -206,7 +148,7 @@ class Pipeline:
     def _snapshot(self, inbound_id: int) -> _Snapshot | None:
         with self.gate.database.session() as session:
             inbound = session.get(InboundMessage, inbound_id)
-            if inbound is None or inbound.status != "processing":
+            if inbound is None or inbound.status != InboundStatus.PROCESSING:
                 return None
             conversation = session.get(Conversation, inbound.conversation_id)
             assert conversation is not None
@@ -242,7 +184,7 @@ class Pipeline:
             try:
                 await self._finish(snap, visible, risk, source="bot")
             except (OperationalError, InterfaceError):  # storage unreachable, not a bug
-                if self.storage_down_reply is not None and snap.state != "counselor":
+                if self.storage_down_reply is not None and snap.state != ConversationState.COUNSELOR:
                     await self.storage_down_reply(
                         snap.channel, self.crypto.decrypt(snap.platform_user_id_encrypted), visible, risk)
                 raise
@@ -277,7 +219,7 @@ class Pipeline:
         async with self.gate.transaction() as session:
             inbound = session.get(InboundMessage, snap.inbound_id)
             conversation = session.get(Conversation, snap.conversation_id)
-            if inbound is None or conversation is None or inbound.status != "processing":
+            if inbound is None or conversation is None or inbound.status != InboundStatus.PROCESSING:
                 return True  # our claim expired and someone else owns the message now
             for hooks in self.hooks:
                 try:
@@ -297,7 +239,7 @@ class Pipeline:
         async with self.gate.transaction() as session:
             inbound = session.get(InboundMessage, snap.inbound_id)
             conversation = session.get(Conversation, snap.conversation_id)
-            if inbound is None or conversation is None or inbound.status != "processing":
+            if inbound is None or conversation is None or inbound.status != InboundStatus.PROCESSING:
                 return  # our claim expired and someone else owns the message now
             await self._complete(session, conversation, inbound, replies, risk, source=source)
 
@@ -314,12 +256,12 @@ class Pipeline:
         await self._run_hook(session, "after_user_message", conversation, inbound, risk)
         # Re-read after the hooks: the state decides whether the bot may speak.
         queued: list[dict[str, Any]] = []
-        if conversation.state != "counselor" and replies:
+        if conversation.state != ConversationState.COUNSELOR and replies:
             enqueue(session, conversation, replies, source, idempotency_prefix=f"inbound:{inbound.id}",
                     crypto=self.crypto)
             queued = replies
         await self._run_hook(session, "after_bot_turn", conversation, inbound, queued, risk)
-        inbound.status = "done"
+        inbound.status = InboundStatus.DONE
         inbound.processed_at = utcnow()
         inbound.lease_expires_at = None
         inbound.last_error = None
@@ -333,9 +275,9 @@ class Pipeline:
         async with self.gate.transaction() as session:
             inbound = session.get(InboundMessage, snap.inbound_id)
             conversation = session.get(Conversation, snap.conversation_id)
-            if inbound is None or conversation is None or inbound.status != "processing":
+            if inbound is None or conversation is None or inbound.status != InboundStatus.PROCESSING:
                 return
-            if not inbound.fallback_sent and conversation.state != "counselor":
+            if not inbound.fallback_sent and conversation.state != ConversationState.COUNSELOR:
                 enqueue(
                     session,
                     conversation,
@@ -345,7 +287,7 @@ class Pipeline:
                     crypto=self.crypto,
                 )
                 inbound.fallback_sent = True
-            inbound.status = "pending"
+            inbound.status = InboundStatus.PENDING
             inbound.lease_expires_at = None
             inbound.last_error = error[:500]
             inbound.next_attempt_at = utcnow() + timedelta(seconds=self.retry_delay(inbound.attempts))

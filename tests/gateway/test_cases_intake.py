@@ -25,7 +25,8 @@ from api.main import create_app
 from api.messaging.inbound import accept_inbound
 from api.messaging.models import Conversation, InboundMessage, OutboundMessage
 from api.messaging.outbox import enqueue
-from api.messaging.pipeline import HOTLINE_FALLBACK_TEXT, Risk
+from api.messaging.pipeline import HOTLINE_FALLBACK_TEXT
+from api.messaging.risk import Risk
 from api.security.crypto import Crypto
 from api.settings import Settings
 from tests.gateway.case_support import (

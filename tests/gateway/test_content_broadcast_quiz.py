@@ -85,7 +85,7 @@ async def test_low_confidence_messages_reach_the_inbox_encrypted(client: httpx.A
     with app.state.context.database.session() as session:
         assert session.scalars(select(InboxItem)).all() == []
     from api.content import inbox
-    from api.messaging.pipeline import Risk
+    from api.messaging.risk import Risk
 
     with app.state.context.database.transaction() as session:
         conversation = session.scalars(select(Conversation)).one()

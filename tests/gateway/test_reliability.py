@@ -14,7 +14,8 @@ from sqlalchemy import select
 from api.db.after_commit import call_after_commit
 from api.main import create_app
 from api.messaging.models import Conversation, InboundMessage, OutboundMessage
-from api.messaging.pipeline import HOTLINE_FALLBACK_TEXT, ConversationHooks, Risk
+from api.messaging.pipeline import HOTLINE_FALLBACK_TEXT, ConversationHooks
+from api.messaging.risk import Risk
 from api.settings import Settings
 from tests.gateway.fakes.rasa import FakeRasa
 from tests.gateway.fakes.telegram import FakeTelegram
