@@ -64,11 +64,6 @@ class EventBroker:
         finally:
             subscription.close()
 
-    @property
-    def subscriber_count(self) -> int:
-        with self._lock:
-            return len(self._subscribers)
-
 
 class Subscription:
     def __init__(self, broker: EventBroker, queue: asyncio.Queue[dict[str, Any]]) -> None:

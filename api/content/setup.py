@@ -6,19 +6,19 @@ import logging
 from pathlib import Path
 
 from fastapi import FastAPI
-from fastapi.responses import FileResponse, RedirectResponse
-from fastapi.staticfiles import StaticFiles
 
-from api.content import api_campaign, api_responses, broadcasts, directory, responses
+from api.content import broadcasts, directory, responses
 from api.content.hooks import ContentHooks
 from api.content.retrain import RetrainRunner
+from api.content.routes import ROUTERS
 from api.context import app_context
 from api.db.session import Database
 from api.settings import Settings
 from api.tasks import PeriodicTask
+from api.ui import CSS, JAVASCRIPT, ui_router
 
 log = logging.getLogger(__name__)
-STATIC_DIR = Path(__file__).resolve().parents[1] / "static" / "content"
+STATIC_DIR = Path(__file__).resolve().parent / "static"
 SCHEDULER_POLL_SECONDS = 5.0
 
 
@@ -87,18 +87,10 @@ async def _start(app: FastAPI) -> _ContentServices:
 
 
 def install_content(app: FastAPI) -> None:
-    app.include_router(api_responses.router)
-    app.include_router(api_responses.nlg_router)
-    app.include_router(api_campaign.router)
+    for router in ROUTERS:
+        app.include_router(router)
     context = app_context(app)
     context.pipeline_hooks.register(ContentHooks(context.crypto, context.settings.timezone))
     context.startup_services.append(_start)
-    app.mount("/content/static", StaticFiles(directory=STATIC_DIR), name="content-static")
-
-    @app.get("/content", include_in_schema=False)
-    async def content_console() -> FileResponse:
-        return FileResponse(STATIC_DIR / "index.html")
-
-    @app.get("/content/", include_in_schema=False)
-    async def content_console_slash() -> RedirectResponse:
-        return RedirectResponse("/content")
+    app.include_router(ui_router("/content", STATIC_DIR, assets_path="/content/static",
+                                 assets={"content.js": JAVASCRIPT, "content.css": CSS}, redirect_slash=True))

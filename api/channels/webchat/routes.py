@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from api.cases.intake import screen_inbound
@@ -25,6 +25,7 @@ from api.context import app_context
 from api.db.gate import WriteGate
 from api.messaging.inbound import accept_inbound
 from api.security.crypto import Crypto
+from api.ui import CSS, JAVASCRIPT, ui_router
 
 log = logging.getLogger(__name__)
 
@@ -107,21 +108,10 @@ def _limiter(request: Request) -> RateLimiter:
     return limiter
 
 
-@router.get("/chat", include_in_schema=False)
-async def chat_page() -> Response:
-    return FileResponse(STATIC_DIR / "index.html", media_type="text/html; charset=utf-8", headers=PAGE_HEADERS)
-
-
-@router.get("/chat/webchat.js", include_in_schema=False)
-async def chat_script() -> Response:
-    return FileResponse(STATIC_DIR / "webchat.js", media_type="text/javascript; charset=utf-8",
-                        headers={"Cache-Control": "no-cache"})
-
-
-@router.get("/chat/webchat.css", include_in_schema=False)
-async def chat_styles() -> Response:
-    return FileResponse(STATIC_DIR / "webchat.css", media_type="text/css; charset=utf-8",
-                        headers={"Cache-Control": "no-cache"})
+# The page at /chat and its two assets (static/).
+router.include_router(ui_router("/chat", STATIC_DIR, assets_path="/chat",
+                                assets={"webchat.js": JAVASCRIPT, "webchat.css": CSS},
+                                page_headers=PAGE_HEADERS, asset_headers={"Cache-Control": "no-cache"}))
 
 
 @router.post("/webchat/messages", include_in_schema=False)
