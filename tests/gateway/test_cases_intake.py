@@ -42,7 +42,8 @@ from tests.gateway.case_support import (
 from tests.gateway.fakes.rasa import FakeRasa
 from tests.gateway.fakes.telegram import FakeTelegram
 from tests.gateway.fakes.zalo import FakeZalo
-from tests.gateway.telegram_updates import post_update, text_update, wait_until
+from tests.gateway.telegram_updates import post_update, text_update
+from tests.gateway.waiting import eventually
 from tests.gateway.zalo_support import signed_request, text_event, zalo_settings
 
 CHILD = 5550007
@@ -108,14 +109,14 @@ async def test_disclosure_reaches_counselors_before_rasa_answers(
                 assert (await post_update(http, text_update(CHILD, DISCLOSURE))).status_code == 200
 
                 # The console and the on-call group hear about it at once, while Rasa has said nothing.
-                await wait_until(lambda: events.of_type("case_opened"), timeout=2, what="SSE case_opened")
+                await eventually(lambda: events.of_type("case_opened"), timeout=2, what="SSE case_opened")
                 arrival = next(t for t, e in events.events if e.get("type") == "case_opened")
                 assert arrival - sent_at < 1.0
                 opened = events.of_type("case_opened")[0]
                 assert opened["escalated"] and opened["case"]["status"] == "waiting"
                 assert opened["case"]["level"] in ("high", "imminent")
                 case_id = opened["case"]["id"]
-                await wait_until(lambda: _texts(fake_telegram, COUNSELOR_GROUP), timeout=2, what="group alert")
+                await eventually(lambda: _texts(fake_telegram, COUNSELOR_GROUP), timeout=2, what="group alert")
                 assert f"#{case_id}" in _texts(fake_telegram, COUNSELOR_GROUP)[0]
                 assert not fake_rasa.messages, "Rasa must not have answered yet"
                 assert not any("Mình ở đây với bạn" in t for t in _texts(fake_telegram, CHILD))
@@ -136,9 +137,9 @@ async def test_disclosure_reaches_counselors_before_rasa_answers(
 
                 # Now Rasa answers: its reading is merged, nothing is logged or alerted twice.
                 fake_rasa.down = False
-                await wait_until(lambda: _all_done(database, 1), timeout=20, what="the Rasa turn")
-                await wait_until(lambda: events.of_type("case_updated"), timeout=5, what="SSE case_updated")
-                await wait_until(lambda: any(t in HANDOFF_TEXTS for t in _texts(fake_telegram, CHILD)),
+                await eventually(lambda: _all_done(database, 1), timeout=20, what="the Rasa turn")
+                await eventually(lambda: events.of_type("case_updated"), timeout=5, what="SSE case_updated")
+                await eventually(lambda: any(t in HANDOFF_TEXTS for t in _texts(fake_telegram, CHILD)),
                                  timeout=10, what="handoff text delivered")
 
         assert len(events.of_type("case_opened")) == 1
@@ -186,7 +187,7 @@ async def test_harmless_or_concern_message_opens_no_case_at_intake(
             assert session.scalar(select(Conversation.state)) == "bot"
 
         fake_rasa.down = False
-        await wait_until(lambda: _all_done(database, 2), timeout=20, what="the Rasa turns")
+        await eventually(lambda: _all_done(database, 2), timeout=20, what="the Rasa turns")
         assert _count(database, Case) == 0  # the fake Rasa rates both "none"
 
 
@@ -251,7 +252,7 @@ async def test_screen_failure_still_stores_the_message(
 
         # The Rasa turn still opens the case.
         fake_rasa.down = False
-        await wait_until(lambda: _all_done(database, 1), timeout=20, what="the Rasa turn")
+        await eventually(lambda: _all_done(database, 1), timeout=20, what="the Rasa turn")
         with database.session() as session:
             case = session.scalar(select(Case))
             assert case is not None and (case.level, case.status) == ("imminent", "waiting")
@@ -286,7 +287,7 @@ async def test_every_channel_screens_at_intake(settings: Settings, fake_telegram
         assert inbound.message_metadata[SCREEN_KEY]["escalated"] is True
 
         fake_rasa.down = False
-        await wait_until(lambda: _all_done(database, 1), timeout=20, what="the Rasa turn")
+        await eventually(lambda: _all_done(database, 1), timeout=20, what="the Rasa turn")
         assert _count(database, CaseMessage, CaseMessage.inbound_message_id == inbound.id) == 1
         assert _count(database, Notification, Notification.kind == "new_case") == 1
 

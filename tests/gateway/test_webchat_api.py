@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from api.channels.webchat.models import WebChatReply
 from api.messaging.models import Conversation, InboundMessage
 from tests.gateway.fakes.rasa import FakeRasa
-from tests.gateway.zalo_support import eventually
+from tests.gateway.waiting import eventually
 
 pytestmark = pytest.mark.asyncio
 

@@ -14,12 +14,12 @@ from api.messaging.models import Conversation, InboundMessage, OutboundMessage
 from api.settings import Settings
 from tests.gateway.fakes.rasa import FakeRasa
 from tests.gateway.fakes.zalo import FakeZalo
+from tests.gateway.waiting import eventually
 from tests.gateway.zalo_support import (
     OTHER_USER_ID,
     USER_ID,
     ZALO_APP_ID,
     attachment_event,
-    eventually,
     follower_event,
     sign,
     signed_request,
