@@ -13,13 +13,13 @@ from starlette.routing import Route
 
 from api.main import create_app
 from api.settings import Settings
+from tests.gateway.case_support import LiveGateway
 from tests.gateway.conftest import TELEGRAM_SECRET
 from tests.gateway.content_support import settings as content_settings  # noqa: F401
 from tests.gateway.content_support import staff_token
 from tests.gateway.fakes.server import ServerThread
 from tests.gateway.fakes.telegram import FakeTelegram
 from tests.gateway.telegram_updates import text_update
-from tests.gateway.test_webchat_browser import LiveGateway
 from tests.gateway.waiting import eventually_blocking
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
