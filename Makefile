@@ -131,6 +131,7 @@ eval-context: $(MODEL)
 
 lint: $(GW_VENV)/.installed
 	$(GW_VENV)/bin/ruff check .
+	$(GW_VENV)/bin/lint-imports --no-cache
 
 typecheck: $(GW_VENV)/.installed
 	$(GW_VENV)/bin/mypy

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-LEVELS = ("none", "concern", "high", "imminent")
+from vietnlu.risk.levels import LEVELS  # the one spelling of the risk levels (RiskLevel)
 
 DISCLOSURE_RESPONSES = {
     "disclose_sexual_abuse": "utter_disclosure_sexual_abuse",

@@ -29,7 +29,7 @@ def _bot(settings: Settings):  # type: ignore[no-untyped-def]
 
 
 async def telegram_set_webhook(settings: Settings, url: str | None, drop_pending: bool) -> str:
-    from bot.telegram import ALLOWED_UPDATES
+    from api.channels.telegram.adapter import ALLOWED_UPDATES
 
     if not settings.telegram_enabled:
         raise SystemExit("TELEGRAM_BOT_TOKEN is not set")

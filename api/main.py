@@ -14,22 +14,27 @@ from sqlalchemy import text
 
 from api.cases.intake import load_risk_lexicon
 from api.cases.setup import install_case_features
+from api.channels.base import install_channel
+from api.channels.telegram import service as telegram
+from api.channels.webchat import service as webchat
+from api.channels.zalo import service as zalo
 from api.content.setup import install_content
+from api.context import AppContext, app_context
+from api.db.gate import WriteGate
 from api.db.migrate import upgrade_to_heads
 from api.db.session import Database
 from api.messaging.delivery import DeliveryWorker
-from api.messaging.gate import WriteGate
 from api.messaging.outbox import add_outbox_listener, remove_outbox_listener
+from api.messaging.pipeline import Pipeline
+from api.messaging.rasa_client import RasaClient
 from api.messaging.worker import InboundWorker
-from api.pipeline import HookRegistry, Pipeline
-from api.security.crypto import configure_crypto
+from api.security.crypto import Crypto
 from api.settings import Settings, get_settings
-from api.webchat.service import install_webchat
-from api.zalo.service import install_zalo
-from bot.base import ChannelRegistry
-from bot.rasa_client import RasaClient
 
 log = logging.getLogger(__name__)
+
+# Installed in this order; their startup services start in this order and stop in reverse.
+CHANNELS = [telegram.CHANNEL, zalo.CHANNEL, webchat.CHANNEL]
 
 
 def _database_is_up(database: Database) -> bool:
@@ -39,17 +44,6 @@ def _database_is_up(database: Database) -> bool:
         return True
     except Exception:
         return False
-
-
-async def _start_telegram(app: FastAPI, settings: Settings, gate: WriteGate, channels: ChannelRegistry) -> Any:
-    from bot.telegram import TelegramSender, TelegramService, build_application
-
-    application = build_application(settings)
-    sender = TelegramSender(application, gate)
-    service = await TelegramService(application, sender).start()
-    app.state.telegram_application = application
-    channels.register(sender)
-    return service
 
 
 def freeze_startup_heap() -> None:
@@ -63,9 +57,7 @@ def freeze_startup_heap() -> None:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
-    crypto = configure_crypto(settings)
-    hooks = HookRegistry()
-    channel_senders = ChannelRegistry()
+    context = AppContext(settings=settings, crypto=Crypto(settings))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -79,35 +71,33 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         gate = WriteGate(database)
         # The intake screen's lexicon: compiled once here (~0.15 s), never at import time.
-        app.state.risk_lexicon = await asyncio.to_thread(load_risk_lexicon)
-        app.state.database = database
-        app.state.write_gate = gate
-        app.state.rasa = rasa
-        app.state.pipeline = Pipeline(
+        context.risk_lexicon = await asyncio.to_thread(load_risk_lexicon)
+        context.database = database
+        context.write_gate = gate
+        context.rasa = rasa
+        context.pipeline = Pipeline(
             gate,
             rasa,
-            hooks,
-            crypto,
+            context.pipeline_hooks,
+            context.crypto,
             retry_base_seconds=settings.inbound_retry_base_seconds,
             retry_max_seconds=settings.inbound_retry_max_seconds,
         )
-        app.state.inbound_worker = InboundWorker(gate, app.state.pipeline, settings)
-        app.state.delivery_worker = DeliveryWorker(gate, channel_senders, crypto, settings)
+        context.inbound_worker = InboundWorker(gate, context.pipeline, settings)
+        context.delivery_worker = DeliveryWorker(gate, context.channel_senders, context.crypto, settings)
         services: list[Any] = []
-        add_outbox_listener(app.state.delivery_worker.notify)
+        add_outbox_listener(context.delivery_worker.notify)
         try:
-            if settings.telegram_enabled:
-                services.append(await _start_telegram(app, settings, gate, channel_senders))
-            for start in app.state.startup_services:
+            for start in context.startup_services:
                 service = await start(app)
                 if service is not None:
                     services.append(service)
-            services.append(await app.state.delivery_worker.start())
-            services.append(await app.state.inbound_worker.start())
+            services.append(await context.delivery_worker.start())
+            services.append(await context.inbound_worker.start())
             freeze_startup_heap()
             yield
         finally:
-            remove_outbox_listener(app.state.delivery_worker.notify)
+            remove_outbox_listener(context.delivery_worker.notify)
             for service in reversed(services):
                 try:
                     await service.stop()
@@ -117,27 +107,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             database.dispose()
 
     app = FastAPI(title="Child protection chatbot gateway", lifespan=lifespan, docs_url=None, redoc_url=None)
-    app.state.settings = settings
-    app.state.crypto = crypto
-    app.state.pipeline_hooks = hooks
-    app.state.channel_senders = channel_senders
-    # Async callables `start(app) -> object with async stop()`, started in order after the database.
-    app.state.startup_services = []
+    app.state.context = context
 
-    if settings.telegram_enabled:
-        from api.routes.telegram import router as telegram_router
-
-        app.include_router(telegram_router)
-
-    install_zalo(app)
-    install_webchat(app)
+    for channel in CHANNELS:
+        install_channel(app, channel)
     install_case_features(app)
     install_content(app)
 
     @app.get("/health")
     async def health(request: Request) -> JSONResponse:
-        database: Database = request.app.state.database
-        rasa: RasaClient = request.app.state.rasa
+        database = app_context(request.app).database
+        rasa = app_context(request.app).rasa
         database_up = await asyncio.to_thread(_database_is_up, database)
         rasa_up = await rasa.is_up()
         body = {

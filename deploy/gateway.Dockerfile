@@ -32,7 +32,9 @@ COPY --from=deps /opt/venv /opt/venv
 WORKDIR /app
 COPY alembic.ini pyproject.toml domain.yml ./
 COPY api/ api/
-COPY bot/ bot/
+# The intake screen reads risk with the project's rules (vietnlu and its lexicons).
+COPY vietnlu/ vietnlu/
+COPY data/lexicon/ data/lexicon/
 # The content console reads the training data (inbox export) and seeds responses from domain.yml.
 COPY data/nlu/ data/nlu/
 COPY deploy/healthcheck.py deploy/healthcheck.py

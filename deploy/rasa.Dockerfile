@@ -43,6 +43,7 @@ COPY vietnlu/ vietnlu/
 COPY actions/ actions/
 COPY rasa_nlg/ rasa_nlg/
 COPY rasa_stores/ rasa_stores/
+COPY rasa_speedups/ rasa_speedups/
 # The lexicons are read at run time by the tokenizer and the risk rules.
 COPY data/lexicon/ data/lexicon/
 

@@ -20,20 +20,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from functools import lru_cache
 from typing import Any
 
+from jsonschema.protocols import Validator
 from rasa.core.constants import DEFAULT_REQUEST_TIMEOUT
-from rasa.core.nlg.callback import CallbackNaturalLanguageGenerator
+from rasa.core.nlg.callback import CallbackNaturalLanguageGenerator, nlg_response_format_spec
 from rasa.core.nlg.generator import NaturalLanguageGenerator
 from rasa.core.nlg.response import TemplatedNaturalLanguageGenerator
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
 
-from rasa_nlg import validation
-
-# Loaded by the Rasa server before it runs any action: use the compiled action-answer check.
-validation.install()
+import rasa_speedups
+from rasa_speedups.action_result_check import compiled
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +51,11 @@ def _load_domain_responses(path: str) -> dict[str, list[dict[str, Any]]]:
 _CONTENT_KEYS = ("buttons", "image", "elements", "attachment", "custom")
 
 
+@lru_cache(maxsize=1)
+def nlg_response_validator() -> Validator:
+    return compiled(nlg_response_format_spec())
+
+
 def _has_text(response: dict[str, Any] | None) -> bool:
     return isinstance(response, dict) and bool(str(response.get("text") or "").strip())
 
@@ -64,6 +69,9 @@ class FallbackCallbackNLG(NaturalLanguageGenerator):
         domain: Domain | None = None,
         timeout: float | None = None,
     ) -> None:
+        # Rasa builds this generator at start-up, before any action runs: the one place our code runs
+        # inside the server, so the server's speed patches are installed here, explicitly.
+        rasa_speedups.install()
         self.endpoint_config = endpoint_config
         # Rasa builds this generator before it loads the model, so `domain` is usually empty here;
         # the defaults then come from the domain file (endpoints.yml `domain`, default domain.yml)
@@ -99,7 +107,7 @@ class FallbackCallbackNLG(NaturalLanguageGenerator):
         )
         if not isinstance(response, dict):
             raise ValueError("the NLG endpoint did not answer with a JSON object")
-        validation.nlg_response_validator().validate(response)
+        nlg_response_validator().validate(response)
         return response
 
     async def generate(

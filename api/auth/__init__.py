@@ -1,33 +1,10 @@
-"""Staff accounts, login tokens, role checks and the audit log.
+"""Staff accounts: users and roles (models.py), passwords, login tokens, the audit log, the first
+admin (bootstrap.py) and the login and user routes (routes.py).
 
-Use in routes:
-    from api.auth import CurrentUser, require_roles, DbSession, audit
-    @router.get("/x")
-    def x(user: Annotated[User, Depends(require_roles("admin", "campaign_staff"))], db: DbSession): ...
-or the ready aliases `AdminUser`, `CaseWorker` (counselor, supervisor, admin), `ContentEditor`.
+Routes get the signed-in user and role checks from api/deps.py (`CurrentUser`, `AdminUser`,
+`CaseWorker`, `require_roles(...)`).
 """
 from api.auth.audit import audit
-from api.auth.deps import (
-    AdminUser,
-    CaseWorker,
-    ContentEditor,
-    CurrentUser,
-    DbSession,
-    SupervisorUser,
-    require_roles,
-)
 from api.auth.models import ROLES, AuditLog, User
 
-__all__ = [
-    "ROLES",
-    "AdminUser",
-    "AuditLog",
-    "CaseWorker",
-    "ContentEditor",
-    "CurrentUser",
-    "DbSession",
-    "SupervisorUser",
-    "User",
-    "audit",
-    "require_roles",
-]
+__all__ = ["ROLES", "AuditLog", "User", "audit"]

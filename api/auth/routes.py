@@ -1,8 +1,6 @@
 """Login and user management under /api/v1."""
 from __future__ import annotations
 
-import time
-from collections import defaultdict, deque
 from datetime import datetime
 
 from fastapi import APIRouter, HTTPException, status
@@ -11,29 +9,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from api.auth.audit import audit
-from api.auth.deps import AdminUser, AppSettings, CaseWorker, CurrentUser, DbSession
 from api.auth.models import CASE_ROLES, ROLES, User
 from api.auth.passwords import MIN_PASSWORD_LENGTH, hash_password, verify_password
 from api.auth.tokens import issue_token
 from api.db.base import utcnow
+from api.deps import AdminUser, AppSettings, CaseWorker, Ctx, CurrentUser, DbSession
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
-
-_FAILURE_WINDOW_SECONDS = 15 * 60
-_MAX_FAILURES = 10
-_MAX_TRACKED_EMAILS = 10_000
-_failures: dict[str, deque[float]] = defaultdict(deque)
-
-
-def _too_many_failures(email: str) -> bool:
-    if len(_failures) > _MAX_TRACKED_EMAILS:  # bounded memory under a spray of made-up emails
-        _failures.clear()
-    window = _failures[email]
-    cutoff = time.monotonic() - _FAILURE_WINDOW_SECONDS
-    while window and window[0] < cutoff:
-        window.popleft()
-    return len(window) >= _MAX_FAILURES
-
 
 def _normalise_email(value: str) -> str:
     value = value.strip().lower()
@@ -105,19 +87,20 @@ class ColleagueOut(BaseModel):
 
 
 @router.post("/auth/login", response_model=TokenResponse)
-def login(body: LoginRequest, session: DbSession, settings: AppSettings) -> TokenResponse:
+def login(body: LoginRequest, session: DbSession, settings: AppSettings, context: Ctx) -> TokenResponse:
     email = body.email.strip().lower()
-    if _too_many_failures(email):
+    throttle = context.login_throttle
+    if throttle.too_many_failures(email):
         raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS,
                             detail="Đăng nhập sai quá nhiều lần. Vui lòng thử lại sau 15 phút.")
     user = session.scalar(select(User).where(User.email == email))
     if not verify_password(user.password_hash if user else None, body.password) or user is None \
             or not user.active:
-        _failures[email].append(time.monotonic())
+        throttle.failed(email)
         audit(session, None, "auth.login_failed", "", {})
         session.commit()
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail="Email hoặc mật khẩu không đúng.")
-    _failures.pop(email, None)
+    throttle.succeeded(email)
     user.last_seen_at = utcnow()
     audit(session, user, "auth.login", f"user:{user.id}")
     session.commit()

@@ -9,8 +9,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from api.cases.service import RiskReading
-from bot.base import ChannelRegistry, split_payload_for_channel
+from api.messaging.risk import Risk
+from api.messaging.senders import ChannelRegistry, split_payload_for_channel
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +31,7 @@ class StorageDownReplier:
         if sender is None:
             return
         payloads = list(replies)
-        if RiskReading.of(risk).needs_counselor:
+        if (risk or Risk()).needs_counselor:
             payloads.append({"text": STORAGE_DOWN_TEXT})
         try:
             for payload in payloads:

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from api.db.after_commit import call_after_commit
-from api.messaging.inflight import cancel_and_wait
+from api.tasks import cancel_and_wait
 
 _QUEUE_LIMIT = 1000
 log = logging.getLogger(__name__)
@@ -63,11 +63,6 @@ class EventBroker:
                 yield await subscription.get()
         finally:
             subscription.close()
-
-    @property
-    def subscriber_count(self) -> int:
-        with self._lock:
-            return len(self._subscribers)
 
 
 class Subscription:

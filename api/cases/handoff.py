@@ -16,15 +16,15 @@ from sqlalchemy import CursorResult, select, update
 from api.auth.audit import audit
 from api.auth.models import CASE_ROLES, User
 from api.cases.events import EventBroker, publish_after_commit
-from api.cases.models import OUTCOMES, Case, CaseNote
+from api.cases.models import OUTCOMES, Case, CaseNote, CaseStatus
 from api.cases.service import CASE_EVENT_ROLES, CaseLog, case_summary, queue_notification
 from api.db.after_commit import call_after_commit
 from api.db.base import utcnow
-from api.messaging.gate import WriteGate
-from api.messaging.models import Conversation, OutboundMessage
+from api.db.gate import WriteGate
+from api.messaging.models import Conversation, ConversationState, OutboundMessage
 from api.messaging.outbox import enqueue
-from api.pipeline import split_rasa_replies
-from bot.rasa_client import RasaClient, RasaUnavailable
+from api.messaging.pipeline import split_rasa_replies
+from api.messaging.rasa_client import RasaClient, RasaUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +72,7 @@ def _not_found() -> CaseActionError:
 
 
 def _must_hold(case: Case, user: User) -> None:
-    if case.status != "active":
+    if case.status != CaseStatus.ACTIVE:
         raise CaseActionError(409, "Ca này chưa có tư vấn viên nhận.")
     if case.assigned_user_id != user.id and user.role not in SUPERVISING_ROLES:
         raise CaseActionError(403, "Ca này đang do tư vấn viên khác phụ trách.")
@@ -131,7 +131,7 @@ class HandoffService:
             _lock_conversation_of(session, case_id)
             result: CursorResult[Any] = session.execute(  # type: ignore[assignment]
                 update(Case).where(Case.id == case_id, Case.status.in_(("open", "waiting")))
-                .values(status="active", assigned_user_id=user.id, accepted_at=now, updated_at=now)
+                .values(status=CaseStatus.ACTIVE, assigned_user_id=user.id, accepted_at=now, updated_at=now)
                 .execution_options(synchronize_session=False))
             case = session.get(Case, case_id)
             if result.rowcount != 1 or case is None:
@@ -144,7 +144,7 @@ class HandoffService:
                 conversation = session.get(Conversation, case.conversation_id)
                 assert conversation is not None
                 # Same transaction as the case: from this commit on the pipeline queues no bot reply.
-                conversation.state = "counselor"
+                conversation.state = ConversationState.COUNSELOR
                 sender = conversation.sender_id
                 audit(session, user, "case.accept", f"case:{case.id}", {"level": case.level})
                 if case.waiting_since is not None:  # the on-call group knows nobody else needs to pick it up
@@ -217,7 +217,7 @@ class HandoffService:
                 _must_hold(case, user)
             conversation = session.get(Conversation, case.conversation_id)
             assert conversation is not None
-            was_held = conversation.state == "counselor"
+            was_held = conversation.state == ConversationState.COUNSELOR
             now = utcnow()
             if note:
                 session.add(CaseNote(case_id=case.id, user_id=user.id, kind="close" if closing else "handback",
@@ -225,10 +225,10 @@ class HandoffService:
             if closing is not None:
                 case.status, case.outcome, case.closed_at = "closed", closing, now
             else:
-                case.status = "open"  # stays this conversation's case: the child's next messages join it
+                case.status = CaseStatus.OPEN  # stays this conversation's case: the child's next messages join it
             case.updated_at = now
-            if conversation.state in ("counselor", "waiting"):
-                conversation.state = "closed"
+            if conversation.state in (ConversationState.COUNSELOR, ConversationState.WAITING):
+                conversation.state = ConversationState.CLOSED
             sender = conversation.sender_id
             audit(session, user, "case.close" if closing else "case.handback", f"case:{case.id}",
                   {"outcome": closing} if closing else {})
@@ -245,8 +245,8 @@ class HandoffService:
         async with self.gate.transaction() as session:
             conversation = session.get(Conversation, case.conversation_id)
             assert conversation is not None
-            if conversation.state == "closed":
-                conversation.state = "bot"
+            if conversation.state == ConversationState.CLOSED:
+                conversation.state = ConversationState.BOT
             if was_held:
                 _, visible = split_rasa_replies(list((checkin or {}).get("messages") or []))
                 texts = visible or [{"text": CHECKIN_FALLBACK_TEXT}]
@@ -264,9 +264,9 @@ class HandoffService:
             case = session.get(Case, case_id)
             if case is None:
                 raise _not_found()
-            if case.status == "closed":
+            if case.status == CaseStatus.CLOSED:
                 raise CaseActionError(409, "Ca này đã đóng.")
-            if case.status == "active":
+            if case.status == CaseStatus.ACTIVE:
                 _must_hold(case, user)
         return await self.hand_back(case_id, user, note, closing=outcome)
 

@@ -6,11 +6,13 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from api.cases.intake import screen_marker
-from api.cases.service import CaseChange, CaseLog, RiskReading, handoff_text, open_case_for
+from api.cases.models import CaseStatus
+from api.cases.service import CaseChange, CaseLog, handoff_text, open_case_for
 from api.db.base import utcnow
-from api.messaging.models import Conversation, InboundMessage
+from api.messaging.models import Conversation, ConversationState, InboundMessage
 from api.messaging.outbox import enqueue
-from api.pipeline import ConversationHooks
+from api.messaging.pipeline import ConversationHooks
+from api.messaging.risk import Risk
 
 _TEXT_KINDS = ("text", "button")
 _NON_TEXT_LABELS = {
@@ -49,7 +51,7 @@ class CaseHooks(ConversationHooks):
             return
         text = self.case_log.crypto.decrypt(inbound.text_encrypted)
         self._changes[inbound.id] = self.case_log.record_child_message(
-            session, conversation, inbound_id=inbound.id, text=text, risk=RiskReading.of(risk),
+            session, conversation, inbound_id=inbound.id, text=text, risk=risk or Risk(),
             screen=screen_marker(inbound))
 
     async def after_bot_turn(self, session: Session, conversation: Conversation, inbound: InboundMessage,
@@ -68,9 +70,9 @@ class CaseHooks(ConversationHooks):
         # for a counselor): either way the honest handoff text follows the bot's safe reply (once:
         # the idempotency key guards it).
         marker = screen_marker(inbound)
-        escalated_at_intake = marker is not None and bool(marker.get("escalated")) and case.status == "waiting"
+        escalated_at_intake = marker is not None and bool(marker.get("escalated")) and case.status == CaseStatus.WAITING
         if (change is not None and (change.escalated or escalated_at_intake)
-                and conversation.state != "counselor"):
+                and conversation.state != ConversationState.COUNSELOR):
             text = handoff_text(session, self.case_log.settings, utcnow())
             enqueue(session, conversation, [{"text": text}], "system",
                     idempotency_prefix=f"handoff:{inbound.id}", crypto=self.case_log.crypto)

@@ -20,9 +20,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from api.cases.service import CaseLog, RiskReading
+from api.cases.service import CaseLog
 from api.db.after_commit import savepoint
 from api.messaging.models import Conversation, InboundMessage
+from api.messaging.risk import Risk, RiskLevel
 from vietnlu import risk as risk_engine
 
 log = logging.getLogger(__name__)
@@ -31,7 +32,7 @@ SCREEN_KEY = "screen"
 SCREEN_KINDS = ("text", "button")
 # Measured on the labelled set: lexicon-only high+ catches ~86% of high+ disclosures with ~0.5%
 # false alarms on harmless messages; lower lexicon levels are too noisy to act on without the classifier.
-ACT_LEVELS = ("high", "imminent")
+ACT_LEVELS = (RiskLevel.HIGH, RiskLevel.IMMINENT)
 
 
 def load_risk_lexicon() -> Any:
@@ -49,16 +50,18 @@ def screen_marker(inbound: InboundMessage) -> dict[str, Any] | None:
     return marker if isinstance(marker, dict) else None
 
 
-def screen_inbound(session: Session, inbound: InboundMessage, text: str | None, state: Any) -> dict[str, Any] | None:
+def screen_inbound(session: Session, inbound: InboundMessage, text: str | None,
+                   context: Any) -> dict[str, Any] | None:
     """Screen a freshly stored inbound message (call inside the webhook's transaction).
 
-    `state` is the app's state: `case_log` (the app's CaseLog) and `risk_lexicon` (loaded at start-up).
+    `context` is the app context (api/context.py): its `case_log` and its `risk_lexicon` (loaded at
+    start-up); before they exist the screen does nothing.
     Returns the screen marker when the screen opened or joined a case, else None. Never raises.
     """
     if inbound.kind not in SCREEN_KINDS or not text:
         return None
-    case_log: CaseLog | None = getattr(state, "case_log", None)
-    lexicon = getattr(state, "risk_lexicon", None)
+    case_log: CaseLog | None = getattr(context, "case_log", None)
+    lexicon = getattr(context, "risk_lexicon", None)
     if case_log is None or lexicon is None:
         return None
     inbound_id = inbound.id
@@ -85,7 +88,7 @@ def _open_or_escalate(session: Session, inbound: InboundMessage, text: str, read
     session.refresh(conversation, with_for_update=True)
     change = case_log.record_child_message(
         session, conversation, inbound_id=inbound.id, text=text,
-        risk=RiskReading(level=reading.level, category=reading.category, signals=list(reading.signals)))
+        risk=Risk(level=RiskLevel.of(reading.level), category=reading.category, signals=list(reading.signals)))
     if change is None:
         return None
     marker = {

@@ -6,6 +6,7 @@ never to a platform user id.
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
@@ -13,17 +14,28 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from api.db.base import Base, utcnow
 
-RISK_LEVELS = ("none", "concern", "high", "imminent")
-RISK_RANK = {level: rank for rank, level in enumerate(RISK_LEVELS)}
-# open: logged, the bot handles it; waiting: a counselor is needed; active: a counselor holds it.
-CASE_STATUSES = ("open", "waiting", "active", "closed")
+
+class CaseStatus(StrEnum):
+    """open: logged, the bot handles it; waiting: a counselor is needed; active: a counselor holds it."""
+
+    OPEN = "open"
+    WAITING = "waiting"
+    ACTIVE = "active"
+    CLOSED = "closed"
+
+
+class NotificationStatus(StrEnum):
+    """Where a staff notification is in its sending."""
+
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+CASE_STATUSES = tuple(member.value for member in CaseStatus)
 OUTCOMES = ("advised", "referred_111", "referred_police_local", "closed")
 MESSAGE_AUTHORS = ("child", "bot", "counselor", "system")
 NOTIFICATION_KINDS = ("new_case", "level_up", "reminder", "supervisor_alert", "accepted")
-
-
-def risk_rank(level: str | None) -> int:
-    return RISK_RANK.get(level or "none", 0)
 
 
 class Case(Base):

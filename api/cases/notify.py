@@ -4,7 +4,6 @@ Texts carry level, category, channel, a short excerpt and a console link: never 
 """
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import datetime, timedelta
 from typing import Any
@@ -14,17 +13,20 @@ from sqlalchemy import CursorResult, and_, or_, select, update
 
 from api.auth.models import CASE_ROLES
 from api.cases.events import EventBroker
-from api.cases.models import Case, Notification
+from api.cases.models import Case, CaseStatus, Notification, NotificationStatus
 from api.cases.service import case_summary, queue_notification
 from api.db.base import utcnow
-from api.messaging.gate import WriteGate
-from api.messaging.inflight import cancel_and_wait
+from api.db.gate import WriteGate
+from api.messaging.risk import RiskLevel
 from api.security.crypto import Crypto
 from api.settings import Settings
+from api.tasks import PeriodicTask
 
 log = logging.getLogger(__name__)
 
-LEVEL_LABELS = {"concern": "Cần theo dõi", "high": "NGHIÊM TRỌNG", "imminent": "KHẨN CẤP"}
+LEVEL_LABELS: dict[str, str] = {
+    RiskLevel.CONCERN: "Cần theo dõi", RiskLevel.HIGH: "NGHIÊM TRỌNG", RiskLevel.IMMINENT: "KHẨN CẤP",
+}
 KIND_TITLES = {
     "new_case": "🔔 Ca mới cần tư vấn viên",
     "level_up": "⬆️ Mức rủi ro của ca tăng",
@@ -54,7 +56,7 @@ def notification_text(note: Notification, crypto: Crypto, console_url: str, wait
 
 
 def escalation_minutes(settings: Settings, level: str) -> int:
-    return settings.escalation_minutes_imminent if level == "imminent" else settings.escalation_minutes_high
+    return settings.escalation_minutes_imminent if level == RiskLevel.IMMINENT else settings.escalation_minutes_high
 
 
 def _aware(value: datetime) -> datetime:
@@ -72,9 +74,7 @@ class CaseNotifier:
         self.broker = broker
         self.http = http or httpx.AsyncClient(timeout=10.0)
         self.tick_seconds = tick_seconds
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._task = PeriodicTask("case-notifier", self._round, tick_seconds, on_error=self._round_failed)
 
     @property
     def console_url(self) -> str:
@@ -82,32 +82,24 @@ class CaseNotifier:
 
     def wake(self) -> None:
         """Thread-safe nudge (called after a commit that queued notifications)."""
-        if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._wake.set)
+        self._task.wake()
 
     async def start(self) -> CaseNotifier:
-        self._loop = asyncio.get_running_loop()
-        self._task = asyncio.create_task(self._run(), name="case-notifier")
+        self._task.start()
         return self
 
     async def stop(self) -> None:
-        await cancel_and_wait(self._task, ignore_errors=True)
+        await self._task.stop()
         await self.http.aclose()
 
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self.check_overdue()
-                await self.send_due()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # database down: keep going, the rows wait in the outbox
-                log.warning("case notifier pass failed: %s", type(exc).__name__)
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=self.tick_seconds)
-            except TimeoutError:
-                pass
-            self._wake.clear()
+    async def _round(self) -> None:
+        await self.check_overdue()
+        await self.send_due()
+
+    @staticmethod
+    def _round_failed(exc: Exception) -> None:
+        # Database down: keep going, the rows wait in the outbox.
+        log.warning("case notifier pass failed: %s", type(exc).__name__)
 
     def _chat_for(self, target: str) -> str:
         if target == "telegram_supervisors":
@@ -116,7 +108,7 @@ class CaseNotifier:
 
     async def send_due(self) -> int:
         now = utcnow()
-        due_condition = and_(Notification.status == "pending",
+        due_condition = and_(Notification.status == NotificationStatus.PENDING,
                              or_(Notification.next_attempt_at.is_(None), Notification.next_attempt_at <= now))
         async with self.gate.transaction() as session:
             due_ids = list(session.scalars(select(Notification.id).where(due_condition)
@@ -178,7 +170,7 @@ class CaseNotifier:
         now = utcnow()
         events: list[dict[str, Any]] = []
         async with self.gate.transaction() as session:
-            waiting = list(session.scalars(select(Case).where(Case.status == "waiting")))
+            waiting = list(session.scalars(select(Case).where(Case.status == CaseStatus.WAITING)))
             for case in waiting:
                 if case.waiting_since is None:
                     continue
@@ -189,7 +181,7 @@ class CaseNotifier:
                 alert_supervisors = case.supervisor_alerted_at is None
                 # Only one gateway process wins this reminder (optimistic on the reminder count).
                 won: CursorResult[Any] = session.execute(  # type: ignore[assignment]
-                    update(Case).where(Case.id == case.id, Case.status == "waiting",
+                    update(Case).where(Case.id == case.id, Case.status == CaseStatus.WAITING,
                                        Case.reminders_sent == case.reminders_sent)
                     .values(reminders_sent=case.reminders_sent + 1, last_reminder_at=now,
                             supervisor_alerted_at=now if alert_supervisors else case.supervisor_alerted_at)

@@ -14,15 +14,17 @@ from sqlalchemy import case as sql_case
 from sqlalchemy import select
 
 from api.auth.audit import audit
-from api.auth.deps import CaseWorker, DbSession, get_database, mark_seen, user_from_token
 from api.auth.models import User
 from api.cases.events import EventBroker, format_sse
 from api.cases.handoff import CaseActionError, HandoffService, previous_cases, reply_delivery
-from api.cases.models import CASE_STATUSES, OUTCOMES, RISK_LEVELS, Case, CaseMessage, CaseNote
+from api.cases.models import CASE_STATUSES, OUTCOMES, Case, CaseMessage, CaseNote
 from api.cases.service import _aware, _iso, case_summary
+from api.context import app_context
 from api.db.base import utcnow
 from api.db.session import Database
+from api.deps import CaseWorker, DbSession, get_database, mark_seen, user_from_token
 from api.messaging.models import Conversation
+from api.messaging.risk import LEVELS as RISK_LEVELS
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1", tags=["cases"])
@@ -31,11 +33,11 @@ MAX_TEXT = 4000
 
 
 def get_handoff(request: Request) -> HandoffService:
-    return request.app.state.handoff  # type: ignore[no-any-return]
+    return app_context(request.app).handoff
 
 
 def get_broker(request: Request) -> EventBroker:
-    return request.app.state.case_events  # type: ignore[no-any-return]
+    return app_context(request.app).case_events
 
 
 Handoff = Annotated[HandoffService, Depends(get_handoff)]
@@ -115,8 +117,8 @@ def get_case(case_id: int, user: CaseWorker, session: DbSession, request: Reques
     case = session.get(Case, case_id)
     if case is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail="Không tìm thấy ca.")
-    crypto = request.app.state.crypto
-    settings = request.app.state.settings
+    crypto = app_context(request.app).crypto
+    settings = app_context(request.app).settings
     conversation = session.get(Conversation, case.conversation_id)
     now = utcnow()
     body = case_summary(case, now)
@@ -198,7 +200,7 @@ async def case_events(user: CaseWorker, request: Request, session: DbSession,
     roles = frozenset({user.role})
 
     token = request.headers.get("authorization", "").partition(" ")[2]
-    settings = request.app.state.settings
+    settings = app_context(request.app).settings
     # Subscribed before "ready" is sent, so nothing published after the console's reload is missed.
     subscription = broker.open(roles)
 

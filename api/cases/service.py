@@ -5,7 +5,7 @@ message done), so a case, its messages and its notifications are stored together
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -14,10 +14,11 @@ from sqlalchemy.orm import Session
 
 from api.auth.models import CASE_ROLES, User
 from api.cases.events import EventBroker, publish_after_commit
-from api.cases.models import Case, CaseMessage, Notification, risk_rank
+from api.cases.models import Case, CaseMessage, CaseStatus, Notification, NotificationStatus
 from api.cases.office_hours import within_office_hours
 from api.db.base import utcnow
-from api.messaging.models import Conversation
+from api.messaging.models import Conversation, ConversationState
+from api.messaging.risk import Risk, RiskLevel, risk_rank
 from api.security.crypto import Crypto
 from api.settings import Settings
 
@@ -40,35 +41,6 @@ HANDOFF_OFFLINE_TEXT = (
 
 
 @dataclass
-class RiskReading:
-    """The part of a risk reading the case log needs (duck-typed from the pipeline's Risk)."""
-
-    level: str = "none"
-    category: str | None = None
-    signals: list[str] = field(default_factory=list)
-    escalate: bool = False
-    counselor_requested: bool = False
-
-    @classmethod
-    def of(cls, risk: Any) -> RiskReading:
-        if risk is None:
-            return cls()
-        return cls(level=getattr(risk, "level", "none") or "none",
-                   category=getattr(risk, "category", None),
-                   signals=list(getattr(risk, "signals", None) or []),
-                   escalate=bool(getattr(risk, "escalate", False)),
-                   counselor_requested=bool(getattr(risk, "counselor_requested", False)))
-
-    @property
-    def needs_case(self) -> bool:
-        return risk_rank(self.level) >= risk_rank("concern") or self.escalate or self.counselor_requested
-
-    @property
-    def needs_counselor(self) -> bool:
-        return risk_rank(self.level) >= risk_rank("high") or self.escalate or self.counselor_requested
-
-
-@dataclass
 class CaseChange:
     case: Case
     opened: bool = False
@@ -78,7 +50,7 @@ class CaseChange:
 
 def open_case_for(session: Session, conversation_id: int) -> Case | None:
     """The conversation's case that is not closed yet (at most one)."""
-    return session.scalar(select(Case).where(Case.conversation_id == conversation_id, Case.status != "closed")
+    return session.scalar(select(Case).where(Case.conversation_id == conversation_id, Case.status != CaseStatus.CLOSED)
                           .order_by(Case.id.desc()).limit(1))
 
 
@@ -107,7 +79,7 @@ def case_summary(case: Case, now: datetime | None = None) -> dict[str, Any]:
         "channel": case.channel,
         "opened_at": _iso(case.opened_at),
         "waiting_since": _iso(case.waiting_since),
-        "waiting_seconds": _seconds_since(case.waiting_since, now) if case.status == "waiting" else 0,
+        "waiting_seconds": _seconds_since(case.waiting_since, now) if case.status == CaseStatus.WAITING else 0,
         "assigned_user_id": case.assigned_user_id,
         "counselor_requested": case.counselor_requested,
         "updated_at": _iso(case.updated_at),
@@ -133,7 +105,8 @@ def excerpt(text: str | None) -> str:
 
 def queue_notification(session: Session, case: Case, kind: str, crypto: Crypto, text: str | None,
                        target: str = "telegram_group") -> Notification:
-    note = Notification(case_id=case.id, kind=kind, target=target, status="pending", attempts=0,
+    note = Notification(case_id=case.id, kind=kind, target=target, status=NotificationStatus.PENDING,
+                        attempts=0,
                         payload={"level": case.level, "category": case.category, "channel": case.channel,
                                  "excerpt_encrypted": crypto.encrypt(excerpt(text)) if text else None},
                         next_attempt_at=utcnow())
@@ -151,7 +124,7 @@ class CaseLog:
 
     def add_message(self, session: Session, case: Case, author: str, text: str, *,
                     inbound_id: int | None = None, user_id: int | None = None,
-                    risk: RiskReading | None = None) -> CaseMessage:
+                    risk: Risk | None = None) -> CaseMessage:
         message = CaseMessage(case_id=case.id, author=author, user_id=user_id, inbound_message_id=inbound_id,
                               text_encrypted=self.crypto.encrypt(text),
                               risk_level=risk.level if risk else None,
@@ -165,7 +138,7 @@ class CaseLog:
         return message
 
     def record_child_message(self, session: Session, conversation: Conversation, *, inbound_id: int,
-                             text: str | None, risk: RiskReading,
+                             text: str | None, risk: Risk,
                              screen: dict[str, Any] | None = None) -> CaseChange | None:
         """Open/join the case when the risk calls for it; always log into an existing open case.
 
@@ -179,9 +152,9 @@ class CaseLog:
         if case is None:
             if not risk.needs_case:
                 return None
-            level = risk.level if risk_rank(risk.level) >= risk_rank("concern") else "concern"
+            level = risk.level if risk_rank(risk.level) >= RiskLevel.CONCERN.rank else RiskLevel.CONCERN
             case = Case(conversation_id=conversation.id, sender_id=conversation.sender_id,
-                        channel=conversation.channel, status="open", level=level, level_rank=risk_rank(level),
+                        channel=conversation.channel, status=CaseStatus.OPEN, level=level, level_rank=risk_rank(level),
                         category=risk.category, signals=[], opened_at=now, updated_at=now)
             session.add(case)
             session.flush()
@@ -213,17 +186,17 @@ class CaseLog:
             self.add_message(session, case, "child", text, inbound_id=inbound_id, risk=risk)
 
         already_escalated = screened is not None and bool(screened.get("escalated"))
-        if case.status == "open" and risk.needs_counselor and not already_escalated:
-            case.status = "waiting"
+        if case.status == CaseStatus.OPEN and risk.needs_counselor and not already_escalated:
+            case.status = CaseStatus.WAITING
             case.waiting_since = now
             change.escalated = True
-            if conversation.state == "bot":
-                conversation.state = "waiting"
+            if conversation.state == ConversationState.BOT:
+                conversation.state = ConversationState.WAITING
         if opened or change.escalated:
-            kind = "new_case" if case.status == "waiting" else None
+            kind = "new_case" if case.status == CaseStatus.WAITING else None
             if kind:
                 queue_notification(session, case, kind, self.crypto, text)
-        elif change.level_raised and case.status in ("waiting", "active"):
+        elif change.level_raised and case.status in (CaseStatus.WAITING, CaseStatus.ACTIVE):
             queue_notification(session, case, "level_up", self.crypto, text)
         publish_after_commit(session, self.broker, {
             "type": "case_opened" if opened else "case_updated",

@@ -16,6 +16,7 @@ from api.cases.notify import CaseNotifier
 from api.cases.routes import router as cases_router
 from api.cases.service import CaseLog
 from api.console.routes import router as console_router
+from api.context import app_context
 from api.db.after_commit import call_after_commit
 
 
@@ -32,25 +33,26 @@ class _NotifyingCaseLog(CaseLog):
 
 
 def install_case_features(app: FastAPI) -> None:
-    """Call from create_app after app.state.settings/crypto/pipeline_hooks exist."""
-    settings = app.state.settings
+    """Call from create_app once the app context exists."""
+    context = app_context(app)
+    settings = context.settings
     broker = EventBroker()
-    case_log = _NotifyingCaseLog(settings, app.state.crypto, broker)
-    app.state.case_events = broker
-    app.state.case_log = case_log
-    app.state.pipeline_hooks.register(CaseHooks(case_log))
+    case_log = _NotifyingCaseLog(settings, context.crypto, broker)
+    context.case_events = broker
+    context.case_log = case_log
+    context.pipeline_hooks.register(CaseHooks(case_log))
     app.include_router(auth_router)
     app.include_router(cases_router)
     app.include_router(console_router)
 
     async def start(app: FastAPI) -> CaseNotifier:
-        await asyncio.to_thread(ensure_bootstrap_admin, app.state.database, settings)
-        notifier = CaseNotifier(app.state.write_gate, settings, app.state.crypto, broker,
+        await asyncio.to_thread(ensure_bootstrap_admin, context.database, settings)
+        notifier = CaseNotifier(context.write_gate, settings, context.crypto, broker,
                                 tick_seconds=settings.case_notifier_tick_seconds)
         case_log.notifier = notifier
-        app.state.case_notifier = notifier
-        app.state.handoff = HandoffService(app.state.write_gate, app.state.rasa, case_log, broker)
-        app.state.pipeline.storage_down_reply = StorageDownReplier(app.state.channel_senders)
+        context.case_notifier = notifier
+        context.handoff = HandoffService(context.write_gate, context.rasa, case_log, broker)
+        context.pipeline.storage_down_reply = StorageDownReplier(context.channel_senders)
         return await notifier.start()
 
     async def start_relay(app: FastAPI) -> RedisRelay | None:
@@ -58,5 +60,5 @@ def install_case_features(app: FastAPI) -> None:
             return None
         return await RedisRelay(settings.case_events_redis_url, broker).start()
 
-    app.state.startup_services.append(start_relay)
-    app.state.startup_services.append(start)
+    context.startup_services.append(start_relay)
+    context.startup_services.append(start)

@@ -1,13 +1,11 @@
-"""Serves the console page and its assets with strict security headers."""
+"""The counselor console: its page and assets (api/console/static/) with strict security headers."""
 from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import APIRouter, HTTPException
-from fastapi.responses import FileResponse
+from api.ui import CSS, JAVASCRIPT, ui_router
 
-STATIC_DIR = Path(__file__).resolve().parents[1] / "static" / "console"
-ASSETS = {"console.js": "text/javascript", "console.css": "text/css"}
+STATIC_DIR = Path(__file__).resolve().parent / "static"
 SECURITY_HEADERS = {
     "Content-Security-Policy": ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
                                 "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"),
@@ -17,17 +15,5 @@ SECURITY_HEADERS = {
     "Cache-Control": "no-store",
 }
 
-router = APIRouter(include_in_schema=False)
-
-
-@router.get("/console")
-def console_page() -> FileResponse:
-    return FileResponse(STATIC_DIR / "index.html", media_type="text/html; charset=utf-8",
-                        headers=SECURITY_HEADERS)
-
-
-@router.get("/console/assets/{name}")
-def console_asset(name: str) -> FileResponse:
-    if name not in ASSETS:
-        raise HTTPException(404, detail="Không tìm thấy.")
-    return FileResponse(STATIC_DIR / name, media_type=ASSETS[name], headers=SECURITY_HEADERS)
+router = ui_router("/console", STATIC_DIR, assets_path="/console/assets",
+                   assets={"console.js": JAVASCRIPT, "console.css": CSS}, page_headers=SECURITY_HEADERS)

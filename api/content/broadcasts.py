@@ -12,9 +12,9 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from api.content.models import Broadcast, BroadcastDelivery, Quiz, Subscriber
+from api.content.models import Broadcast, BroadcastDelivery, BroadcastStatus, DeliveryStatus, Quiz, Subscriber
 from api.db.base import utcnow
-from api.messaging.models import Conversation, OutboundMessage
+from api.messaging.models import Conversation, ConversationState, OutboundMessage, OutboundStatus
 from api.messaging.outbox import enqueue
 from api.security.crypto import Crypto
 
@@ -49,10 +49,10 @@ def dispatch(session: Session, broadcast: Broadcast, crypto: Crypto, *, zalo_win
              now: datetime | None = None) -> int:
     """Queue the broadcast for every current subscriber of its channels not yet reached; returns
     how many rows were queued. Re-running it is harmless (one delivery per conversation)."""
-    if broadcast.status == "cancelled":
+    if broadcast.status == BroadcastStatus.CANCELLED:
         return 0
     now = now or utcnow()
-    broadcast.status = "sending"
+    broadcast.status = BroadcastStatus.SENDING
     broadcast.started_at = broadcast.started_at or now
     payload = payload_of(session, broadcast)
     reached = select(BroadcastDelivery.conversation_id).where(BroadcastDelivery.broadcast_id == broadcast.id)
@@ -67,14 +67,15 @@ def dispatch(session: Session, broadcast: Broadcast, crypto: Crypto, *, zalo_win
     window_start = now - timedelta(days=zalo_window_days)
     for _subscriber, conversation in rows:
         skip = None
-        if conversation.state in ("counselor", "waiting"):
+        if conversation.state in (ConversationState.COUNSELOR, ConversationState.WAITING):
             skip = "with_counselor"
         elif conversation.channel == "zalo":
             last = _aware(conversation.last_user_message_at)
             if last is None or last < window_start:
                 skip = "outside_zalo_window"
         delivery = BroadcastDelivery(broadcast_id=broadcast.id, conversation_id=conversation.id,
-                                     channel=conversation.channel, status="skipped" if skip else "queued",
+                                     channel=conversation.channel,
+                                     status=DeliveryStatus.SKIPPED if skip else DeliveryStatus.QUEUED,
                                      skip_reason=skip)
         if not skip:
             outbound = enqueue(session, conversation, [payload], "broadcast",
@@ -82,22 +83,22 @@ def dispatch(session: Session, broadcast: Broadcast, crypto: Crypto, *, zalo_win
             delivery.outbound_message_id = outbound[0].id if outbound else None
             queued += 1
         session.add(delivery)
-    broadcast.status = "done"
+    broadcast.status = BroadcastStatus.DONE
     broadcast.finished_at = now
     return queued
 
 
 def cancel(session: Session, broadcast: Broadcast) -> int:
     """Stop a broadcast: nothing more is queued and messages not yet sent are withdrawn."""
-    if broadcast.status == "cancelled":
+    if broadcast.status == BroadcastStatus.CANCELLED:
         raise BroadcastError("Tin này đã huỷ rồi. / Already cancelled.", status=409)
-    broadcast.status = "cancelled"
+    broadcast.status = BroadcastStatus.CANCELLED
     pending_ids = select(BroadcastDelivery.outbound_message_id).where(
         BroadcastDelivery.broadcast_id == broadcast.id, BroadcastDelivery.outbound_message_id.is_not(None))
     result = session.execute(
         update(OutboundMessage)
-        .where(OutboundMessage.id.in_(pending_ids), OutboundMessage.status == "pending")
-        .values(status="failed", last_error="broadcast cancelled")
+        .where(OutboundMessage.id.in_(pending_ids), OutboundMessage.status == OutboundStatus.PENDING)
+        .values(status=OutboundStatus.FAILED, last_error="broadcast cancelled")
         .execution_options(synchronize_session=False)
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
@@ -105,7 +106,7 @@ def cancel(session: Session, broadcast: Broadcast) -> int:
 
 def due(session: Session, now: datetime | None = None) -> list[Broadcast]:
     now = now or utcnow()
-    scheduled = session.scalars(select(Broadcast).where(Broadcast.status == "scheduled")).all()
+    scheduled = session.scalars(select(Broadcast).where(Broadcast.status == BroadcastStatus.SCHEDULED)).all()
     return [b for b in scheduled if (_aware(b.scheduled_at) or now) <= now]
 
 
@@ -114,7 +115,7 @@ def progress(session: Session, broadcast: Broadcast) -> dict[str, int]:
     counts = {"total": 0, "queued": 0, "sent": 0, "failed": 0, "skipped": 0}
     skipped = session.execute(select(BroadcastDelivery.skip_reason, func.count())
                               .where(BroadcastDelivery.broadcast_id == broadcast.id,
-                                     BroadcastDelivery.status == "skipped")
+                                     BroadcastDelivery.status == DeliveryStatus.SKIPPED)
                               .group_by(BroadcastDelivery.skip_reason)).all()
     counts["skipped"] = sum(n for _, n in skipped)
     for status, n in session.execute(

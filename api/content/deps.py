@@ -5,8 +5,9 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException
 
-from api.auth import User, require_roles
+from api.auth import User
 from api.content.responses import Author, ContentError
+from api.deps import require_roles
 
 # Campaign staff edit content; admins may too. Supervisors may approve safety-critical edits
 # (a second pair of eyes from the counselling side) but do not write content.

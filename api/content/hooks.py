@@ -13,9 +13,10 @@ from api.content.models import MessageStat
 from api.content.responses import render_nlg
 from api.content.subscriptions import SUBSCRIBED_TEXT, UNSUBSCRIBED_TEXT, command_of, set_subscription
 from api.db.base import utcnow
-from api.messaging.models import Conversation, InboundMessage
+from api.messaging.models import Conversation, ConversationState, InboundMessage
 from api.messaging.outbox import enqueue
-from api.pipeline import ConversationHooks
+from api.messaging.pipeline import ConversationHooks
+from api.messaging.risk import RiskLevel
 from api.security.crypto import Crypto
 
 
@@ -26,7 +27,7 @@ class ContentHooks(ConversationHooks):
 
     async def before_rasa(self, session: Session, conversation: Conversation, inbound: InboundMessage,
                           text: str) -> list[dict[str, Any]] | None:
-        if conversation.state != "bot":
+        if conversation.state != ConversationState.BOT:
             return None  # a counselor (or the wait for one) comes first
         # A running quiz sees the message first, so "dừng" stops the quiz, not the subscription.
         replies = quizzes.answer(session, conversation, text)
@@ -53,7 +54,7 @@ class ContentHooks(ConversationHooks):
     def _count(self, session: Session, channel: str, risk: Any) -> None:
         day = utcnow().astimezone(self.zone).date().isoformat()
         topic = (getattr(risk, "intent", None) or "")[:120]
-        level = getattr(risk, "level", "none") or "none"
+        level = RiskLevel.of(getattr(risk, "level", None))
         stat = session.scalar(select(MessageStat).where(MessageStat.day == day, MessageStat.channel == channel,
                                                         MessageStat.topic == topic, MessageStat.risk_level == level)
                               .with_for_update())
@@ -73,4 +74,4 @@ class ContentHooks(ConversationHooks):
         entries = directory.local_help(session, text)
         if entries:
             enqueue(session, conversation, [directory.help_reply(entries)], "bot",
-                    idempotency_prefix=f"directory:{inbound.id}")
+                    idempotency_prefix=f"directory:{inbound.id}", crypto=self.crypto)

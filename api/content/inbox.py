@@ -11,9 +11,10 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.content.models import InboxItem
+from api.content.models import InboxItem, InboxStatus
 from api.db.base import utcnow
 from api.messaging.models import Conversation, InboundMessage
+from api.messaging.risk import RiskLevel
 from api.security.crypto import Crypto
 
 LOW_CONFIDENCE = 0.5
@@ -39,7 +40,7 @@ def record(session: Session, conversation: Conversation, inbound: InboundMessage
         return None
     # The ciphertext is copied as it is: the text is never decrypted to be stored here.
     item = InboxItem(channel=conversation.channel, sender_id=conversation.sender_id,
-                     text_encrypted=inbound.text_encrypted, risk_level=getattr(risk, "level", "none") or "none",
+                     text_encrypted=inbound.text_encrypted, risk_level=RiskLevel.of(getattr(risk, "level", None)),
                      intent=getattr(risk, "intent", None), confidence=getattr(risk, "confidence", None))
     session.add(item)
     return item
@@ -67,12 +68,12 @@ def known_topics(domain_path: Path) -> list[str]:
 
 def review(item: InboxItem, action: str, reviewer: str, *, topic: str | None = None,
            answer: str | None = None, topics: list[str] | None = None) -> InboxItem:
-    if item.status != "new" and item.exported_at is not None:
+    if item.status != InboxStatus.NEW and item.exported_at is not None:
         raise InboxError("Câu này đã được xuất ra dữ liệu huấn luyện. / Already exported.")
     if action == "assign":
         if not topic or (topics is not None and topic not in topics):
             raise InboxError("Hãy chọn một chủ đề có sẵn. / Choose an existing topic.")
-        item.status, item.topic, item.proposed_answer = "assigned", topic, None
+        item.status, item.topic, item.proposed_answer = InboxStatus.ASSIGNED, topic, None
     elif action == "propose":
         if not topic or not _TOPIC_RE.match(topic):
             raise InboxError("Tên chủ đề mới chỉ gồm chữ thường không dấu, số và dấu _ (ví dụ faq_hoc_online). "
@@ -81,9 +82,9 @@ def review(item: InboxItem, action: str, reviewer: str, *, topic: str | None = N
             raise InboxError("Chủ đề này đã có: hãy dùng \"gán chủ đề\". / That topic exists: assign it instead.")
         if not answer or not answer.strip():
             raise InboxError("Chủ đề mới cần có câu trả lời. / A new topic needs an answer.")
-        item.status, item.topic, item.proposed_answer = "proposed", topic, answer.strip()
+        item.status, item.topic, item.proposed_answer = InboxStatus.PROPOSED, topic, answer.strip()
     elif action == "dismiss":
-        item.status, item.topic, item.proposed_answer = "dismissed", None, None
+        item.status, item.topic, item.proposed_answer = InboxStatus.DISMISSED, None, None
     else:
         raise InboxError("Thao tác không hợp lệ. / Unknown action.")
     item.reviewed_by = reviewer
@@ -120,7 +121,7 @@ def render_export(items: list[InboxItem], crypto: Crypto, existing: str = "") ->
         examples = by_topic.setdefault(item.topic or "", [])
         if text not in examples:
             examples.append(text)
-        if item.status == "proposed" and item.proposed_answer:
+        if item.status == InboxStatus.PROPOSED and item.proposed_answer:
             answers[item.topic or ""] = " ".join(item.proposed_answer.split())
     lines = ["# Examples accepted from the inbox of unanswered questions. Review before training.",
              "# New topics need an intent in domain.yml and a response utter_<topic> with the answer below."]

@@ -3,6 +3,7 @@ the only message text (inbox) is Fernet-encrypted."""
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -19,11 +20,58 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from api.db.base import Base, utcnow
 
-VERSION_STATUSES = ("live", "pending", "superseded", "rejected")
-INBOX_STATUSES = ("new", "assigned", "proposed", "dismissed")
-RETRAIN_STATUSES = ("queued", "training", "evaluating", "swapped", "refused", "failed")
-BROADCAST_STATUSES = ("draft", "scheduled", "sending", "done", "cancelled")
-DELIVERY_STATUSES = ("queued", "skipped")
+
+class VersionStatus(StrEnum):
+    """A response version: live, waiting for a second person, replaced, or turned down."""
+
+    LIVE = "live"
+    PENDING = "pending"
+    SUPERSEDED = "superseded"
+    REJECTED = "rejected"
+
+
+class InboxStatus(StrEnum):
+    """An unanswered question in the content inbox."""
+
+    NEW = "new"
+    ASSIGNED = "assigned"
+    PROPOSED = "proposed"
+    DISMISSED = "dismissed"
+
+
+class RetrainStatus(StrEnum):
+    """A retrain run from the content console."""
+
+    QUEUED = "queued"
+    TRAINING = "training"
+    EVALUATING = "evaluating"
+    SWAPPED = "swapped"
+    REFUSED = "refused"
+    FAILED = "failed"
+
+
+class BroadcastStatus(StrEnum):
+    """A broadcast from draft to sent."""
+
+    DRAFT = "draft"
+    SCHEDULED = "scheduled"
+    SENDING = "sending"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+class DeliveryStatus(StrEnum):
+    """One recipient of a broadcast."""
+
+    QUEUED = "queued"
+    SKIPPED = "skipped"
+
+
+VERSION_STATUSES = tuple(member.value for member in VersionStatus)
+INBOX_STATUSES = tuple(member.value for member in InboxStatus)
+RETRAIN_STATUSES = tuple(member.value for member in RetrainStatus)
+BROADCAST_STATUSES = tuple(member.value for member in BroadcastStatus)
+DELIVERY_STATUSES = tuple(member.value for member in DeliveryStatus)
 DIRECTORY_KINDS = ("child_protection_officer", "police", "health", "shelter", "school_counselling")
 
 

@@ -13,7 +13,7 @@ import yaml
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from api.content.models import ContentResponse, ResponseVersion
+from api.content.models import ContentResponse, ResponseVersion, VersionStatus
 from api.db.base import utcnow
 
 log = logging.getLogger(__name__)
@@ -116,7 +116,8 @@ def seed_responses(session: Session, domain_responses: dict[str, list[dict[str, 
         )
         session.add(response)
         session.flush()
-        session.add(ResponseVersion(response_id=response.id, version=1, variations=variations, status="live",
+        session.add(ResponseVersion(response_id=response.id, version=1, variations=variations,
+                                    status=VersionStatus.LIVE,
                                     author=SEED_AUTHOR, note="Mặc định từ domain.yml"))
         added += 1
     return added
@@ -141,15 +142,15 @@ def get_version(session: Session, response: ContentResponse, version: int) -> Re
 
 def live_version(session: Session, response_id: int) -> ResponseVersion | None:
     return session.scalar(select(ResponseVersion).where(ResponseVersion.response_id == response_id,
-                                                        ResponseVersion.status == "live"))
+                                                        ResponseVersion.status == VersionStatus.LIVE))
 
 
 def _make_live(session: Session, response: ContentResponse, version: ResponseVersion) -> None:
     current = live_version(session, response.id)
     if current is not None and current.id != version.id:
-        current.status = "superseded"
+        current.status = VersionStatus.SUPERSEDED
         session.flush()  # one live version at a time, even mid-transaction
-    version.status = "live"
+    version.status = VersionStatus.LIVE
 
 
 @dataclass
@@ -166,7 +167,7 @@ def save_version(session: Session, response: ContentResponse, raw_variations: li
     number = (session.scalar(select(func.max(ResponseVersion.version))
                              .where(ResponseVersion.response_id == response.id)) or 0) + 1
     version = ResponseVersion(response_id=response.id, version=number, variations=variations,
-                              status="pending", author=author.name, author_id=author.id,
+                              status=VersionStatus.PENDING, author=author.name, author_id=author.id,
                               rollback_of=rollback_of, note=note)
     session.add(version)
     session.flush()
@@ -179,7 +180,7 @@ def save_version(session: Session, response: ContentResponse, raw_variations: li
 
 def approve_version(session: Session, response: ContentResponse, version: ResponseVersion,
                     approver: Author) -> ResponseVersion:
-    if version.status != "pending":
+    if version.status != VersionStatus.PENDING:
         raise ContentError(f"Phiên bản {version.version} không chờ duyệt. / Version {version.version} "
                            f"is not pending.", status=409)
     if (version.author_id is not None and version.author_id == approver.id) or version.author == approver.name:
@@ -193,10 +194,10 @@ def approve_version(session: Session, response: ContentResponse, version: Respon
 
 
 def reject_version(session: Session, version: ResponseVersion, reviewer: Author) -> ResponseVersion:
-    if version.status != "pending":
+    if version.status != VersionStatus.PENDING:
         raise ContentError(f"Phiên bản {version.version} không chờ duyệt. / Version {version.version} "
                            f"is not pending.", status=409)
-    version.status = "rejected"
+    version.status = VersionStatus.REJECTED
     version.approved_by = reviewer.name
     version.approved_at = utcnow()
     return version

@@ -20,11 +20,11 @@ from typing import Any
 
 import httpx
 
-from api.content.models import RetrainJob
+from api.content.models import RetrainJob, RetrainStatus
 from api.db.base import utcnow
 from api.db.session import Database
-from api.messaging.inflight import cancel_and_wait
 from api.settings import Settings
+from api.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +76,7 @@ class RetrainRunner:
         if self.busy:
             raise RuntimeError("a retrain is already running")
         with self.database.transaction() as session:
-            job = RetrainJob(status="queued", stage="Đang chờ", started_by=started_by, reasons=[])
+            job = RetrainJob(status=RetrainStatus.QUEUED, stage="Đang chờ", started_by=started_by, reasons=[])
             session.add(job)
             session.flush()
             job_id = job.id
@@ -102,29 +102,30 @@ class RetrainRunner:
         try:
             await self._run_steps(job_id)
         except asyncio.CancelledError:
-            self._update(job_id, status="failed", stage="Đã dừng", finished_at=utcnow())
+            self._update(job_id, status=RetrainStatus.FAILED, stage="Đã dừng", finished_at=utcnow())
             raise
         except Exception as error:  # noqa: BLE001  (staff must see the failure, not a stuck job)
             log.exception("retrain %s failed", job_id)
-            self._update(job_id, status="failed", stage="Lỗi", reasons=[str(error)[:500]], finished_at=utcnow())
+            self._update(job_id, status=RetrainStatus.FAILED, stage="Lỗi", reasons=[str(error)[:500]],
+                         finished_at=utcnow())
 
     async def _run_steps(self, job_id: int) -> None:
         models_dir = self._path(self.settings.retrain_models_dir)
         started = time.time()
-        self._update(job_id, status="training", progress=10, stage="Đang huấn luyện mô hình mới")
+        self._update(job_id, status=RetrainStatus.TRAINING, progress=10, stage="Đang huấn luyện mô hình mới")
         code, output = await self._shell(self.settings.retrain_command, self.settings.retrain_timeout_seconds)
         self._update(job_id, log_tail=output[-_LOG_TAIL:])
         if code != 0:
-            self._update(job_id, status="failed", stage="Huấn luyện thất bại", finished_at=utcnow(),
+            self._update(job_id, status=RetrainStatus.FAILED, stage="Huấn luyện thất bại", finished_at=utcnow(),
                          reasons=[f"Lệnh huấn luyện kết thúc với mã {code}"])
             return
         candidates = [p for p in models_dir.glob("*.tar.gz") if p.stat().st_mtime >= started - 1]
         if not candidates:
-            self._update(job_id, status="failed", stage="Không thấy mô hình mới", finished_at=utcnow(),
+            self._update(job_id, status=RetrainStatus.FAILED, stage="Không thấy mô hình mới", finished_at=utcnow(),
                          reasons=[f"Không có tệp mô hình mới trong {models_dir}"])
             return
         model = max(candidates, key=lambda p: p.stat().st_mtime)
-        self._update(job_id, status="evaluating", progress=50, model_path=str(model),
+        self._update(job_id, status=RetrainStatus.EVALUATING, progress=50, model_path=str(model),
                      stage="Đang đánh giá mô hình đang chạy")
         token = self.settings.rasa_token.get_secret_value()
         baseline = await self._score(self.settings.rasa_url, token)
@@ -133,11 +134,11 @@ class RetrainRunner:
         reasons = compare(candidate, baseline)
         self._update(job_id, progress=90, candidate_metrics=candidate)
         if reasons:
-            self._update(job_id, status="refused", progress=100, reasons=reasons, finished_at=utcnow(),
+            self._update(job_id, status=RetrainStatus.REFUSED, progress=100, reasons=reasons, finished_at=utcnow(),
                          stage="Không thay: mô hình mới kém hơn ở một số chỉ số")
             return
         await self._swap(model, token)
-        self._update(job_id, status="swapped", progress=100, finished_at=utcnow(),
+        self._update(job_id, status=RetrainStatus.SWAPPED, progress=100, finished_at=utcnow(),
                      stage="Đã thay mô hình mới (không kém hơn ở chỉ số nào)")
 
     async def _shell(self, command: str, timeout: float) -> tuple[int, str]:

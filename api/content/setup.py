@@ -6,18 +6,19 @@ import logging
 from pathlib import Path
 
 from fastapi import FastAPI
-from fastapi.responses import FileResponse, RedirectResponse
-from fastapi.staticfiles import StaticFiles
 
-from api.content import api_campaign, api_responses, broadcasts, directory, responses
+from api.content import broadcasts, directory, responses
 from api.content.hooks import ContentHooks
 from api.content.retrain import RetrainRunner
+from api.content.routes import ROUTERS
+from api.context import app_context
 from api.db.session import Database
-from api.messaging.inflight import cancel_and_wait
 from api.settings import Settings
+from api.tasks import PeriodicTask
+from api.ui import CSS, JAVASCRIPT, ui_router
 
 log = logging.getLogger(__name__)
-STATIC_DIR = Path(__file__).resolve().parents[1] / "static" / "content"
+STATIC_DIR = Path(__file__).resolve().parent / "static"
 SCHEDULER_POLL_SECONDS = 5.0
 
 
@@ -38,33 +39,32 @@ class BroadcastScheduler:
     def __init__(self, app: FastAPI, poll_seconds: float = SCHEDULER_POLL_SECONDS) -> None:
         self.app = app
         self.poll_seconds = poll_seconds
-        self._task: asyncio.Task[None] | None = None
+        self._task = PeriodicTask("broadcast-scheduler", self._round, poll_seconds, on_error=self._round_failed)
 
     def start(self) -> BroadcastScheduler:
-        self._task = asyncio.create_task(self._loop())
+        self._task.start()
         return self
 
     def run_due(self) -> int:
-        settings: Settings = self.app.state.settings
-        database: Database = self.app.state.database
+        context = app_context(self.app)
+        settings, database = context.settings, context.database
         sent = 0
         with database.transaction() as session:
             for broadcast in broadcasts.due(session):
-                broadcasts.dispatch(session, broadcast, self.app.state.crypto,
+                broadcasts.dispatch(session, broadcast, context.crypto,
                                     zalo_window_days=settings.zalo_reply_window_days)
                 sent += 1
         return sent
 
-    async def _loop(self) -> None:
-        while True:
-            try:
-                await asyncio.to_thread(self.run_due)
-            except Exception:  # keep scheduling; the next round retries
-                log.exception("scheduled broadcasts failed")
-            await asyncio.sleep(self.poll_seconds)
+    async def _round(self) -> None:
+        await asyncio.to_thread(self.run_due)
+
+    @staticmethod
+    def _round_failed(exc: Exception) -> None:  # keep scheduling; the next round retries
+        log.error("scheduled broadcasts failed", exc_info=exc)
 
     async def stop(self) -> None:
-        await cancel_and_wait(self._task)
+        await self._task.stop()
 
 
 class _ContentServices:
@@ -78,26 +78,19 @@ class _ContentServices:
 
 
 async def _start(app: FastAPI) -> _ContentServices:
-    settings: Settings = app.state.settings
-    database: Database = app.state.database
+    context = app_context(app)
+    settings, database = context.settings, context.database
     await asyncio.to_thread(seed, database, settings)
-    app.state.retrain_runner = RetrainRunner(database, settings)
-    app.state.broadcast_scheduler = BroadcastScheduler(app, settings.broadcast_poll_seconds).start()
-    return _ContentServices(app.state.broadcast_scheduler, app.state.retrain_runner)
+    context.retrain_runner = RetrainRunner(database, settings)
+    context.broadcast_scheduler = BroadcastScheduler(app, settings.broadcast_poll_seconds).start()
+    return _ContentServices(context.broadcast_scheduler, context.retrain_runner)
 
 
 def install_content(app: FastAPI) -> None:
-    app.include_router(api_responses.router)
-    app.include_router(api_responses.nlg_router)
-    app.include_router(api_campaign.router)
-    app.state.pipeline_hooks.register(ContentHooks(app.state.crypto, app.state.settings.timezone))
-    app.state.startup_services.append(_start)
-    app.mount("/content/static", StaticFiles(directory=STATIC_DIR), name="content-static")
-
-    @app.get("/content", include_in_schema=False)
-    async def content_console() -> FileResponse:
-        return FileResponse(STATIC_DIR / "index.html")
-
-    @app.get("/content/", include_in_schema=False)
-    async def content_console_slash() -> RedirectResponse:
-        return RedirectResponse("/content")
+    for router in ROUTERS:
+        app.include_router(router)
+    context = app_context(app)
+    context.pipeline_hooks.register(ContentHooks(context.crypto, context.settings.timezone))
+    context.startup_services.append(_start)
+    app.include_router(ui_router("/content", STATIC_DIR, assets_path="/content/static",
+                                 assets={"content.js": JAVASCRIPT, "content.css": CSS}, redirect_slash=True))

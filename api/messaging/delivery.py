@@ -22,13 +22,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.db.base import utcnow
-from api.messaging.gate import WriteGate
+from api.db.gate import WriteGate
 from api.messaging.leases import LeasedWorker
-from api.messaging.models import Conversation, OutboundMessage
+from api.messaging.models import Conversation, OutboundMessage, OutboundStatus
 from api.messaging.ratelimit import KeyedBuckets, TokenBucket
+from api.messaging.senders import ChannelRegistry, SendResult
 from api.security.crypto import Crypto
 from api.settings import Settings
-from bot.base import ChannelRegistry, SendResult
 
 log = logging.getLogger(__name__)
 
@@ -114,20 +114,20 @@ class DeliveryWorker(LeasedWorker[_Claimed]):
             try:
                 async with self.gate.transaction() as session:
                     row = session.get(OutboundMessage, item.row_id)
-                    if row is None or row.status != "sending":
+                    if row is None or row.status != OutboundStatus.SENDING:
                         return
                     row.lease_expires_at = None
                     if result.ok:
-                        row.status = "sent"
+                        row.status = OutboundStatus.SENT
                         row.sent_at = utcnow()
                         row.last_error = None
                     elif result.permanent or row.attempts >= self.max_attempts:
-                        row.status = "failed"
+                        row.status = OutboundStatus.FAILED
                         row.last_error = (result.error or "failed")[:500]
                         log.warning("outbound %s failed permanently after %d attempt(s): %s",
                                     row.id, row.attempts, row.last_error)
                     else:
-                        row.status = "pending"
+                        row.status = OutboundStatus.PENDING
                         row.last_error = (result.error or "retry")[:500]
                         row.next_attempt_at = utcnow() + timedelta(
                             seconds=self.retry_delay(row.attempts, result.retry_after))

@@ -9,17 +9,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api.db.base import utcnow
-from api.messaging.models import INBOUND_KINDS, Conversation, InboundMessage
-from api.security.crypto import Crypto, get_crypto
+from api.messaging.models import INBOUND_KINDS, Conversation, ConversationState, InboundMessage, InboundStatus
+from api.security.crypto import Crypto
 
 log = logging.getLogger(__name__)
 
 
 def get_or_create_conversation(
-    session: Session, *, channel: str, platform_user_id: str, crypto: Crypto | None = None
+    session: Session, *, channel: str, platform_user_id: str, crypto: Crypto
 ) -> Conversation:
     """The conversation for this person on this channel, created on first contact."""
-    crypto = crypto or get_crypto()
     sender_id = crypto.pseudonymous_id(channel, platform_user_id)
     conversation = session.scalar(select(Conversation).where(Conversation.sender_id == sender_id))
     if conversation is not None:
@@ -28,7 +27,7 @@ def get_or_create_conversation(
         channel=channel,
         sender_id=sender_id,
         platform_user_id_encrypted=crypto.encrypt(platform_user_id),
-        state="bot",
+        state=ConversationState.BOT,
     )
     try:
         with session.begin_nested():
@@ -51,7 +50,7 @@ def accept_inbound(
     kind: str,
     text: str | None,
     metadata: dict[str, Any] | None = None,
-    crypto: Crypto | None = None,
+    crypto: Crypto,
 ) -> InboundMessage | None:
     """Store one user event as pending work. Returns None when this key was already stored.
 
@@ -59,7 +58,6 @@ def accept_inbound(
     """
     if kind not in INBOUND_KINDS:
         raise ValueError(f"unknown inbound kind {kind!r}")
-    crypto = crypto or get_crypto()
     duplicate = session.scalar(
         select(InboundMessage.id).where(
             InboundMessage.channel == channel, InboundMessage.platform_message_key == platform_message_key
@@ -78,7 +76,7 @@ def accept_inbound(
         kind=kind,
         text_encrypted=crypto.encrypt(text) if text is not None else None,
         message_metadata=dict(metadata or {}),
-        status="pending",
+        status=InboundStatus.PENDING,
         attempts=0,
         fallback_sent=False,
         received_at=now,

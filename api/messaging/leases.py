@@ -20,10 +20,10 @@ from sqlalchemy import ColumnElement, and_, exists, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from api.db.base import utcnow
-from api.messaging.gate import WriteGate
-from api.messaging.inflight import finish_in_flight
+from api.db.gate import WriteGate
 from api.messaging.models import InboundMessage, OutboundMessage
 from api.settings import Settings
+from api.tasks import finish_in_flight
 
 RECOVERY_INTERVAL_SECONDS = 10.0
 

@@ -6,6 +6,7 @@ reply and all text are Fernet-encrypted; the sender id is a pseudonymous HMAC.
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -24,11 +25,39 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from api.db.base import Base, utcnow
 
-CONVERSATION_STATES = ("bot", "waiting", "counselor", "closed")
+
+class ConversationState(StrEnum):
+    """Who answers the child: the bot, nobody yet (waiting for a counselor), a counselor."""
+
+    BOT = "bot"
+    WAITING = "waiting"
+    COUNSELOR = "counselor"
+    CLOSED = "closed"
+
+
+class InboundStatus(StrEnum):
+    """Where a stored user message is in the pipeline."""
+
+    PENDING = "pending"
+    PROCESSING = "processing"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class OutboundStatus(StrEnum):
+    """Where an outbox row is in delivery."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+CONVERSATION_STATES = tuple(member.value for member in ConversationState)
 INBOUND_KINDS = ("text", "button", "sticker", "photo", "voice", "document", "follow", "unfollow", "other")
-INBOUND_STATUSES = ("pending", "processing", "done", "failed")
+INBOUND_STATUSES = tuple(member.value for member in InboundStatus)
 OUTBOUND_SOURCES = ("bot", "counselor", "system", "broadcast")
-OUTBOUND_STATUSES = ("pending", "sending", "sent", "failed")
+OUTBOUND_STATUSES = tuple(member.value for member in OutboundStatus)
 
 
 class Conversation(Base):
@@ -95,13 +124,3 @@ class OutboundMessage(Base):
     idempotency_key: Mapped[str] = mapped_column(String(128), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-
-
-class ButtonPayload(Base):
-    """Short keys for button payloads too long for a channel (Telegram callback_data is 64 bytes)."""
-
-    __tablename__ = "button_payloads"
-
-    key: Mapped[str] = mapped_column(String(32), primary_key=True)
-    payload: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -5,13 +5,13 @@ import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from api.db.after_commit import call_after_commit
 from api.db.base import utcnow
-from api.messaging.models import OUTBOUND_SOURCES, Conversation, OutboundMessage
-from api.security.crypto import Crypto, get_crypto
-from bot.base import split_payload_for_channel
+from api.messaging.models import OUTBOUND_SOURCES, Conversation, OutboundMessage, OutboundStatus
+from api.messaging.senders import split_payload_for_channel
+from api.security.crypto import Crypto
 
 # Called after a commit that added outbox rows (the delivery worker's wake-up). Set by the app.
 _outbox_listeners: list[Callable[[], None]] = []
@@ -39,7 +39,7 @@ def enqueue(
     source: str,
     *,
     idempotency_prefix: str | None = None,
-    crypto: Crypto | None = None,
+    crypto: Crypto,
 ) -> list[OutboundMessage]:
     """Queue payloads ({"text", "buttons", "image", ...}) for this conversation, in order.
 
@@ -49,7 +49,6 @@ def enqueue(
     """
     if source not in OUTBOUND_SOURCES:
         raise ValueError(f"unknown outbound source {source!r}")
-    crypto = crypto or get_crypto()
     prefix = idempotency_prefix or f"{source}:{uuid.uuid4().hex}"
     rows: list[OutboundMessage] = []
     now = utcnow()
@@ -61,7 +60,7 @@ def enqueue(
                 channel=conversation.channel,
                 payload_encrypted=crypto.encrypt_json(part),
                 source=source,
-                status="pending",
+                status=OutboundStatus.PENDING,
                 attempts=0,
                 idempotency_key=f"{prefix}:{index}",
                 created_at=now,
@@ -72,8 +71,5 @@ def enqueue(
     if rows:
         session.flush()
         # Wake delivery once this transaction commits (not before: the rows must be visible).
-        @event.listens_for(session, "after_commit", once=True)
-        def _wake(_session: Session) -> None:
-            notify_outbox()
-
+        call_after_commit(session, notify_outbox)
     return rows

@@ -11,10 +11,10 @@ import logging
 from datetime import timedelta
 
 from api.db.base import utcnow
-from api.messaging.gate import WriteGate
+from api.db.gate import WriteGate
 from api.messaging.leases import LeasedWorker
-from api.messaging.models import InboundMessage
-from api.pipeline import Pipeline
+from api.messaging.models import InboundMessage, InboundStatus
+from api.messaging.pipeline import Pipeline
 from api.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -56,14 +56,14 @@ class InboundWorker(LeasedWorker[int]):
         try:
             async with self.gate.transaction() as session:
                 inbound = session.get(InboundMessage, inbound_id)
-                if inbound is None or inbound.status != "processing":
+                if inbound is None or inbound.status != InboundStatus.PROCESSING:
                     return
                 inbound.last_error = f"{type(exc).__name__}: {exc}"[:500]
                 inbound.lease_expires_at = None
                 if inbound.attempts >= MAX_UNEXPECTED_FAILURES:
-                    inbound.status = "failed"
+                    inbound.status = InboundStatus.FAILED
                 else:
-                    inbound.status = "pending"
+                    inbound.status = InboundStatus.PENDING
                     inbound.next_attempt_at = utcnow() + timedelta(
                         seconds=self.pipeline.retry_delay(inbound.attempts))
         except Exception:

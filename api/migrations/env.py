@@ -6,7 +6,7 @@ from logging.config import fileConfig
 from alembic import context
 from sqlalchemy import create_engine, pool
 
-from api.db import models  # noqa: F401  (registers every table on Base.metadata)
+from api import models  # noqa: F401  (the schema registry: every table on Base.metadata)
 from api.db.base import Base
 from api.settings import get_settings
 

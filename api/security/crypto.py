@@ -15,7 +15,7 @@ from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
-from api.settings import Settings, get_settings
+from api.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -72,21 +72,3 @@ class Crypto:
     def rotate(self, token: str) -> str:
         """Re-encrypt a value with the newest key (for key rotation jobs)."""
         return self._fernet.rotate(token.encode("ascii")).decode("ascii")
-
-
-_process_crypto: Crypto | None = None
-
-
-def configure_crypto(settings: Settings) -> Crypto:
-    """Bind the process-wide Crypto to these settings (called by create_app)."""
-    global _process_crypto
-    _process_crypto = Crypto(settings)
-    return _process_crypto
-
-
-def get_crypto() -> Crypto:
-    """The process-wide Crypto, created from the environment on first use."""
-    global _process_crypto
-    if _process_crypto is None:
-        _process_crypto = Crypto(get_settings())
-    return _process_crypto

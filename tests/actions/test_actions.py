@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import asyncio
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -12,16 +11,15 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-ROOT = Path(__file__).resolve().parents[2]
-# The Rasa environment does not install the repository; make the root importable when run from it.
-sys.path.insert(0, str(ROOT))
-from actions.actions import ActionAnswer, ActionHandleRisk  # noqa: E402
-from actions.replies import (  # noqa: E402
+from actions.actions import ActionAnswer, ActionHandleRisk
+from actions.replies import (
     DEFAULT_CLARIFY_TOPICS,
     DISCLOSURE_RESPONSES,
     TOPIC_RESPONSES,
     TOPIC_TITLES,
 )
+
+ROOT = Path(__file__).resolve().parents[2]
 
 FAQ_TOPICS = [name for name in TOPIC_RESPONSES if name.startswith("ask_")]
 DISCLOSURES = list(DISCLOSURE_RESPONSES)

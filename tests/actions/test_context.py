@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import sys
 from pathlib import Path
 from typing import Any, AsyncIterator, Dict, List, Optional
 
@@ -12,10 +11,8 @@ from aiohttp import web
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
-from actions.actions import ActionAnswer  # noqa: E402
-from actions.context import (  # noqa: E402
+from actions.actions import ActionAnswer
+from actions.context import (
     CONTEXT_MESSAGES,
     CONTEXT_SECONDS,
     JOINER,
@@ -24,6 +21,8 @@ from actions.context import (  # noqa: E402
     earlier_user_messages,
     read_in_context,
 )
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 class FakeReader:

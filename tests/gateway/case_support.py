@@ -5,18 +5,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
-import uvicorn
 from fastapi import FastAPI
 
 from api.main import create_app
 from api.settings import Settings
-from tests.gateway.fakes.server import free_port
+from tests.gateway.fakes.server import ServerThread
 
 ADMIN_EMAIL = "admin@example.vn"
 ADMIN_PASSWORD = "admin-password-123"
@@ -36,44 +34,14 @@ def case_settings(base: Settings, **overrides: Any) -> Settings:
     return Settings(_env_file=None, **{**base.model_dump(), **values})  # type: ignore[call-arg]
 
 
-def build_app(settings: Settings) -> FastAPI:
-    app = create_app(settings)
-    if not hasattr(app.state, "case_log"):  # until the app factory installs the case features itself
-        from api.cases.setup import install_case_features
-
-        install_case_features(app)
-    return app
-
-
-class LiveGateway:
-    """The gateway app with its lifespan, served on 127.0.0.1 in a background thread."""
-
-    def __init__(self, app: FastAPI) -> None:
-        self.app = app
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", access_log=False,
-                                lifespan="on", timeout_graceful_shutdown=2)
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def start(self) -> LiveGateway:
-        self.thread.start()
-        deadline = time.monotonic() + 30
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("gateway did not start")
-            time.sleep(0.02)
-        return self
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
+def LiveGateway(app: FastAPI) -> ServerThread:  # noqa: N802  (reads as the thing it builds)
+    """The gateway app with its lifespan (workers, channels), served on 127.0.0.1 in a thread."""
+    return ServerThread(app, lifespan=True, start_timeout=30.0, stop_timeout=15.0)
 
 
 @contextlib.contextmanager
-def live_gateway(settings: Settings) -> Iterator[LiveGateway]:
-    gateway = LiveGateway(build_app(settings)).start()
+def live_gateway(settings: Settings) -> Iterator[ServerThread]:
+    gateway = LiveGateway(create_app(settings)).start()
     try:
         yield gateway
     finally:

@@ -45,8 +45,8 @@ def settings(settings: Settings, tmp_path: Path) -> Settings:  # overrides the s
 
 def staff_token(app: FastAPI, email: str, role: str = "campaign_staff") -> dict[str, str]:
     """Create a staff account in the app's database; the Authorization header for it."""
-    settings: Settings = app.state.settings
-    with app.state.database.transaction() as session:
+    settings: Settings = app.state.context.settings
+    with app.state.context.database.transaction() as session:
         user = User(email=email, display_name=email.split("@")[0], password_hash=hash_password("x" * 12),
                     role=role)
         session.add(user)

@@ -1,11 +1,9 @@
 """Builders for Telegram updates as the Bot API sends them, and small async test helpers."""
 from __future__ import annotations
 
-import asyncio
 import itertools
 import json
 import time
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -64,21 +62,3 @@ async def post_update(client: httpx.AsyncClient, update: dict[str, Any] | bytes,
         headers["X-Telegram-Bot-Api-Secret-Token"] = secret
     body = update if isinstance(update, bytes) else json.dumps(update).encode()
     return await client.post("/webhooks/telegram", content=body, headers=headers)
-
-
-async def wait_until(predicate: Callable[[], bool], timeout: float = 8.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.02)
-
-
-async def wait_until_async(predicate: Callable[[], Awaitable[bool]], timeout: float = 8.0,
-                           what: str = "condition") -> None:
-    """`wait_until` for a check that must itself await (e.g. an API call)."""
-    deadline = time.monotonic() + timeout
-    while not await predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)

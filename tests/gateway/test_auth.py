@@ -44,9 +44,9 @@ async def test_bootstrap_admin_only_when_no_user_exists(staff_client: httpx.Asyn
     app = _app(staff_client)
     ok = await _login(staff_client, ADMIN_EMAIL.upper(), ADMIN_PASSWORD)
     assert ok.status_code == 200 and ok.json()["user"]["role"] == "admin"
-    other = app.state.settings.model_copy(update={"bootstrap_admin_email": "second@example.vn"})
-    assert ensure_bootstrap_admin(app.state.database, other) is None
-    with app.state.database.session() as session:
+    other = app.state.context.settings.model_copy(update={"bootstrap_admin_email": "second@example.vn"})
+    assert ensure_bootstrap_admin(app.state.context.database, other) is None
+    with app.state.context.database.session() as session:
         assert session.scalar(select(func.count()).select_from(User)) == 1
         stored = session.scalar(select(User.password_hash))
         assert stored.startswith("$argon2") and ADMIN_PASSWORD not in stored
@@ -58,7 +58,7 @@ async def test_wrong_credentials_and_bad_input(staff_client: httpx.AsyncClient) 
     malformed = await staff_client.post("/api/v1/auth/login", content=b"{not json",
                                         headers={"content-type": "application/json"})
     assert malformed.status_code == 422
-    with _app(staff_client).state.database.session() as session:
+    with _app(staff_client).state.context.database.session() as session:
         assert session.scalar(select(func.count()).where(AuditLog.action == "auth.login_failed")) == 2
 
 
@@ -70,7 +70,7 @@ async def test_tokens_are_required_signed_and_expire(staff_client: httpx.AsyncCl
     tampered = {"Authorization": good["Authorization"][:-3] + "abc"}
     assert (await staff_client.get("/api/v1/auth/me", headers=tampered)).status_code == 401
     assert (await staff_client.get("/api/v1/auth/me", headers={"Authorization": "Bearer x.y"})).status_code == 401
-    secret = _app(staff_client).state.settings.session_secret.get_secret_value()
+    secret = _app(staff_client).state.context.settings.session_secret.get_secret_value()
     expired = issue_token(secret, 1, 0, minutes=5, now=time.time() - 600)
     response = await staff_client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {expired}"})
     assert response.status_code == 401 and response.headers["www-authenticate"] == "Bearer"
@@ -116,7 +116,7 @@ async def test_roles_and_user_management(staff_client: httpx.AsyncClient) -> Non
                                      json={"active": False})).status_code == 200
     assert (await staff_client.get("/api/v1/auth/me", headers=counselor)).status_code == 401
     assert (await _login(staff_client, "tuvan@example.vn", "another-password-2")).status_code == 401
-    with _app(staff_client).state.database.session() as session:
+    with _app(staff_client).state.context.database.session() as session:
         actions = list(session.scalars(select(AuditLog.action)))
     assert actions.count("user.create") == 2 and actions.count("user.update") == 2
 

@@ -9,10 +9,10 @@ import pytest_asyncio
 from sqlalchemy import func, select
 
 from api.auth.models import AuditLog
-from api.cases.service import RiskReading
 from api.main import create_app
 from api.messaging.inbound import accept_inbound
 from api.messaging.models import Conversation
+from api.messaging.risk import Risk
 from api.settings import Settings
 from tests.gateway.case_support import ADMIN_EMAIL, ADMIN_PASSWORD, case_settings
 
@@ -27,19 +27,20 @@ async def api_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
             yield http
 
 
-def _disclose(app, channel: str, user: str, key: str, text: str, risk: RiskReading) -> None:  # type: ignore[no-untyped-def]
-    with app.state.database.transaction() as session:
+def _disclose(app, channel: str, user: str, key: str, text: str, risk: Risk) -> None:  # type: ignore[no-untyped-def]
+    with app.state.context.database.transaction() as session:
         inbound = accept_inbound(session, channel=channel, platform_user_id=user, platform_message_key=key,
-                                 kind="text", text=text, crypto=app.state.crypto)
+                                 kind="text", text=text, crypto=app.state.context.crypto)
         conversation = session.get(Conversation, inbound.conversation_id)
-        app.state.case_log.record_child_message(session, conversation, inbound_id=inbound.id, text=text, risk=risk)
+        app.state.context.case_log.record_child_message(session, conversation, inbound_id=inbound.id, text=text,
+                                                        risk=risk)
 
 
 async def test_queue_order_filters_and_zalo_window(api_client: httpx.AsyncClient) -> None:
     app = api_client._transport.app  # type: ignore[attr-defined]
-    _disclose(app, "telegram", "1", "a", "em bị bắt nạt", RiskReading("concern", "disclose_bullying", []))
-    _disclose(app, "telegram", "2", "b", "chú ấy sờ em", RiskReading("high", "disclose_sexual_abuse", []))
-    _disclose(app, "zalo", "3", "c", "cứu em", RiskReading("imminent", "danger_now", ["lex:danger:cứu"]))
+    _disclose(app, "telegram", "1", "a", "em bị bắt nạt", Risk("concern", "disclose_bullying", []))
+    _disclose(app, "telegram", "2", "b", "chú ấy sờ em", Risk("high", "disclose_sexual_abuse", []))
+    _disclose(app, "zalo", "3", "c", "cứu em", Risk("imminent", "danger_now", ["lex:danger:cứu"]))
     token = (await api_client.post("/api/v1/auth/login",
                                    json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})).json()["access_token"]
     auth = {"Authorization": f"Bearer {token}"}
@@ -60,5 +61,5 @@ async def test_queue_order_filters_and_zalo_window(api_client: httpx.AsyncClient
     assert zalo["signals"] == ["lex:danger:cứu"]
     other = (await api_client.get(f"/api/v1/cases/{queue[1]['id']}", headers=auth)).json()
     assert other["reply_window_seconds_left"] is None
-    with app.state.database.session() as session:
+    with app.state.context.database.session() as session:
         assert session.scalar(select(func.count()).where(AuditLog.action == "case.view")) == 2

@@ -7,6 +7,7 @@ import uuid
 import pytest
 
 from api.cases.events import EventBroker, RedisRelay
+from tests.gateway.waiting import eventually
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 pytestmark = pytest.mark.asyncio
@@ -71,7 +72,6 @@ async def test_event_stream_ends_when_the_account_is_locked(settings, fake_teleg
         live_gateway,
         login,
     )
-    from tests.gateway.telegram_updates import wait_until
 
     monkeypatch.setattr(case_routes, "HEARTBEAT_SECONDS", 0.3)
     with live_gateway(case_settings(settings)) as gateway:
@@ -84,4 +84,4 @@ async def test_event_stream_ends_when_the_account_is_locked(settings, fake_teleg
                 assert not events.of_type("signed_out")
                 locked = await http.patch(f"/api/v1/users/{me['id']}", headers=admin, json={"active": False})
                 assert locked.status_code == 200
-                await wait_until(lambda: events.of_type("signed_out"), timeout=5, what="stream closed")
+                await eventually(lambda: events.of_type("signed_out"), timeout=5, what="stream closed")

@@ -13,13 +13,14 @@ from sqlalchemy.engine import make_url
 from api.cases.emergency import STORAGE_DOWN_TEXT
 from api.cases.models import Case, CaseMessage
 from api.messaging.models import InboundMessage
-from api.pipeline import HOTLINE_FALLBACK_TEXT
+from api.messaging.pipeline import HOTLINE_FALLBACK_TEXT
 from api.settings import Settings
 from tests.gateway.case_support import case_settings, live_gateway
 from tests.gateway.conftest import POSTGRES_ADMIN_DSN
 from tests.gateway.fakes.rasa import FakeRasa
 from tests.gateway.fakes.telegram import FakeTelegram
-from tests.gateway.telegram_updates import post_update, text_update, wait_until
+from tests.gateway.telegram_updates import post_update, text_update
+from tests.gateway.waiting import eventually
 
 pytestmark = pytest.mark.asyncio
 CHILD = 5550003
@@ -30,13 +31,13 @@ def _texts(fake_telegram: FakeTelegram) -> list[str]:
 
 
 def _claimed(gateway) -> bool:  # type: ignore[no-untyped-def]
-    with gateway.app.state.database.session() as session:
+    with gateway.app.state.context.database.session() as session:
         return session.scalar(select(func.count()).select_from(InboundMessage).where(
             InboundMessage.status == "processing")) == 1
 
 
 def _case_stored(gateway) -> bool:  # type: ignore[no-untyped-def]
-    with gateway.app.state.database.session() as session:
+    with gateway.app.state.context.database.session() as session:
         return session.scalar(select(Case.id)) is not None
 
 
@@ -59,19 +60,19 @@ async def test_database_down_mid_disclosure_case_is_stored_once_back(
     with live_gateway(gateway_settings) as gateway:
         async with httpx.AsyncClient(base_url=gateway.url, timeout=10) as http:
             await post_update(http, text_update(CHILD, "xin chào"))
-            await wait_until(lambda: len(_texts(fake_telegram)) == 1, what="first reply")
+            await eventually(lambda: len(_texts(fake_telegram)) == 1, what="first reply")
 
             fake_rasa.delay_seconds = 1.5  # the disclosure is at Rasa when the database goes away
             assert (await post_update(http, text_update(CHILD, "cứu em, chú ấy đang ở ngoài cửa"))).status_code == 200
-            await wait_until(lambda: _claimed(gateway), what="disclosure claimed by the worker")
+            await eventually(lambda: _claimed(gateway), what="disclosure claimed by the worker")
             await asyncio.sleep(0.3)  # now waiting for Rasa's answer
             _set_database_available(name, False)
             try:
                 # While the database is down the child already has the safe reply and 111.
-                await wait_until(lambda: any(STORAGE_DOWN_TEXT == t for t in _texts(fake_telegram)), timeout=10,
+                await eventually(lambda: any(STORAGE_DOWN_TEXT == t for t in _texts(fake_telegram)), timeout=10,
                                  what="direct reply while storage is down")
                 assert any("111" in t for t in _texts(fake_telegram)[1:-1])  # the bot's own safe reply
-                with gateway.app.state.database.session() as session:
+                with gateway.app.state.context.database.session() as session:
                     with pytest.raises(Exception):  # noqa: B017 (any connection error proves it is down)
                         session.scalar(select(Case.id))
             finally:
@@ -79,13 +80,13 @@ async def test_database_down_mid_disclosure_case_is_stored_once_back(
             fake_rasa.delay_seconds = 0.0
 
             # Retried until stored: the case exists once, with the message; the turn's replies follow.
-            await wait_until(lambda: any(t.startswith("Mình đã ghi lại") or t.startswith("Mình đã báo")
+            await eventually(lambda: any(t.startswith("Mình đã ghi lại") or t.startswith("Mình đã báo")
                                          for t in _texts(fake_telegram)), timeout=30,
                              what="handoff message once the database is back")
-            with gateway.app.state.database.session() as session:
+            with gateway.app.state.context.database.session() as session:
                 cases = list(session.scalars(select(Case)))
                 assert len(cases) == 1 and cases[0].level == "imminent" and cases[0].status == "waiting"
-                crypto = gateway.app.state.crypto
+                crypto = gateway.app.state.context.crypto
                 texts = [crypto.decrypt(m.text_encrypted) for m in session.scalars(
                     select(CaseMessage).where(CaseMessage.author == "child"))]
                 assert texts == ["cứu em, chú ấy đang ở ngoài cửa"]
@@ -105,20 +106,20 @@ async def test_sqlite_locked_by_another_process_mid_disclosure(
             fake_rasa.delay_seconds = 1.5  # the lock is taken well before Rasa answers
             # Worded so the intake screen's lexicon lets it through: the case comes from the Rasa turn.
             assert (await post_update(http, text_update(CHILD, "có ai cứu không"))).status_code == 200
-            await wait_until(lambda: _claimed(gateway), what="disclosure claimed by the worker")
+            await eventually(lambda: _claimed(gateway), what="disclosure claimed by the worker")
             other = sqlite3.connect(path, isolation_level=None)
             other.execute("BEGIN EXCLUSIVE")  # a backup or migration holding the database
             try:
                 await asyncio.sleep(3.0)
-                with gateway.app.state.database.session() as session:
+                with gateway.app.state.context.database.session() as session:
                     assert session.scalar(select(Case.id)) is None  # not stored while the lock is held
             finally:
                 other.execute("COMMIT")
                 other.close()
-            await wait_until(lambda: _case_stored(gateway), timeout=30, what="case stored after the lock")
-            await wait_until(lambda: len(_texts(fake_telegram)) >= 2, timeout=10, what="replies")
+            await eventually(lambda: _case_stored(gateway), timeout=30, what="case stored after the lock")
+            await eventually(lambda: len(_texts(fake_telegram)) >= 2, timeout=10, what="replies")
             assert "111" in _texts(fake_telegram)[0] and "111" in _texts(fake_telegram)[1]
-            with gateway.app.state.database.session() as session:
+            with gateway.app.state.context.database.session() as session:
                 case = session.scalar(select(Case))
                 assert case is not None and case.level == "imminent"
 
@@ -130,12 +131,12 @@ async def test_rasa_down_child_gets_111_then_case_when_back(
             fake_rasa.down = True
             # Worded so the intake screen's lexicon lets it through: only the Rasa turn finds the risk.
             await post_update(http, text_update(CHILD, "có ai cứu không"))
-            await wait_until(lambda: HOTLINE_FALLBACK_TEXT in _texts(fake_telegram), what="fallback with 111")
+            await eventually(lambda: HOTLINE_FALLBACK_TEXT in _texts(fake_telegram), what="fallback with 111")
             assert "111" in HOTLINE_FALLBACK_TEXT
-            with gateway.app.state.database.session() as session:
+            with gateway.app.state.context.database.session() as session:
                 assert session.scalar(select(Case.id)) is None
             fake_rasa.down = False
-            await wait_until(lambda: len(_texts(fake_telegram)) >= 3, timeout=15, what="reply + handoff")
-            with gateway.app.state.database.session() as session:
+            await eventually(lambda: len(_texts(fake_telegram)) >= 3, timeout=15, what="reply + handoff")
+            with gateway.app.state.context.database.session() as session:
                 case = session.scalar(select(Case))
                 assert case is not None and case.level == "imminent" and case.status == "waiting"

@@ -21,10 +21,12 @@ from api.cases.intake import SCREEN_KEY, load_risk_lexicon, risk_engine, screen_
 from api.cases.models import Case, CaseMessage, Notification
 from api.cases.service import HANDOFF_OFFLINE_TEXT, HANDOFF_ONLINE_TEXT, CaseLog
 from api.db.session import Database
+from api.main import create_app
 from api.messaging.inbound import accept_inbound
 from api.messaging.models import Conversation, InboundMessage, OutboundMessage
 from api.messaging.outbox import enqueue
-from api.pipeline import HOTLINE_FALLBACK_TEXT, Risk
+from api.messaging.pipeline import HOTLINE_FALLBACK_TEXT
+from api.messaging.risk import Risk
 from api.security.crypto import Crypto
 from api.settings import Settings
 from tests.gateway.case_support import (
@@ -32,7 +34,6 @@ from tests.gateway.case_support import (
     ADMIN_PASSWORD,
     COUNSELOR_GROUP,
     EventReader,
-    build_app,
     case_settings,
     create_staff,
     live_gateway,
@@ -41,7 +42,8 @@ from tests.gateway.case_support import (
 from tests.gateway.fakes.rasa import FakeRasa
 from tests.gateway.fakes.telegram import FakeTelegram
 from tests.gateway.fakes.zalo import FakeZalo
-from tests.gateway.telegram_updates import post_update, text_update, wait_until
+from tests.gateway.telegram_updates import post_update, text_update
+from tests.gateway.waiting import eventually
 from tests.gateway.zalo_support import signed_request, text_event, zalo_settings
 
 CHILD = 5550007
@@ -78,7 +80,7 @@ def _outbound_texts(database: Database, crypto: Crypto) -> list[str]:
 @contextlib.asynccontextmanager
 async def _running(settings: Settings) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
     """The app with its lifespan, called in-process (no console stream needed)."""
-    app = build_app(settings)
+    app = create_app(settings)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as http:
@@ -97,8 +99,8 @@ async def test_disclosure_reaches_counselors_before_rasa_answers(
     else:
         fake_rasa.down = True
     with live_gateway(case_settings(settings)) as gateway:
-        database: Database = gateway.app.state.database
-        crypto: Crypto = gateway.app.state.crypto
+        database: Database = gateway.app.state.context.database
+        crypto: Crypto = gateway.app.state.context.crypto
         async with httpx.AsyncClient(base_url=gateway.url, timeout=10) as http:
             admin = await login(http, ADMIN_EMAIL, ADMIN_PASSWORD)
             lan = await create_staff(http, admin, "lan@example.vn", name="Chị Lan")
@@ -107,14 +109,14 @@ async def test_disclosure_reaches_counselors_before_rasa_answers(
                 assert (await post_update(http, text_update(CHILD, DISCLOSURE))).status_code == 200
 
                 # The console and the on-call group hear about it at once, while Rasa has said nothing.
-                await wait_until(lambda: events.of_type("case_opened"), timeout=2, what="SSE case_opened")
+                await eventually(lambda: events.of_type("case_opened"), timeout=2, what="SSE case_opened")
                 arrival = next(t for t, e in events.events if e.get("type") == "case_opened")
                 assert arrival - sent_at < 1.0
                 opened = events.of_type("case_opened")[0]
                 assert opened["escalated"] and opened["case"]["status"] == "waiting"
                 assert opened["case"]["level"] in ("high", "imminent")
                 case_id = opened["case"]["id"]
-                await wait_until(lambda: _texts(fake_telegram, COUNSELOR_GROUP), timeout=2, what="group alert")
+                await eventually(lambda: _texts(fake_telegram, COUNSELOR_GROUP), timeout=2, what="group alert")
                 assert f"#{case_id}" in _texts(fake_telegram, COUNSELOR_GROUP)[0]
                 assert not fake_rasa.messages, "Rasa must not have answered yet"
                 assert not any("Mình ở đây với bạn" in t for t in _texts(fake_telegram, CHILD))
@@ -135,9 +137,9 @@ async def test_disclosure_reaches_counselors_before_rasa_answers(
 
                 # Now Rasa answers: its reading is merged, nothing is logged or alerted twice.
                 fake_rasa.down = False
-                await wait_until(lambda: _all_done(database, 1), timeout=20, what="the Rasa turn")
-                await wait_until(lambda: events.of_type("case_updated"), timeout=5, what="SSE case_updated")
-                await wait_until(lambda: any(t in HANDOFF_TEXTS for t in _texts(fake_telegram, CHILD)),
+                await eventually(lambda: _all_done(database, 1), timeout=20, what="the Rasa turn")
+                await eventually(lambda: events.of_type("case_updated"), timeout=5, what="SSE case_updated")
+                await eventually(lambda: any(t in HANDOFF_TEXTS for t in _texts(fake_telegram, CHILD)),
                                  timeout=10, what="handoff text delivered")
 
         assert len(events.of_type("case_opened")) == 1
@@ -173,7 +175,7 @@ async def test_harmless_or_concern_message_opens_no_case_at_intake(
         settings: Settings, fake_telegram: FakeTelegram, fake_rasa: FakeRasa) -> None:
     fake_rasa.down = True
     async with _running(case_settings(settings)) as (app, http):
-        database: Database = app.state.database
+        database: Database = app.state.context.database
         # Harmless; and a concern the lexicon sees (only high+ acts at intake: concern waits for Rasa).
         for text in ("em cảm ơn", "bạn cùng lớp đánh em"):
             assert (await post_update(http, text_update(CHILD, text))).status_code == 200
@@ -185,7 +187,7 @@ async def test_harmless_or_concern_message_opens_no_case_at_intake(
             assert session.scalar(select(Conversation.state)) == "bot"
 
         fake_rasa.down = False
-        await wait_until(lambda: _all_done(database, 2), timeout=20, what="the Rasa turns")
+        await eventually(lambda: _all_done(database, 2), timeout=20, what="the Rasa turns")
         assert _count(database, Case) == 0  # the fake Rasa rates both "none"
 
 
@@ -197,9 +199,9 @@ async def test_screen_failure_still_stores_the_message(
     caplog.set_level(logging.DEBUG)
     fake_rasa.down = True
     async with _running(case_settings(settings)) as (app, http):
-        database: Database = app.state.database
+        database: Database = app.state.context.database
         published: list[dict[str, Any]] = []
-        broker: EventBroker = app.state.case_events
+        broker: EventBroker = app.state.context.case_events
         original_publish = broker.publish
 
         def recording_publish(payload: dict[str, Any], roles: frozenset[str] | None = None) -> None:
@@ -217,7 +219,7 @@ async def test_screen_failure_still_stores_the_message(
         else:
             # Fails after the case, its message and its notification were written and its events
             # queued: the savepoint must take all of it back, and no event may go out.
-            case_log = app.state.case_log
+            case_log = app.state.context.case_log
             original_record = case_log.record_child_message
 
             def record_then_fail(*args: Any, **kwargs: Any) -> Any:
@@ -234,7 +236,7 @@ async def test_screen_failure_still_stores_the_message(
         assert failures == [failure]
         [inbound] = _inbound_rows(database)
         assert SCREEN_KEY not in (inbound.message_metadata or {})
-        assert app.state.crypto.decrypt(inbound.text_encrypted) == DISCLOSURE
+        assert app.state.context.crypto.decrypt(inbound.text_encrypted) == DISCLOSURE
         assert _count(database, Case) == 0 and _count(database, Notification) == 0
         assert _count(database, CaseMessage) == 0
         with database.session() as session:
@@ -250,14 +252,14 @@ async def test_screen_failure_still_stores_the_message(
 
         # The Rasa turn still opens the case.
         fake_rasa.down = False
-        await wait_until(lambda: _all_done(database, 1), timeout=20, what="the Rasa turn")
+        await eventually(lambda: _all_done(database, 1), timeout=20, what="the Rasa turn")
         with database.session() as session:
             case = session.scalar(select(Case))
             assert case is not None and (case.level, case.status) == ("imminent", "waiting")
         assert _count(database, CaseMessage, CaseMessage.inbound_message_id == inbound.id) == 1
         assert _count(database, Notification, Notification.kind == "new_case") == 1
         assert [p["type"] for p in published if p["type"].startswith("case_")].count("case_opened") == 1
-        handoffs = [t for t in _outbound_texts(database, app.state.crypto) if t in HANDOFF_TEXTS]
+        handoffs = [t for t in _outbound_texts(database, app.state.context.crypto) if t in HANDOFF_TEXTS]
         assert len(handoffs) == 1
 
 
@@ -268,7 +270,7 @@ async def test_every_channel_screens_at_intake(settings: Settings, fake_telegram
     fake_rasa.down = True
     base = case_settings(settings)
     async with _running(zalo_settings(base, fake_zalo) if channel == "zalo" else base) as (app, http):
-        database: Database = app.state.database
+        database: Database = app.state.context.database
         if channel == "web":
             response = await http.post("/webchat/messages", json={"client_id": "intake-test-client-01",
                                                                   "text": DISCLOSURE})
@@ -285,7 +287,7 @@ async def test_every_channel_screens_at_intake(settings: Settings, fake_telegram
         assert inbound.message_metadata[SCREEN_KEY]["escalated"] is True
 
         fake_rasa.down = False
-        await wait_until(lambda: _all_done(database, 1), timeout=20, what="the Rasa turn")
+        await eventually(lambda: _all_done(database, 1), timeout=20, what="the Rasa turn")
         assert _count(database, CaseMessage, CaseMessage.inbound_message_id == inbound.id) == 1
         assert _count(database, Notification, Notification.kind == "new_case") == 1
 

@@ -13,15 +13,16 @@ from api.auth.passwords import hash_password
 from api.cases.events import EventBroker
 from api.cases.handoff import CaseActionError, HandoffService
 from api.cases.models import Case, CaseMessage, Notification
-from api.cases.service import HANDOFF_OFFLINE_TEXT, HANDOFF_ONLINE_TEXT, CaseLog, RiskReading, handoff_text
+from api.cases.service import HANDOFF_OFFLINE_TEXT, HANDOFF_ONLINE_TEXT, CaseLog, handoff_text
 from api.db.base import utcnow
+from api.db.gate import WriteGate
 from api.db.session import Database
-from api.messaging.gate import WriteGate
 from api.messaging.inbound import accept_inbound
 from api.messaging.models import Conversation
+from api.messaging.rasa_client import RasaClient
+from api.messaging.risk import Risk
 from api.security.crypto import Crypto
 from api.settings import Settings
-from bot.rasa_client import RasaClient
 
 
 @pytest.fixture
@@ -44,7 +45,7 @@ def _inbound(database: Database, crypto: Crypto, key: str, text: str, user: str 
 
 
 def _record(database: Database, log: CaseLog, inbound_id: int, conversation_id: int, text: str,
-            risk: RiskReading):  # type: ignore[no-untyped-def]
+            risk: Risk):  # type: ignore[no-untyped-def]
     with database.transaction() as session:
         conversation = session.get(Conversation, conversation_id)
         return log.record_child_message(session, conversation, inbound_id=inbound_id, text=text, risk=risk)
@@ -63,20 +64,20 @@ def test_case_opens_joins_and_level_only_goes_up(database: Database, crypto: Cry
     broker = EventBroker()
     log = CaseLog(case_settings, crypto, broker)
     first = _inbound(database, crypto, "1", "em hay bị bạn trêu")
-    assert _record(database, log, *first, "em hay bị bạn trêu", RiskReading("none")) is None
+    assert _record(database, log, *first, "em hay bị bạn trêu", Risk("none")) is None
 
     second = _inbound(database, crypto, "2", "bạn cùng lớp đánh em")
     change = _record(database, log, *second, "bạn cùng lớp đánh em",
-                     RiskReading("concern", "disclose_bullying", ["lex:bullying:đánh"]))
+                     Risk("concern", "disclose_bullying", ["lex:bullying:đánh"]))
     assert change.opened and not change.escalated
 
     third = _inbound(database, crypto, "3", "chú hàng xóm sờ vào người em, cứu em với")
     change = _record(database, log, *third, "chú hàng xóm sờ vào người em, cứu em với",
-                     RiskReading("imminent", "disclose_sexual_abuse", ["lex:sexual_abuse:sờ"], escalate=True))
+                     Risk("imminent", "disclose_sexual_abuse", ["lex:sexual_abuse:sờ"], escalate=True))
     assert not change.opened and change.escalated and change.level_raised
 
     fourth = _inbound(database, crypto, "4", "em sợ lắm")
-    _record(database, log, *fourth, "em sợ lắm", RiskReading("concern", "disclose_bullying", ["x"]))
+    _record(database, log, *fourth, "em sợ lắm", Risk("concern", "disclose_bullying", ["x"]))
 
     with database.session() as session:
         cases = list(session.scalars(select(Case)))
@@ -106,14 +107,14 @@ def test_rollback_publishes_nothing_and_stores_nothing(database: Database, crypt
     with pytest.raises(RuntimeError), database.transaction() as session:
         conversation = session.get(Conversation, conversation_id)
         log.record_child_message(session, conversation, inbound_id=inbound_id, text="cứu em",
-                                 risk=RiskReading("imminent", "danger_now", [], escalate=True))
+                                 risk=Risk("imminent", "danger_now", [], escalate=True))
         raise RuntimeError("crash before commit")
     with database.session() as session:
         assert session.scalar(select(func.count()).select_from(Case)) == 0
         assert session.scalar(select(func.count()).select_from(Notification)) == 0
     assert published == []
     _record(database, log, inbound_id, conversation_id, "cứu em",
-            RiskReading("imminent", "danger_now", [], escalate=True))
+            Risk("imminent", "danger_now", [], escalate=True))
     assert [p["type"] for p in published] == ["case_message", "case_opened"]
 
 
@@ -133,7 +134,7 @@ def test_two_counselors_accepting_at_once_exactly_one_wins(database: Database, c
     log = CaseLog(case_settings, crypto, EventBroker())
     inbound_id, conversation_id = _inbound(database, crypto, "1", "cứu em")
     _record(database, log, inbound_id, conversation_id, "cứu em",
-            RiskReading("imminent", "danger_now", [], escalate=True))
+            Risk("imminent", "danger_now", [], escalate=True))
     with database.session() as session:
         case_id = session.scalar(select(Case.id))
     users = [_user(database, "a@example.vn"), _user(database, "b@example.vn")]
@@ -172,11 +173,11 @@ def test_concern_escalates_when_the_child_accepts_a_counselor(database: Database
                                                              case_settings: Settings) -> None:
     log = CaseLog(case_settings, crypto, EventBroker())
     first = _inbound(database, crypto, "1", "em bị bạn bắt nạt")
-    change = _record(database, log, *first, "em bị bạn bắt nạt", RiskReading("concern", "disclose_bullying", []))
+    change = _record(database, log, *first, "em bị bạn bắt nạt", Risk("concern", "disclose_bullying", []))
     assert change.opened and not change.escalated and change.case.status == "open"
     second = _inbound(database, crypto, "2", "có, em muốn nói chuyện với người thật")
     change = _record(database, log, *second, "có, em muốn nói chuyện với người thật",
-                     RiskReading("none", None, [], escalate=True, counselor_requested=True))
+                     Risk("none", None, [], escalate=True, counselor_requested=True))
     assert change.escalated and not change.opened
     with database.session() as session:
         case = session.scalar(select(Case))
@@ -187,7 +188,7 @@ def test_concern_escalates_when_the_child_accepts_a_counselor(database: Database
 def _accepted_case(database: Database, crypto: Crypto, log: CaseLog, user: User, channel_user: str = "777"):  # type: ignore[no-untyped-def]
     inbound_id, conversation_id = _inbound(database, crypto, f"k{channel_user}", "cứu em", user=channel_user)
     _record(database, log, inbound_id, conversation_id, "cứu em",
-            RiskReading("imminent", "danger_now", [], escalate=True))
+            Risk("imminent", "danger_now", [], escalate=True))
     with database.session() as session:
         case_id = session.scalar(select(Case.id).where(Case.conversation_id == conversation_id))
     return case_id, conversation_id
@@ -231,7 +232,7 @@ def test_zalo_reply_window_is_enforced(database: Database, crypto: Crypto, case_
     with database.transaction() as session:
         conversation = session.get(Conversation, conversation_id)
         log.record_child_message(session, conversation, inbound_id=inbound.id, text="cứu em",
-                                 risk=RiskReading("imminent", "danger_now", [], escalate=True))
+                                 risk=Risk("imminent", "danger_now", [], escalate=True))
     with database.session() as session:
         case_id = session.scalar(select(Case.id))
     service = HandoffService(WriteGate(database), RasaClient("http://127.0.0.1:9", timeout=0.2), log, EventBroker())

@@ -3,7 +3,6 @@ reply, the child's words arriving live, hand back."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 
 import httpx
 import pytest
@@ -15,18 +14,11 @@ from tests.gateway.conftest import TELEGRAM_SECRET
 from tests.gateway.fakes.rasa import FakeRasa
 from tests.gateway.fakes.telegram import FakeTelegram
 from tests.gateway.telegram_updates import text_update
+from tests.gateway.waiting import eventually_blocking
 
 CHILD = 5550002
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run"]
-
-
-def _wait(predicate: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
 
 
 def _send(http: httpx.Client, text: str) -> None:
@@ -85,11 +77,12 @@ def test_console_login_queue_accept_reply_handback(settings: Settings, fake_tele
                 expect(page.locator("#case-channel")).to_have_text("telegram")
                 page.click("#accept")
                 expect(page.locator("#case-status")).to_have_text("Đang tư vấn")
-                _wait(lambda: bool(fake_rasa.paused), "rasa paused")
+                eventually_blocking(lambda: bool(fake_rasa.paused), what="rasa paused")
 
                 page.fill("#reply-text", "Chị Hoa đây. Em đang ở đâu?")
                 page.click("#reply-form button[type=submit]")
-                _wait(lambda: "Chị Hoa đây. Em đang ở đâu?" in _texts(fake_telegram), "reply delivered")
+                eventually_blocking(lambda: "Chị Hoa đây. Em đang ở đâu?" in _texts(fake_telegram),
+                                    what="reply delivered")
 
                 before = len(_texts(fake_telegram))
                 _send(http, "em đang ở gần trường")
@@ -100,8 +93,10 @@ def test_console_login_queue_accept_reply_handback(settings: Settings, fake_tele
                 page.fill("#handback-note", "Đã hướng dẫn em vào trường tìm bảo vệ")
                 page.click("#handback-form button[type=submit]")
                 expect(page.locator("#case-status")).to_have_text("Trợ lý đang trò chuyện")
-                _wait(lambda: not fake_rasa.paused and bool(fake_rasa.triggered), "rasa resumed with check-in")
-                _wait(lambda: any("quay lại" in t for t in _texts(fake_telegram)), "check-in delivered")
+                eventually_blocking(lambda: not fake_rasa.paused and bool(fake_rasa.triggered),
+                                    what="rasa resumed with check-in")
+                eventually_blocking(lambda: any("quay lại" in t for t in _texts(fake_telegram)),
+                                    what="check-in delivered")
                 expect(page.locator("#notes")).to_contain_text("Đã hướng dẫn em vào trường tìm bảo vệ")
 
                 page.click("#logout")

@@ -1,7 +1,6 @@
 """Subscription words and quizzes answered before Rasa; broadcasts within each channel's rules."""
 from __future__ import annotations
 
-import asyncio
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -15,14 +14,15 @@ from api.messaging.models import Conversation
 from tests.gateway.content_support import settings, staff_token  # noqa: F401  (fixture override)
 from tests.gateway.fakes.rasa import FakeRasa
 from tests.gateway.fakes.telegram import FakeTelegram
-from tests.gateway.telegram_updates import callback_update, post_update, text_update, wait_until
+from tests.gateway.telegram_updates import callback_update, post_update, text_update
+from tests.gateway.waiting import eventually
 
 pytestmark = pytest.mark.asyncio
 
 
 async def _say(client: httpx.AsyncClient, telegram: FakeTelegram, chat: int, text: str, expect: int) -> list[dict]:
     assert (await post_update(client, text_update(chat, text))).status_code == 200
-    await wait_until(lambda: len(telegram.sent(chat)) >= expect, what=f"reply to {text!r}")
+    await eventually(lambda: len(telegram.sent(chat)) >= expect, what=f"reply to {text!r}")
     return telegram.sent(chat)
 
 
@@ -37,7 +37,7 @@ async def test_opt_in_and_out_are_answered_before_rasa(client: httpx.AsyncClient
     # "đúng" (yes) folds like "dừng" without diacritics: it must go to Rasa, not unsubscribe.
     sent = await _say(client, fake_telegram, 501, "đúng", 4)
     assert sent[-1]["text"] == "Mình nghe rồi: đúng"
-    with app.state.database.session() as session:
+    with app.state.context.database.session() as session:
         subscriber = session.scalars(select(Subscriber)).one()
         assert subscriber.subscribed and subscriber.channel == "telegram"
 
@@ -62,7 +62,7 @@ async def test_quiz_runs_with_buttons_and_explanations(client: httpx.AsyncClient
     assert len(payloads) == 2
     # The child taps the first button (correct).
     assert (await post_update(client, callback_update(502, payloads[0]))).status_code == 200
-    await wait_until(lambda: len(fake_telegram.sent(502)) >= 4, what="explanation and next question")
+    await eventually(lambda: len(fake_telegram.sent(502)) >= 4, what="explanation and next question")
     sent = fake_telegram.sent(502)
     assert sent[2]["text"].startswith("✅ Đúng rồi!") and "vùng riêng tư" in sent[2]["text"]
     assert sent[3]["text"].startswith("❓ Câu 2/2")
@@ -82,12 +82,12 @@ async def test_low_confidence_messages_reach_the_inbox_encrypted(client: httpx.A
                                                                  fake_rasa: FakeRasa) -> None:
     # The fake Rasa's risk payload has no confidence: "norisk" makes the gateway parse (confidence 0.9).
     await _say(client, fake_telegram, 503, "xin chào", 1)
-    with app.state.database.session() as session:
+    with app.state.context.database.session() as session:
         assert session.scalars(select(InboxItem)).all() == []
     from api.content import inbox
-    from api.pipeline import Risk
+    from api.messaging.risk import Risk
 
-    with app.state.database.transaction() as session:
+    with app.state.context.database.transaction() as session:
         conversation = session.scalars(select(Conversation)).one()
         from api.messaging.models import InboundMessage
 
@@ -100,7 +100,7 @@ async def test_low_confidence_messages_reach_the_inbox_encrypted(client: httpx.A
     assert [i["text"] for i in items] == ["xin chào", "xin chào"]
     assert {i["risk_level"] for i in items} == {"concern", "none"}
     assert all("sender" not in key for i in items for key in i)
-    with app.state.database.session() as session:
+    with app.state.context.database.session() as session:
         assert all("xin chào" not in item.text_encrypted for item in session.scalars(select(InboxItem)))
 
     first, second = items[0]["id"], items[1]["id"]
@@ -117,7 +117,7 @@ async def test_low_confidence_messages_reach_the_inbox_encrypted(client: httpx.A
     assert "+- intent: greet" in diff["diff"] and "+    - xin chào" in diff["diff"]
     assert "+# new topic faq_chao_hoi: Chào em! Gọi 111 khi cần." in diff["diff"]
     written = (await client.post("/api/v1/inbox/export", headers=headers)).json()
-    nlu_dir = app.state.settings.nlu_data_dir
+    nlu_dir = app.state.context.settings.nlu_data_dir
     from pathlib import Path
 
     import yaml
@@ -133,7 +133,7 @@ async def test_broadcast_respects_opt_out_zalo_window_and_rate_limits(
     for chat in chats:
         await _say(client, fake_telegram, chat, "đăng ký", 1)
     await _say(client, fake_telegram, 604, "huỷ đăng ký", 2)
-    with app.state.database.transaction() as session:
+    with app.state.context.database.transaction() as session:
         # A Zalo subscriber whose last message is older than the 7-day reply window is skipped.
         zalo = Conversation(channel="zalo", sender_id="zalo:" + "a" * 32, platform_user_id_encrypted="x",
                             last_user_message_at=datetime.now(UTC) - timedelta(days=8))
@@ -149,21 +149,21 @@ async def test_broadcast_respects_opt_out_zalo_window_and_rate_limits(
     started = time.monotonic()
     sent = await client.post(f"/api/v1/broadcasts/{broadcast_id}/send", headers=headers)
     assert sent.status_code == 200
-    await wait_until(lambda: all(len(fake_telegram.sent(c)) == 2 for c in chats[:3]), what="broadcast")
+    await eventually(lambda: all(len(fake_telegram.sent(c)) == 2 for c in chats[:3]), what="broadcast")
     assert len(fake_telegram.sent(604)) == 2  # opted out: only its own two confirmations
     for chat in chats[:3]:
         assert fake_telegram.sent(chat)[-1]["text"].startswith("Nhớ nhé")
     # A row is marked sent once the platform has accepted it, so the last one may still be recording.
-    progress: dict = {}
-    deadline = time.monotonic() + 8
-    while progress.get("sent") != 3 and time.monotonic() < deadline:
+    async def progress_when_all_sent() -> dict | None:
         progress = (await client.get(f"/api/v1/broadcasts/{broadcast_id}", headers=headers)).json()["progress"]
-        await asyncio.sleep(0.02)
+        return progress if progress.get("sent") == 3 else None
+
+    progress = await eventually(progress_when_all_sent, what="three deliveries recorded as sent")
     assert progress["sent"] == 3 and progress["skipped"] == 1 and progress["total"] == 4
     assert progress["skipped_by_reason"] == {"outside_zalo_window": 1}
     # Sending again is refused; each conversation gets it once.
     assert (await client.post(f"/api/v1/broadcasts/{broadcast_id}/send", headers=headers)).status_code == 409
-    with app.state.database.session() as session:
+    with app.state.context.database.session() as session:
         assert len(session.scalars(select(BroadcastDelivery)).all()) == 4
     # The delivery worker's global rate limit spaces the sends (settings: 1000/s in tests; the
     # Telegram limit of 30/s comes from the same worker): all went through the outbox rows.
@@ -184,7 +184,7 @@ async def test_scheduled_broadcast_can_be_cancelled_or_goes_out(client: httpx.As
     soon = (datetime.now(UTC) + timedelta(seconds=0.3)).isoformat()
     due = (await client.post("/api/v1/broadcasts", headers=headers, json={
         "title": "Sắp gửi", "text": "Tin sắp gửi", "channels": ["telegram"], "scheduled_at": soon})).json()
-    await wait_until(lambda: len(fake_telegram.sent(701)) == 2, what="scheduled broadcast")
+    await eventually(lambda: len(fake_telegram.sent(701)) == 2, what="scheduled broadcast")
     assert fake_telegram.sent(701)[-1]["text"] == "Tin sắp gửi"
     assert (await client.get(f"/api/v1/broadcasts/{due['id']}", headers=headers)).json()["status"] == "done"
     naive = await client.post("/api/v1/broadcasts", headers=headers, json={

@@ -13,8 +13,10 @@ from playwright.sync_api import Page, expect, sync_playwright
 
 from api.main import create_app
 from api.settings import Settings
+from tests.gateway.case_support import LiveGateway
 from tests.gateway.content_support import settings, staff_token  # noqa: F401  (fixture override)
-from tests.gateway.test_webchat_browser import CHROMIUM, CHROMIUM_ARGS, LiveGateway
+from tests.gateway.fakes.server import ServerThread
+from tests.gateway.test_webchat_browser import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = [
     pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="system Chromium not installed"),
@@ -24,14 +26,14 @@ PASSWORD = "x" * 12  # what staff_token sets
 
 
 @pytest.fixture
-def live(settings: Settings) -> Iterator[tuple[LiveGateway, FastAPI]]:  # noqa: F811
+def live(settings: Settings) -> Iterator[tuple[ServerThread, FastAPI]]:  # noqa: F811
     app = create_app(settings)
     with LiveGateway(app) as gateway:
         yield gateway, app
 
 
 @pytest.fixture
-def page(live: tuple[LiveGateway, FastAPI]) -> Iterator[Page]:
+def page(live: tuple[ServerThread, FastAPI]) -> Iterator[Page]:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         context = browser.new_context(locale="vi-VN")
@@ -60,7 +62,7 @@ def _nlg_text(url: str, name: str) -> str:
     return httpx.post(f"{url}/nlg", json=body, timeout=5).json()["text"]
 
 
-def test_content_screens(page: Page, live: tuple[LiveGateway, FastAPI]) -> None:
+def test_content_screens(page: Page, live: tuple[ServerThread, FastAPI]) -> None:
     gateway, app = live
     staff_token(app, "lan@example.org")
     staff_token(app, "hoa@example.org")

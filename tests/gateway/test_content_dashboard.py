@@ -13,7 +13,8 @@ from api.db.base import utcnow
 from api.messaging.models import Conversation
 from tests.gateway.content_support import settings, staff_token  # noqa: F401  (fixture override)
 from tests.gateway.fakes.telegram import FakeTelegram
-from tests.gateway.telegram_updates import post_update, text_update, wait_until
+from tests.gateway.telegram_updates import post_update, text_update
+from tests.gateway.waiting import eventually
 
 pytestmark = pytest.mark.asyncio
 
@@ -22,9 +23,9 @@ async def test_dashboard_counts_without_text_or_ids(client: httpx.AsyncClient, a
                                                     fake_telegram: FakeTelegram) -> None:
     for chat, text in ((1001, "xin chào"), (1001, "bạn là ai"), (1002, "cứu em với")):
         assert (await post_update(client, text_update(chat, text))).status_code == 200
-    await wait_until(lambda: len(fake_telegram.sent(1001)) == 2 and len(fake_telegram.sent(1002)) >= 1,
+    await eventually(lambda: len(fake_telegram.sent(1001)) == 2 and len(fake_telegram.sent(1002)) >= 1,
                      what="replies")
-    with app.state.database.transaction() as session:
+    with app.state.context.database.transaction() as session:
         conversation = session.scalars(select(Conversation).where(Conversation.channel == "telegram")).first()
         assert conversation is not None
         opened = utcnow() - timedelta(minutes=30)

@@ -2,15 +2,14 @@
 diacritics, and local help offered after the bot's answer."""
 from __future__ import annotations
 
-import asyncio
-
 import httpx
 import pytest
 from fastapi import FastAPI
 
 from tests.gateway.content_support import settings, staff_token  # noqa: F401  (fixture override)
 from tests.gateway.fakes.telegram import FakeTelegram
-from tests.gateway.telegram_updates import post_update, text_update, wait_until
+from tests.gateway.telegram_updates import post_update, text_update
+from tests.gateway.waiting import drained, eventually
 
 pytestmark = pytest.mark.asyncio
 
@@ -62,7 +61,7 @@ async def test_asking_for_help_nearby_gets_local_entries_with_111_first(
     await _import(client, headers, CSV)
     for chat, text in ((901, "ở Tam Kỳ có chỗ nào giúp em không"), (902, "o tam ky co cho nao giup em ko")):
         assert (await post_update(client, text_update(chat, text))).status_code == 200
-        await wait_until(lambda chat=chat: len(fake_telegram.sent(chat)) == 2, what="bot answer and local help")
+        await eventually(lambda chat=chat: len(fake_telegram.sent(chat)) == 2, what="bot answer and local help")
         help_text = fake_telegram.sent(chat)[1]["text"]
         lines = help_text.splitlines()
         assert "111" in lines[1]
@@ -70,6 +69,6 @@ async def test_asking_for_help_nearby_gets_local_entries_with_111_first(
         assert "Hội An" not in help_text
     # A story that names a place is not a request for the directory.
     assert (await post_update(client, text_update(903, "hôm qua em đi chơi ở Tam Kỳ"))).status_code == 200
-    await wait_until(lambda: len(fake_telegram.sent(903)) == 1, what="bot answer")
-    await asyncio.sleep(0.5)  # time for a second message, which must not come
+    await eventually(lambda: len(fake_telegram.sent(903)) == 1, what="bot answer")
+    await drained(app)  # a second message, which must not come, would be queued by now
     assert len(fake_telegram.sent(903)) == 1

@@ -2,7 +2,6 @@
 stand-in that renders its reply through the gateway's /nlg (as endpoints.yml makes Rasa do)."""
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 
 import httpx
@@ -14,13 +13,14 @@ from starlette.routing import Route
 
 from api.main import create_app
 from api.settings import Settings
+from tests.gateway.case_support import LiveGateway
 from tests.gateway.conftest import TELEGRAM_SECRET
 from tests.gateway.content_support import settings as content_settings  # noqa: F401
 from tests.gateway.content_support import staff_token
 from tests.gateway.fakes.server import ServerThread
 from tests.gateway.fakes.telegram import FakeTelegram
 from tests.gateway.telegram_updates import text_update
-from tests.gateway.test_webchat_browser import LiveGateway
+from tests.gateway.waiting import eventually_blocking
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
 
@@ -57,13 +57,6 @@ def nlg_rasa() -> Iterator[NlgRasa]:
     rasa.server.stop()
 
 
-def _wait(predicate, what: str) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + 10
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.02)
-
-
 def test_an_edit_is_used_for_the_next_telegram_message(content_settings: Settings, nlg_rasa: NlgRasa,  # noqa: F811
                                                        fake_telegram: FakeTelegram) -> None:
     app = create_app(content_settings.model_copy(update={"rasa_url": nlg_rasa.server.url}))
@@ -71,7 +64,7 @@ def test_an_edit_is_used_for_the_next_telegram_message(content_settings: Setting
     with LiveGateway(app) as gateway:
         nlg_rasa.nlg_url = f"{gateway.url}/nlg"
         httpx.post(f"{gateway.url}/webhooks/telegram", json=text_update(4242, "chào bot"), headers=headers)
-        _wait(lambda: len(fake_telegram.sent(4242)) == 1, "first reply")
+        eventually_blocking(lambda: len(fake_telegram.sent(4242)) == 1, what="first reply")
         assert fake_telegram.sent(4242)[0]["text"] == "Chào Minh! Mình là bạn đồng hành của chương trình."
 
         staff = staff_token(app, "lan@example.org")
@@ -80,5 +73,5 @@ def test_an_edit_is_used_for_the_next_telegram_message(content_settings: Setting
         assert saved.status_code == 201
 
         httpx.post(f"{gateway.url}/webhooks/telegram", json=text_update(4242, "chào lần nữa"), headers=headers)
-        _wait(lambda: len(fake_telegram.sent(4242)) == 2, "second reply")
+        eventually_blocking(lambda: len(fake_telegram.sent(4242)) == 2, what="second reply")
         assert fake_telegram.sent(4242)[1]["text"] == "Chào Minh! Tuần này mình có đố vui mới đó."

@@ -39,7 +39,7 @@ async def test_seeding_is_idempotent_and_keeps_edits(client: httpx.AsyncClient, 
     headers = staff_token(app, "lan@example.org")
     await client.post("/api/v1/responses/utter_thank/versions", headers=headers,
                       json={"variations": [{"text": "Cảm ơn em nhiều nha!"}]})
-    seed(app.state.database, app.state.settings)
+    seed(app.state.context.database, app.state.context.settings)
     versions = (await client.get("/api/v1/responses/utter_thank/versions", headers=headers)).json()["versions"]
     assert [v["version"] for v in versions] == [2, 1]
     assert versions[0]["status"] == "live" and versions[1]["status"] == "superseded"
@@ -61,7 +61,7 @@ async def test_an_edit_takes_effect_on_the_next_nlg_request(client: httpx.AsyncC
     assert (await client.post("/nlg", content=b"{oops", headers={"content-type": "application/json"})
             ).status_code == 400
     assert (await client.post("/nlg", json={"arguments": {}})).status_code == 422
-    with app.state.database.session() as session:
+    with app.state.context.database.session() as session:
         audit_actions = list(session.scalars(select(AuditLog.action)
                                              .where(AuditLog.target == "response:utter_greet")))
     assert audit_actions == ["content.response.save"]

@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from api.settings import Settings
 from tests.gateway.content_support import settings as content_settings  # noqa: F401
 from tests.gateway.content_support import staff_token
 from tests.gateway.fakes.server import free_port
-from tests.gateway.telegram_updates import wait_until
+from tests.gateway.waiting import eventually, eventually_blocking
 
 pytestmark = pytest.mark.asyncio
 FAKE_SERVER = Path(__file__).parent / "fakes" / "nlu_model_server.py"
@@ -37,15 +36,15 @@ def running_rasa(tmp_path: Path, case: str) -> Iterator[tuple[str, Path]]:
     process = subprocess.Popen([sys.executable, str(FAKE_SERVER), "--port", str(port), "--model", str(model),  # noqa: S603
                                 "--record", str(record)])
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 10
-    while True:
+
+    def answers() -> bool:
         try:
             httpx.get(f"{url}/status", timeout=1)
-            break
+            return True
         except httpx.HTTPError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
+            return False
+
+    eventually_blocking(answers, timeout=10, what="the fake Rasa server")
     yield url, record
     process.terminate()
     process.wait(timeout=10)
@@ -75,7 +74,7 @@ async def test_retrain_swaps_only_a_model_that_is_not_worse(client: httpx.AsyncC
     assert started.status_code == 202
     job_id = started.json()["id"]
     assert (await client.post("/api/v1/retrain", headers=headers)).status_code == 409  # one at a time
-    await app.state.retrain_runner.wait()
+    await app.state.context.retrain_runner.wait()
     job = (await client.get(f"/api/v1/retrain/{job_id}", headers=headers)).json()
     record = running_rasa[1]
     if case == "weak_candidate":
@@ -86,6 +85,6 @@ async def test_retrain_swaps_only_a_model_that_is_not_worse(client: httpx.AsyncC
     else:
         assert job["status"] == "swapped", job
         assert job["reasons"] == [] and job["progress"] == 100
-        await wait_until(lambda: record.exists(), what="PUT /model")
+        await eventually(lambda: record.exists(), what="PUT /model")
         assert record.read_text().strip().endswith(".tar.gz")
         assert job["candidate_metrics"]["topic_accuracy"] == 1.0

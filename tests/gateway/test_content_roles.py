@@ -32,7 +32,7 @@ async def test_campaign_staff_cannot_read_cases_and_changes_are_audited(client: 
     await client.post("/api/v1/directory", headers=staff, json={
         "name": "Phòng LĐTBXH Tam Kỳ", "kind": "child_protection_officer", "province": "Quảng Nam",
         "district": "Tam Kỳ", "phone": "0235 3000 001"})
-    with app.state.database.session() as session:
+    with app.state.context.database.session() as session:
         actions = list(session.scalars(select(AuditLog.action).where(AuditLog.action.like("content.%"))
                                        .order_by(AuditLog.id)))
     assert actions == ["content.response.save", "content.response.rollback", "content.quiz.save",

@@ -26,7 +26,8 @@ from tests.gateway.case_support import (
 )
 from tests.gateway.fakes.rasa import FakeRasa
 from tests.gateway.fakes.telegram import FakeTelegram
-from tests.gateway.telegram_updates import post_update, sticker_update, text_update, wait_until, wait_until_async
+from tests.gateway.telegram_updates import post_update, sticker_update, text_update
+from tests.gateway.waiting import eventually
 
 pytestmark = pytest.mark.asyncio
 CHILD = 5550001
@@ -52,7 +53,7 @@ async def test_disclosure_to_counselor_and_back(settings: Settings, fake_telegra
                 assert (await post_update(http, disclosure)).status_code == 200
 
                 # The console hears about it within a second.
-                await wait_until(lambda: events.of_type("case_opened"), timeout=5, what="SSE case_opened")
+                await eventually(lambda: events.of_type("case_opened"), timeout=5, what="SSE case_opened")
                 arrival = next(t for t, e in events.events if e.get("type") == "case_opened")
                 assert arrival - sent_at < 1.0
                 opened = events.of_type("case_opened")[0]
@@ -61,13 +62,13 @@ async def test_disclosure_to_counselor_and_back(settings: Settings, fake_telegra
                 case_id = opened["case"]["id"]
 
                 # The child gets the bot's safe reply and the honest handoff message (Lan is online).
-                await wait_until(lambda: len(_texts(fake_telegram, CHILD)) >= 2, what="bot reply + handoff")
+                await eventually(lambda: len(_texts(fake_telegram, CHILD)) >= 2, what="bot reply + handoff")
                 child_texts = _texts(fake_telegram, CHILD)
                 assert "111" in child_texts[0] and child_texts[1] == HANDOFF_ONLINE_TEXT
 
                 # The on-call group: level, category, excerpt, console link, never the child's id.
                 # (Sent at intake, so the category is the one the case was opened with.)
-                await wait_until(lambda: _texts(fake_telegram, COUNSELOR_GROUP), what="group alert")
+                await eventually(lambda: _texts(fake_telegram, COUNSELOR_GROUP), what="group alert")
                 alert = _texts(fake_telegram, COUNSELOR_GROUP)[0]
                 assert "KHẨN CẤP" in alert and opened["case"]["category"] in alert and "cứu em với" in alert
                 assert f"/console#case-{case_id}" in alert and str(CHILD) not in alert
@@ -82,8 +83,8 @@ async def test_disclosure_to_counselor_and_back(settings: Settings, fake_telegra
                 assert sorted([first.status_code, second.status_code]) == [200, 409]
                 holder = lan if first.status_code == 200 else minh
                 other = minh if holder is lan else lan
-                await wait_until(lambda: fake_rasa.paused, what="rasa pause")
-                await wait_until(lambda: any("đã có tư vấn viên nhận" in t and f"#{case_id}" in t
+                await eventually(lambda: fake_rasa.paused, what="rasa pause")
+                await eventually(lambda: any("đã có tư vấn viên nhận" in t and f"#{case_id}" in t
                                              for t in _texts(fake_telegram, COUNSELOR_GROUP)), what="group told")
                 sender = next(iter(fake_rasa.paused))
                 assert sender.startswith("telegram:") and str(CHILD) not in sender
@@ -91,13 +92,13 @@ async def test_disclosure_to_counselor_and_back(settings: Settings, fake_telegra
                 # While held: the bot is silent, the child's words reach the console live.
                 before = len(_texts(fake_telegram, CHILD))
                 await post_update(http, text_update(CHILD, "em sợ lắm, em đang trốn trong phòng"))
-                await wait_until(lambda: any(e.get("author") == "child" and "trốn" in e.get("text", "")
+                await eventually(lambda: any(e.get("author") == "child" and "trốn" in e.get("text", "")
                                              for e in events.of_type("case_message")), what="live child message")
                 await asyncio.sleep(0.5)
                 assert len(_texts(fake_telegram, CHILD)) == before
 
                 await post_update(http, sticker_update(CHILD))
-                await wait_until(lambda: any("nhãn dán" in e.get("text", "") for e in events.of_type("case_message")),
+                await eventually(lambda: any("nhãn dán" in e.get("text", "") for e in events.of_type("case_message")),
                                  what="sticker shown to the counselor")
                 assert len(_texts(fake_telegram, CHILD)) == before  # no bot reply to the sticker either
 
@@ -107,7 +108,7 @@ async def test_disclosure_to_counselor_and_back(settings: Settings, fake_telegra
                 reply = await http.post(f"/api/v1/cases/{case_id}/messages", headers=holder,
                                         json={"text": "Chị ở đây rồi. Em có an toàn không?"})
                 assert reply.status_code == 202
-                await wait_until(lambda: "Chị ở đây rồi. Em có an toàn không?" in _texts(fake_telegram, CHILD),
+                await eventually(lambda: "Chị ở đây rồi. Em có an toàn không?" in _texts(fake_telegram, CHILD),
                                  what="counselor reply delivered")
                 assert (await http.post(f"/api/v1/cases/{case_id}/notes", headers=holder,
                                         json={"text": "Trẻ đang trốn, đã hướng dẫn gọi 113"})).status_code == 201
@@ -118,11 +119,11 @@ async def test_disclosure_to_counselor_and_back(settings: Settings, fake_telegra
                 assert back.status_code == 200 and back.json()["status"] == "open"
                 assert not fake_rasa.paused
                 assert fake_rasa.triggered and fake_rasa.triggered[-1][1]["name"] == "EXTERNAL_checkin"
-                await wait_until(lambda: any("quay lại" in t for t in _texts(fake_telegram, CHILD)), what="check-in")
+                await eventually(lambda: any("quay lại" in t for t in _texts(fake_telegram, CHILD)), what="check-in")
 
                 # The bot speaks again, and the child's later messages join the same case history.
                 await post_update(http, text_update(CHILD, "em cảm ơn"))
-                await wait_until(lambda: "Mình nghe rồi: em cảm ơn" in _texts(fake_telegram, CHILD), what="bot reply")
+                await eventually(lambda: "Mình nghe rồi: em cảm ơn" in _texts(fake_telegram, CHILD), what="bot reply")
                 detail = (await http.get(f"/api/v1/cases/{case_id}", headers=holder)).json()
                 authors_texts = [(m["author"], m["text"]) for m in detail["messages"]]
                 assert ("child", "cứu em với, bố em đang đánh em") in authors_texts
@@ -139,11 +140,11 @@ async def test_disclosure_to_counselor_and_back(settings: Settings, fake_telegra
                 bad = await http.post(f"/api/v1/cases/{case_id}/close", headers=holder, json={"outcome": "x"})
                 assert bad.status_code == 422
 
-        with gateway.app.state.database.session() as session:
+        with gateway.app.state.context.database.session() as session:
             case = session.get(Case, case_id)
             assert case.outcome == "referred_111" and case.level == "imminent"
             stored = list(session.scalars(select(CaseMessage.text_encrypted)))
-            crypto = gateway.app.state.crypto
+            crypto = gateway.app.state.context.crypto
             plain = [crypto.decrypt(s) for s in stored]
             assert "em sợ lắm, em đang trốn trong phòng" in plain
             assert not any(p in s for s in stored for p in plain)  # encrypted at rest
@@ -157,7 +158,7 @@ async def test_nobody_online_gets_the_honest_message(settings: Settings, fake_te
     with live_gateway(case_settings(settings)) as gateway:
         async with httpx.AsyncClient(base_url=gateway.url, timeout=10) as http:
             await post_update(http, text_update(CHILD, "cứu em"))
-            await wait_until(lambda: len(_texts(fake_telegram, CHILD)) >= 2, what="reply + handoff")
+            await eventually(lambda: len(_texts(fake_telegram, CHILD)) >= 2, what="reply + handoff")
             assert _texts(fake_telegram, CHILD)[1] == HANDOFF_OFFLINE_TEXT
             assert "111" in HANDOFF_OFFLINE_TEXT
 
@@ -168,11 +169,11 @@ async def test_action_server_down_case_from_model_parse(settings: Settings, fake
     with live_gateway(case_settings(settings)) as gateway:
         async with httpx.AsyncClient(base_url=gateway.url, timeout=10) as http:
             await post_update(http, text_update(CHILD, "cứu em norisk"))
-            await wait_until(lambda: len(_texts(fake_telegram, CHILD)) >= 2, what="reply + handoff")
+            await eventually(lambda: len(_texts(fake_telegram, CHILD)) >= 2, what="reply + handoff")
             assert fake_rasa.parses, "the gateway must read the risk with /model/parse"
             assert "111" in _texts(fake_telegram, CHILD)[0]
             assert "111" in _texts(fake_telegram, CHILD)[1]
-            with gateway.app.state.database.session() as session:
+            with gateway.app.state.context.database.session() as session:
                 case = session.scalar(select(Case))
                 assert case is not None and case.level == "imminent" and case.status == "waiting"
 
@@ -183,8 +184,8 @@ async def test_overdue_case_renotifies_and_alerts_supervisors(settings: Settings
                                     telegram_supervisor_chat_id="-1009999")) as gateway:
         async with httpx.AsyncClient(base_url=gateway.url, timeout=10) as http:
             await post_update(http, text_update(CHILD, "cứu em"))
-            await wait_until(lambda: len(_texts(fake_telegram, "-1009999")) >= 1, what="supervisor alert")
-            await wait_until(lambda: any("Chưa ai nhận" in t for t in _texts(fake_telegram, COUNSELOR_GROUP)),
+            await eventually(lambda: len(_texts(fake_telegram, "-1009999")) >= 1, what="supervisor alert")
+            await eventually(lambda: any("Chưa ai nhận" in t for t in _texts(fake_telegram, COUNSELOR_GROUP)),
                              what="reminder")
             assert "Báo giám sát" in _texts(fake_telegram, "-1009999")[0]
 
@@ -213,27 +214,27 @@ async def test_rising_risk_while_held_and_transfer(settings: Settings, fake_tele
                            if u["email"] == "minh@example.vn")
             async with EventReader(gateway.url, minh) as events:
                 await post_update(http, text_update(CHILD, "chú ấy hay sờ vào người em"))
-                await wait_until(lambda: events.of_type("case_opened"), what="case opened")
+                await eventually(lambda: events.of_type("case_opened"), what="case opened")
                 case = events.of_type("case_opened")[0]["case"]
                 assert (case["level"], case["status"]) == ("high", "waiting")
                 assert (await http.post(f"/api/v1/cases/{case['id']}/accept", headers=lan)).status_code == 200
 
                 # Held: the bot is paused, yet the risk is still read (/model/parse) and shown.
                 await post_update(http, text_update(CHILD, "cứu em, chú ấy đang ở đây"))
-                await wait_until(lambda: any(e.get("level_raised") for e in events.of_type("case_updated")),
+                await eventually(lambda: any(e.get("level_raised") for e in events.of_type("case_updated")),
                                  what="level raised while held")
-                await wait_until(lambda: any("Mức rủi ro của ca tăng" in t
+                await eventually(lambda: any("Mức rủi ro của ca tăng" in t
                                              for t in _texts(fake_telegram, COUNSELOR_GROUP)), what="level-up alert")
                 # The intake screen raised the level at the webhook; the held turn's parse comes after it
                 # and names the case with the assistant's reading.
-                await wait_until(lambda: bool(fake_rasa.parses), what="risk read while held")
+                await eventually(lambda: bool(fake_rasa.parses), what="risk read while held")
                 detail: dict = {}
 
                 async def renamed() -> bool:
                     detail.update((await http.get(f"/api/v1/cases/{case['id']}", headers=lan)).json())
                     return detail["category"] == "danger_now"
 
-                await wait_until_async(renamed, what="category from the held turn's parse")
+                await eventually(renamed, what="category from the held turn's parse")
                 assert detail["level"] == "imminent"
                 assert "lex:sexual_abuse:sờ" in detail["signals"] and "lex:danger:cứu" in detail["signals"]
 
@@ -244,7 +245,7 @@ async def test_rising_risk_while_held_and_transfer(settings: Settings, fake_tele
                                         json={"text": "chị đây"})).status_code == 403
                 assert (await http.post(f"/api/v1/cases/{case['id']}/messages", headers=minh,
                                         json={"text": "Anh Minh đây, em đang ở phòng nào?"})).status_code == 202
-                await wait_until(lambda: "Anh Minh đây, em đang ở phòng nào?" in _texts(fake_telegram, CHILD),
+                await eventually(lambda: "Anh Minh đây, em đang ở phòng nào?" in _texts(fake_telegram, CHILD),
                                  what="reply from the new holder")
                 bad = await http.post(f"/api/v1/cases/{case['id']}/transfer", headers=minh, json={"user_id": 99999})
                 assert bad.status_code == 422
@@ -259,7 +260,7 @@ async def test_a_reply_that_cannot_be_delivered_is_shown_as_failed(settings: Set
             admin = await login(http, ADMIN_EMAIL, ADMIN_PASSWORD)
             lan = await create_staff(http, admin, "lan@example.vn")
             await post_update(http, text_update(CHILD, "cứu em"))
-            await wait_until(lambda: len(_texts(fake_telegram, CHILD)) >= 2, what="reply + handoff")
+            await eventually(lambda: len(_texts(fake_telegram, CHILD)) >= 2, what="reply + handoff")
             case_id = (await http.get("/api/v1/cases", headers=lan)).json()[0]["id"]
             assert (await http.post(f"/api/v1/cases/{case_id}/accept", headers=lan)).status_code == 200
             fake_telegram.block_chat(str(CHILD))  # the child blocked the bot

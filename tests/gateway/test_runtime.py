@@ -7,7 +7,7 @@ import gc
 import pytest
 from fastapi import FastAPI
 
-from api.messaging.inflight import cancel_and_wait
+from api.tasks import cancel_and_wait
 
 pytestmark = pytest.mark.asyncio
 
@@ -18,7 +18,7 @@ async def test_startup_freezes_the_heap_and_checkpoints_sqlite_in_the_background
     async with app.router.lifespan_context(app):
         # Objects built at start-up are out of the collector's full passes.
         assert gc.get_freeze_count() > 0
-        database = app.state.database
+        database = app.state.context.database
         if database.is_sqlite:
             assert database._checkpointer is not None
     assert database._checkpointer is None  # stopped with the app

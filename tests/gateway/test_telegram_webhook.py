@@ -1,8 +1,6 @@
 """POST /webhooks/telegram end to end: secret check, dedupe, bad input, kinds of updates."""
 from __future__ import annotations
 
-import asyncio
-
 import httpx
 import pytest
 from sqlalchemy import func, select
@@ -18,8 +16,8 @@ from tests.gateway.telegram_updates import (
     sticker_update,
     text_update,
     voice_update,
-    wait_until,
 )
+from tests.gateway.waiting import drained, eventually
 
 pytestmark = pytest.mark.asyncio
 CHAT = 123456789
@@ -27,7 +25,7 @@ CHAT = 123456789
 
 def _inbound_count(client: httpx.AsyncClient) -> int:
     app = client._transport.app  # type: ignore[attr-defined]
-    with app.state.database.session() as session:
+    with app.state.context.database.session() as session:
         return int(session.scalar(select(func.count()).select_from(InboundMessage)) or 0)
 
 
@@ -37,7 +35,7 @@ async def test_missing_or_wrong_secret_is_403_and_nothing_stored(
 ) -> None:
     response = await post_update(client, text_update(CHAT, "Xin chào"), secret=secret)
     assert response.status_code == 403
-    await asyncio.sleep(0.2)
+    await drained(client._transport.app)  # type: ignore[attr-defined]
     assert _inbound_count(client) == 0
     assert fake_rasa.texts() == []
 
@@ -47,12 +45,12 @@ async def test_text_reaches_rasa_pseudonymously_and_reply_is_sent(
 ) -> None:
     response = await post_update(client, text_update(CHAT, "Xin chào"))
     assert response.status_code == 200
-    await wait_until(lambda: len(fake_telegram.sent(CHAT)) == 1, what="reply")
+    await eventually(lambda: len(fake_telegram.sent(CHAT)) == 1, what="reply")
     assert fake_telegram.sent(CHAT)[0]["text"] == "Mình nghe rồi: Xin chào"
     message = fake_rasa.messages[0]
     assert message["sender"].startswith("telegram:") and str(CHAT) not in message["sender"]
     assert message["metadata"]["channel"] == "telegram" and str(CHAT) not in str(message["metadata"])
-    await asyncio.sleep(0.2)
+    await drained(client._transport.app)  # type: ignore[attr-defined]
     assert len(fake_telegram.sent(CHAT)) == 1  # the risk custom payload is never delivered
     assert fake_rasa.parses == []  # the risk came with the replies
 
@@ -64,8 +62,8 @@ async def test_duplicate_update_is_handled_once(
     first = await post_update(client, update)
     second = await post_update(client, update)
     assert first.status_code == 200 and second.status_code == 200
-    await wait_until(lambda: len(fake_telegram.sent(CHAT)) >= 1, what="reply")
-    await asyncio.sleep(0.3)
+    await eventually(lambda: len(fake_telegram.sent(CHAT)) >= 1, what="reply")
+    await drained(client._transport.app)  # type: ignore[attr-defined]
     assert fake_rasa.texts() == ["Chào bạn"]
     assert len(fake_telegram.sent(CHAT)) == 1
     assert _inbound_count(client) == 1
@@ -95,7 +93,7 @@ async def test_start_sends_welcome_with_privacy_notice_and_111(
     client: httpx.AsyncClient, fake_rasa: FakeRasa, fake_telegram: FakeTelegram
 ) -> None:
     await post_update(client, text_update(CHAT, "/start"))
-    await wait_until(lambda: len(fake_telegram.sent(CHAT)) == 1, what="welcome")
+    await eventually(lambda: len(fake_telegram.sent(CHAT)) == 1, what="welcome")
     welcome = fake_telegram.sent(CHAT)[0]["text"]
     assert "111" in welcome and "riêng tư" in welcome.lower()
     assert fake_rasa.texts() == []
@@ -107,7 +105,7 @@ async def test_non_text_messages_get_a_kind_reply_with_111(
 ) -> None:
     response = await post_update(client, make_update(CHAT))
     assert response.status_code == 200
-    await wait_until(lambda: len(fake_telegram.sent(CHAT)) == 1, what="kind reply")
+    await eventually(lambda: len(fake_telegram.sent(CHAT)) == 1, what="kind reply")
     reply = fake_telegram.sent(CHAT)[0]["text"]
     assert "chữ" in reply and "111" in reply
     assert fake_rasa.texts() == []
@@ -118,7 +116,7 @@ async def test_edited_message_is_handled_as_new_text(
 ) -> None:
     await post_update(client, text_update(CHAT, "Xin chào"))
     await post_update(client, edited_update(CHAT, "Xin chào bot"))
-    await wait_until(lambda: len(fake_telegram.sent(CHAT)) == 2, what="two replies")
+    await eventually(lambda: len(fake_telegram.sent(CHAT)) == 2, what="two replies")
     assert fake_rasa.texts() == ["Xin chào", "Xin chào bot"]
 
 
@@ -126,8 +124,8 @@ async def test_long_text_is_split_at_4096(
     client: httpx.AsyncClient, fake_telegram: FakeTelegram
 ) -> None:
     await post_update(client, text_update(CHAT, "kể chuyện dài đi"))
-    await wait_until(lambda: len(fake_telegram.sent(CHAT)) >= 2, what="split reply")
-    await asyncio.sleep(0.2)
+    await eventually(lambda: len(fake_telegram.sent(CHAT)) >= 2, what="split reply")
+    await drained(client._transport.app)  # type: ignore[attr-defined]
     parts = [m["text"] for m in fake_telegram.sent(CHAT)]
     assert all(len(p) <= 4096 for p in parts)
     assert sum(len(p) for p in parts) > 4096
@@ -138,7 +136,7 @@ async def test_buttons_become_inline_keyboard_and_callbacks_go_to_rasa(
     client: httpx.AsyncClient, fake_rasa: FakeRasa, fake_telegram: FakeTelegram
 ) -> None:
     await post_update(client, text_update(CHAT, "cho mình xem nút"))
-    await wait_until(lambda: len(fake_telegram.sent(CHAT)) == 1, what="reply with buttons")
+    await eventually(lambda: len(fake_telegram.sent(CHAT)) == 1, what="reply with buttons")
     keyboard = fake_telegram.sent(CHAT)[0]["reply_markup"]["inline_keyboard"]
     datas = [row[0]["callback_data"] for row in keyboard]
     assert [row[0]["text"] for row in keyboard] == ["Có", "An toàn trên mạng"]
@@ -146,10 +144,10 @@ async def test_buttons_become_inline_keyboard_and_callbacks_go_to_rasa(
     assert all(len(d.encode()) <= 64 for d in datas) and datas[1] != LONG_BUTTON_PAYLOAD
 
     await post_update(client, callback_update(CHAT, datas[1]))
-    await wait_until(lambda: len(fake_rasa.texts()) == 2, what="callback payload at Rasa")
+    await eventually(lambda: len(fake_rasa.texts()) == 2, what="callback payload at Rasa")
     assert fake_rasa.texts()[1] == LONG_BUTTON_PAYLOAD
-    await wait_until(lambda: len(fake_telegram.calls_of("answerCallbackQuery")) == 1, what="callback answered")
-    await wait_until(lambda: len(fake_telegram.sent(CHAT)) == 2, what="reply to the button")
+    await eventually(lambda: len(fake_telegram.calls_of("answerCallbackQuery")) == 1, what="callback answered")
+    await eventually(lambda: len(fake_telegram.sent(CHAT)) == 2, what="reply to the button")
 
 
 async def test_health_reports_rasa_and_database(client: httpx.AsyncClient, fake_rasa: FakeRasa) -> None:
@@ -167,7 +165,7 @@ async def test_conversation_is_created_once_per_user(
     for text in ("một", "hai"):
         await post_update(client, text_update(CHAT, text))
     await post_update(client, text_update(CHAT + 1, "ba"))
-    await wait_until(lambda: len(fake_telegram.sent()) == 3, what="three replies")
+    await eventually(lambda: len(fake_telegram.sent()) == 3, what="three replies")
     app = client._transport.app  # type: ignore[attr-defined]
-    with app.state.database.session() as session:
+    with app.state.context.database.session() as session:
         assert session.scalar(select(func.count()).select_from(Conversation)) == 2

@@ -8,10 +8,10 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, select
 
+from api.channels.webchat.models import WebChatReply
 from api.messaging.models import Conversation, InboundMessage
-from api.webchat.models import WebChatReply
 from tests.gateway.fakes.rasa import FakeRasa
-from tests.gateway.zalo_support import eventually
+from tests.gateway.waiting import eventually
 
 pytestmark = pytest.mark.asyncio
 
@@ -21,7 +21,7 @@ def new_client_id() -> str:
 
 
 def count(app: FastAPI, model: type) -> int:
-    with app.state.database.session() as session:
+    with app.state.context.database.session() as session:
         return int(session.scalar(select(func.count()).select_from(model)) or 0)
 
 
@@ -62,7 +62,7 @@ async def test_message_goes_through_rasa_and_the_reply_reaches_the_mailbox(
     assert later == {"messages": [], "last_id": data["last_id"]}
     # Another browser sees nothing of it.
     assert (await replies(client, new_client_id(), wait=0))["messages"] == []
-    with app.state.database.session() as session:
+    with app.state.context.database.session() as session:
         row = session.scalar(select(WebChatReply))
         assert row is not None and "Mình nghe" not in row.payload_encrypted
 

@@ -4,20 +4,17 @@ from __future__ import annotations
 
 import os
 import re
-import threading
-import time
 from collections.abc import Iterator
 
 import pytest
-import uvicorn
-from fastapi import FastAPI
 from playwright.sync_api import Page, expect, sync_playwright
 from pydantic import SecretStr
 
 from api.main import create_app
 from api.settings import Settings
+from tests.gateway.case_support import LiveGateway
 from tests.gateway.fakes.rasa import FakeRasa
-from tests.gateway.fakes.server import free_port
+from tests.gateway.fakes.server import ServerThread
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -33,32 +30,8 @@ pytestmark = [
 ]
 
 
-class LiveGateway:
-    """The real app served by uvicorn on 127.0.0.1 with its lifespan (workers, channels) running."""
-
-    def __init__(self, app: FastAPI) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self._server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, lifespan="on",
-                                                     log_level="warning", access_log=False))
-        self._thread = threading.Thread(target=self._server.run, daemon=True)
-
-    def __enter__(self) -> LiveGateway:
-        self._thread.start()
-        deadline = time.monotonic() + 30
-        while not self._server.started:
-            if time.monotonic() > deadline or not self._thread.is_alive():
-                raise RuntimeError("gateway did not start")
-            time.sleep(0.05)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout=15)
-
-
 @pytest.fixture
-def gateway(settings: Settings, fake_rasa: FakeRasa) -> Iterator[LiveGateway]:
+def gateway(settings: Settings, fake_rasa: FakeRasa) -> Iterator[ServerThread]:
     if REAL_RASA_URL:
         settings = settings.model_copy(update={
             "rasa_url": REAL_RASA_URL,

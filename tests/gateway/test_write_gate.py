@@ -2,14 +2,14 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
+from api.db.gate import WriteGate
 from api.db.session import AUTOCHECKPOINT_PAGES, Database
-from api.messaging.gate import WriteGate
+from tests.gateway.waiting import eventually_blocking
 
 
 def _database(tmp_path: Path, commit_in_thread: bool) -> Database:
@@ -64,10 +64,7 @@ def test_background_checkpoints_keep_the_log_short_and_stop_cleanly(tmp_path: Pa
     for n in range(300):  # one commit each, as the gateway does
         with database.transaction() as session:
             session.execute(text("INSERT INTO entries (label) VALUES (:l)"), {"l": "x" * 500 + str(n)})
-    deadline = time.monotonic() + 5
-    while checkpointer.checkpoints == 0 and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert checkpointer.checkpoints > 0
+    eventually_blocking(lambda: checkpointer.checkpoints > 0, timeout=5, what="a WAL checkpoint")
     database.dispose()  # stops the thread, which truncates the log on its way out
     assert not checkpointer._thread.is_alive()  # type: ignore[union-attr]
     wal = tmp_path / "gate.db-wal"

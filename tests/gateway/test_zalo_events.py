@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-from bot.zalo import CHOICE_HINT, ZALO_TEXT_LIMIT, parse_choice, render_reply
-from bot.zalo_events import (
+from api.channels.zalo.adapter import CHOICE_HINT, ZALO_TEXT_LIMIT, parse_choice, render_reply
+from api.channels.zalo.events import (
     MalformedEvent,
     decode_body,
     expected_signature,

@@ -10,17 +10,17 @@ import pytest
 import pytest_asyncio
 from sqlalchemy import select
 
+from api.channels.zalo.models import ZaloConversationState, ZaloOaToken
+from api.channels.zalo.sender import ZaloSender
+from api.channels.zalo.service import build_zalo
+from api.channels.zalo.state import mark_unfollowed
+from api.channels.zalo.tokens import ZaloTokenStore
 from api.db.base import utcnow
+from api.db.gate import WriteGate
 from api.db.session import Database
-from api.messaging.gate import WriteGate
 from api.messaging.inbound import get_or_create_conversation
 from api.security.crypto import Crypto
 from api.settings import Settings
-from api.zalo.models import ZaloConversationState, ZaloOaToken
-from api.zalo.service import build_zalo
-from api.zalo.state import mark_unfollowed
-from api.zalo.tokens import ZaloTokenStore
-from bot.zalo import ZaloSender
 from tests.gateway.fakes.zalo import FakeZalo
 from tests.gateway.zalo_support import USER_ID, zalo_settings
 

@@ -9,17 +9,17 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, select
 
+from api.channels.zalo.models import ZaloConversationState
 from api.messaging.models import Conversation, InboundMessage, OutboundMessage
 from api.settings import Settings
-from api.zalo.models import ZaloConversationState
 from tests.gateway.fakes.rasa import FakeRasa
 from tests.gateway.fakes.zalo import FakeZalo
+from tests.gateway.waiting import eventually
 from tests.gateway.zalo_support import (
     OTHER_USER_ID,
     USER_ID,
     ZALO_APP_ID,
     attachment_event,
-    eventually,
     follower_event,
     sign,
     signed_request,
@@ -38,7 +38,7 @@ def settings(settings: Settings, fake_zalo: FakeZalo) -> Settings:
 
 
 def count(app: FastAPI, model: type) -> int:
-    with app.state.database.session() as session:
+    with app.state.context.database.session() as session:
         return int(session.scalar(select(func.count()).select_from(model)) or 0)
 
 
@@ -82,7 +82,7 @@ async def test_malformed_json_is_a_400_and_oversized_a_413(client: httpx.AsyncCl
     response = await client.post(WEBHOOK, content=b'{"event_name": "user_send_text",',
                                  headers={"X-ZEvent-Signature": "mac=00"})
     assert response.status_code == 400
-    limit = app.state.settings.max_body_bytes
+    limit = app.state.context.settings.max_body_bytes
     event = text_event("a" * (limit + 10))
     body, headers = signed_request(event)
     response = await client.post(WEBHOOK, content=body, headers=headers)
@@ -107,7 +107,7 @@ async def test_text_goes_to_rasa_under_a_pseudonym_and_the_reply_to_zalo(
     assert message["metadata"]["channel"] == "zalo"
     [sent] = fake_zalo.sent()
     assert sent.user_id == USER_ID and sent.access_token == "access-0"
-    with app.state.database.session() as session:
+    with app.state.context.database.session() as session:
         conversation = session.scalar(select(Conversation))
         assert conversation is not None and USER_ID not in conversation.platform_user_id_encrypted
         inbound = session.scalar(select(InboundMessage))
@@ -129,7 +129,7 @@ async def test_duplicate_deliveries_are_handled_once(
     await eventually(lambda: len(fake_zalo.delivered_texts()) == 2)
     assert count(app, InboundMessage) == 2
     assert len(fake_rasa.messages) == 1
-    with app.state.database.session() as session:
+    with app.state.context.database.session() as session:
         keys = session.scalars(select(InboundMessage.platform_message_key)).all()
     assert all(USER_ID not in key for key in keys)  # follow keys hold the pseudonym, not the id
 
@@ -160,7 +160,7 @@ async def test_unfollow_marks_the_conversation_and_sends_nothing(
     assert (await post_event(client, follower_event("unfollow"))).status_code == 200
 
     def unsubscribed() -> bool:
-        with app.state.database.session() as session:
+        with app.state.context.database.session() as session:
             state = session.scalar(select(ZaloConversationState))
             done = session.scalar(select(func.count()).select_from(InboundMessage)
                                   .where(InboundMessage.status == "done"))
@@ -183,12 +183,20 @@ async def test_echoes_and_receipts_are_ignored(
     assert count(app, InboundMessage) == 0
 
 
+def offered_choices(app: FastAPI) -> list[dict]:
+    with app.state.context.database.session() as session:
+        return [c for c in session.scalars(select(ZaloConversationState.choices)) if c]
+
+
 async def test_numbered_options_are_mapped_back_to_payloads(
-    client: httpx.AsyncClient, fake_rasa: FakeRasa, fake_zalo: FakeZalo
+    client: httpx.AsyncClient, app: FastAPI, fake_rasa: FakeRasa, fake_zalo: FakeZalo
 ) -> None:
     await post_event(client, text_event("cho mình xem nút"))
     [offer] = await eventually(lambda: fake_zalo.delivered_texts(USER_ID))
     assert "\n1. Có\n2. An toàn trên mạng\n" in offer
+    # The sender stores the options just after Zalo accepted the message: a reply typed in between
+    # is plain text (a child cannot answer that fast; the test can).
+    await eventually(lambda: offered_choices(app))
 
     await post_event(client, text_event("số 2"))
     await eventually(lambda: len(fake_rasa.messages) == 2)
@@ -222,7 +230,7 @@ async def test_transient_errors_are_retried_until_delivered(
 
     # Zalo has the message before the outbox row is marked sent: wait for the record.
     def sent_row() -> OutboundMessage | None:
-        with app.state.database.session() as session:
+        with app.state.context.database.session() as session:
             return session.scalar(select(OutboundMessage).where(OutboundMessage.status == "sent"))
 
     row = await eventually(sent_row)
@@ -236,7 +244,7 @@ async def test_closed_reply_window_is_recorded_and_not_retried(
     await post_event(client, text_event("Chào"))
 
     def failed_row() -> OutboundMessage | None:
-        with app.state.database.session() as session:
+        with app.state.context.database.session() as session:
             return session.scalar(select(OutboundMessage).where(OutboundMessage.status == "failed"))
 
     row = await eventually(failed_row)

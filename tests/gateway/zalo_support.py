@@ -1,11 +1,9 @@
 """Zalo fixtures and helpers shared by the test_zalo*.py modules (import the fixtures by name)."""
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -88,15 +86,3 @@ def signed_request(event: dict[str, Any], **sign_overrides: Any) -> tuple[bytes,
     body = json.dumps(event, separators=(",", ":")).encode()
     header = sign(body, timestamp=str(event.get("timestamp", "")), **sign_overrides)
     return body, {"X-ZEvent-Signature": header, "Content-Type": "application/json"}
-
-
-async def eventually(predicate: Callable[[], Any], timeout: float = 8.0, interval: float = 0.05) -> Any:
-    """Wait until predicate() is truthy; returns its value or fails the test."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail("condition not met in time")
-        await asyncio.sleep(interval)

@@ -1,16 +1,13 @@
 """The compiled check of action-server answers accepts and rejects exactly what Rasa's own does."""
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import jsonschema
 import pytest
 from rasa.core.actions.action import RemoteAction
+from rasa.utils.endpoints import EndpointConfig
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-import rasa_nlg.fallback  # noqa: E402,F401  (installs the compiled check, as the Rasa server does)
-from rasa_nlg import validation  # noqa: E402
+from rasa_nlg.fallback import FallbackCallbackNLG
+from rasa_speedups import action_result_check
 
 VALID = [
     {"events": [], "responses": []},
@@ -26,8 +23,13 @@ INVALID = [
 ]
 
 
-def test_loading_the_nlg_module_installs_the_compiled_check():
-    assert RemoteAction._validate_action_result is validation.validate_action_result
+@pytest.fixture(scope="module", autouse=True)
+def nlg_built_as_the_rasa_server_does():
+    FallbackCallbackNLG(EndpointConfig(url="http://127.0.0.1:9/nlg"))
+
+
+def test_building_the_nlg_installs_the_compiled_check():
+    assert RemoteAction._validate_action_result is action_result_check.validate_action_result
 
 
 @pytest.mark.parametrize("result", VALID)

@@ -7,12 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from vietnlu.augment import augment, chat_variant, find_conflicts, read_examples
+from vietnlu.lexicon import Lexicon, load_default_lexicon
+from vietnlu.text import strip_diacritics
+
 ROOT = Path(__file__).resolve().parents[2]
-# The Rasa environment does not install the repository; make the root importable when run from it.
-sys.path.insert(0, str(ROOT))
-from vietnlu.augment import augment, chat_variant, find_conflicts, read_examples  # noqa: E402
-from vietnlu.lexicon import Lexicon, load_default_lexicon  # noqa: E402
-from vietnlu.text import strip_diacritics  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,6 @@
 """The Rasa graph components: the folding tokenizer and the risk assessor, built the way Rasa builds them."""
 from __future__ import annotations
 
-import sys
 import unicodedata
 from pathlib import Path
 from typing import Any
@@ -12,10 +11,8 @@ from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.engine.storage.resource import Resource
 from rasa.shared.nlu.training_data.message import Message
 
-# The Rasa environment does not install the repository; make the root importable when run from it.
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from vietnlu.components import RISK_KEY, RiskAssessor, TopicBlend, VietnameseTokenizer  # noqa: E402
-from vietnlu.risk import LEVELS  # noqa: E402
+from vietnlu.components import RISK_KEY, RiskAssessor, TopicBlend, VietnameseTokenizer
+from vietnlu.risk import LEVELS
 
 
 @pytest.fixture(scope="module")

@@ -2,9 +2,7 @@
 from __future__ import annotations
 
 import asyncio
-import sys
 import time
-from pathlib import Path
 
 import pytest
 from aiohttp import web
@@ -12,8 +10,6 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
 
-# The Rasa environment does not install the repository; make the root importable when run from it.
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from rasa_nlg.fallback import FallbackCallbackNLG
 
 DOMAIN = Domain.from_dict(

@@ -10,10 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-# The Rasa environment does not install the repository; make the root importable when run from it.
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
-from vietnlu.risk import (  # noqa: E402
+from vietnlu.risk import (
     DEFAULT_RISK_LEXICON_PATH,
     DISCLOSURE_TOPICS,
     LEVELS,
@@ -21,7 +18,9 @@ from vietnlu.risk import (  # noqa: E402
     RiskLexicon,
     assess,
 )
-from vietnlu.text import strip_diacritics  # noqa: E402
+from vietnlu.text import strip_diacritics
+
+ROOT = Path(__file__).resolve().parents[2]
 
 CASES_PATH = Path(__file__).resolve().parent / "data" / "risk_cases.jsonl"
 CASES = [json.loads(line) for line in CASES_PATH.read_text(encoding="utf-8").splitlines() if line.strip()]

@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import json
-import sys
 from collections import Counter
 from pathlib import Path
 
 import pytest
 import yaml
 
+from vietnlu.lexicon import load_default_lexicon
+from vietnlu.risk import LEVELS
+from vietnlu.risk.model import FACTORS, SEVERITIES, load_corpus
+
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
-from vietnlu.lexicon import load_default_lexicon  # noqa: E402
-from vietnlu.risk import LEVELS  # noqa: E402
-from vietnlu.risk.model import FACTORS, SEVERITIES, load_corpus  # noqa: E402
 
 CORPUS = ROOT / "data" / "risk"
 BLIND = ROOT / "tests" / "nlu" / "blind"

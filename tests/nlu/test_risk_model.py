@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
-from vietnlu.lexicon import load_default_lexicon  # noqa: E402
-from vietnlu.risk import RiskAssessment  # noqa: E402
-from vietnlu.risk.combine import CLEAR_MODEL, combine  # noqa: E402
-from vietnlu.risk.model import (  # noqa: E402
+from vietnlu.lexicon import load_default_lexicon
+from vietnlu.risk import RiskAssessment
+from vietnlu.risk.combine import CLEAR_MODEL, combine
+from vietnlu.risk.model import (
     MIN_THRESHOLD,
     TARGET_RECALL,
     ModelReading,
@@ -24,6 +21,8 @@ from vietnlu.risk.model import (  # noqa: E402
     corpus_fingerprint,
     load_corpus,
 )
+
+ROOT = Path(__file__).resolve().parents[2]
 
 # A small corpus in the corpus' own format: enough for the model to learn the four levels.
 SMALL = [

@@ -1,16 +1,13 @@
 """Folding, tokens and the teencode lexicon: what every classifier and the risk engine see."""
 from __future__ import annotations
 
-import sys
 import unicodedata
 from pathlib import Path
 
 import pytest
 
-# The Rasa environment does not install the repository; make the root importable when run from it.
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from vietnlu.lexicon import Lexicon, load_default_lexicon  # noqa: E402
-from vietnlu.text import fold, fold_word, is_emoji, nfc, strip_diacritics, tokenize  # noqa: E402
+from vietnlu.lexicon import Lexicon, load_default_lexicon
+from vietnlu.text import fold, fold_word, is_emoji, nfc, strip_diacritics, tokenize
 
 
 def _nfd(text: str) -> str:

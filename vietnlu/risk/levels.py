@@ -1,8 +1,41 @@
-"""Risk levels, the disclosure topics, and the thresholds the rules compare against."""
+"""Risk levels, the disclosure topics, and the thresholds the rules compare against.
+
+`RiskLevel` is the one spelling of the levels for the whole project: the rules and the model here,
+the actions (actions/replies.py) and the gateway (api/messaging/risk.py) all use it.
+"""
 
 from __future__ import annotations
 
-LEVELS = ("none", "concern", "high", "imminent")
+from enum import Enum
+
+try:  # Python 3.11+: the gateway
+    from enum import StrEnum
+except ImportError:  # Python 3.10: Rasa 3.6 and the action server
+
+    class StrEnum(str, Enum):  # type: ignore[no-redef]
+        def __str__(self) -> str:
+            return str(self.value)
+
+
+class RiskLevel(StrEnum):
+    """The risk of a message, lowest first. Members are strings ("high" == RiskLevel.HIGH)."""
+
+    NONE = "none"
+    CONCERN = "concern"
+    HIGH = "high"
+    IMMINENT = "imminent"
+
+    @classmethod
+    def of(cls, value: object) -> RiskLevel:
+        """The level a payload names; anything unknown or missing reads as none."""
+        return cls(value) if value in LEVELS else cls.NONE
+
+    @property
+    def rank(self) -> int:
+        return LEVELS.index(self.value)
+
+
+LEVELS = tuple(level.value for level in RiskLevel)
 NONE, CONCERN, HIGH, IMMINENT = range(4)
 
 DISCLOSURE_TOPICS = (

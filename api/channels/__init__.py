@@ -1,0 +1,1 @@
+"""Channels (Telegram, Zalo, web chat): one package each, installed the same way (base.py)."""

@@ -1,0 +1,173 @@
+"""The web chat: the page at GET /chat, and its HTTP API.
+
+POST /webchat/messages stores the browser's message like any channel's (channel "web"; the random
+client id the page keeps in sessionStorage is the platform user id). GET /webchat/messages returns
+the replies delivered to that browser after a given id, waiting up to `wait` seconds for one.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+import uuid
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from api.cases.intake import screen_inbound
+from api.channels.base import BodyTooLarge, notify_inbound_worker, read_limited_body, webhook_error
+from api.channels.webchat.mailbox import CHANNEL, WebChatMailbox
+from api.context import app_context
+from api.db.gate import WriteGate
+from api.messaging.inbound import accept_inbound
+from api.security.crypto import Crypto
+from api.ui import CSS, JAVASCRIPT, ui_router
+
+log = logging.getLogger(__name__)
+
+router = APIRouter()
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+CLIENT_ID_PATTERN = r"^[A-Za-z0-9_-]{16,64}$"
+MAX_TEXT_CHARS = 1000
+MAX_PAYLOAD_CHARS = 300
+MAX_BODY_BYTES = 8 * 1024
+MAX_WAIT_SECONDS = 25.0
+POLL_INTERVAL_SECONDS = 0.25
+# Per browser: a burst of messages is fine, a flood is not.
+RATE_BURST = 10
+RATE_PER_SECOND = 0.5
+
+PAGE_HEADERS = {
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' https: data:; style-src 'self'; script-src 'self'; "
+        "connect-src 'self'; base-uri 'none'; form-action 'self'"
+    ),
+}
+
+
+class WebChatMessageIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    client_id: str = Field(pattern=CLIENT_ID_PATTERN)
+    text: str = Field(min_length=1, max_length=MAX_TEXT_CHARS)
+    # Set when the user tapped a quick reply: what goes to the assistant (text is what was shown).
+    payload: str | None = Field(default=None, min_length=1, max_length=MAX_PAYLOAD_CHARS)
+    # Random per message from the page, so a retried POST is stored once.
+    message_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{8,64}$")
+
+    @field_validator("text")
+    @classmethod
+    def _no_control_characters(cls, value: str) -> str:
+        if any(ord(ch) < 32 and ch not in "\n\t" for ch in value):
+            raise ValueError("text contains control characters")
+        return value
+
+
+class RateLimiter:
+    """Token bucket per client id, in process (the web chat is served by every replica)."""
+
+    def __init__(self) -> None:
+        self._buckets: dict[str, tuple[float, float]] = {}
+
+    def allow(self, key: str) -> bool:
+        now = time.monotonic()
+        tokens, last = self._buckets.get(key, (float(RATE_BURST), now))
+        tokens = min(float(RATE_BURST), tokens + (now - last) * RATE_PER_SECOND)
+        if tokens < 1:
+            self._buckets[key] = (tokens, now)
+            return False
+        self._buckets[key] = (tokens - 1, now)
+        if len(self._buckets) > 50_000:  # forget idle browsers
+            self._buckets = {k: v for k, v in self._buckets.items() if now - v[1] < 600}
+        return True
+
+
+def _mailbox(request: Request) -> WebChatMailbox:
+    context = app_context(request.app)
+    mailbox = getattr(context, "webchat_mailbox", None)
+    if mailbox is None:
+        mailbox = WebChatMailbox(context.write_gate, context.crypto)
+        context.webchat_mailbox = mailbox
+    return mailbox
+
+
+def _limiter(request: Request) -> RateLimiter:
+    context = app_context(request.app)
+    limiter = getattr(context, "webchat_rate_limiter", None)
+    if limiter is None:
+        limiter = RateLimiter()
+        context.webchat_rate_limiter = limiter
+    return limiter
+
+
+# The page at /chat and its two assets (static/).
+router.include_router(ui_router("/chat", STATIC_DIR, assets_path="/chat",
+                                assets={"webchat.js": JAVASCRIPT, "webchat.css": CSS},
+                                page_headers=PAGE_HEADERS, asset_headers={"Cache-Control": "no-cache"}))
+
+
+@router.post("/webchat/messages", include_in_schema=False)
+async def post_message(request: Request) -> JSONResponse:
+    try:
+        raw = await read_limited_body(request, MAX_BODY_BYTES)
+    except BodyTooLarge as exc:
+        return exc.response()
+    try:
+        data: Any = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return webhook_error(400, "body must be JSON")
+    try:
+        message = WebChatMessageIn.model_validate(data)
+    except ValidationError as exc:
+        fields = sorted({".".join(str(p) for p in err["loc"]) or "body" for err in exc.errors()})
+        return webhook_error(422, "invalid fields: " + ", ".join(fields))
+    if not _limiter(request).allow(message.client_id):
+        response = webhook_error(429, "too many messages")
+        response.headers["Retry-After"] = "5"
+        return response
+
+    gate: WriteGate = app_context(request.app).write_gate
+    crypto: Crypto = app_context(request.app).crypto
+    message_id = message.message_id or uuid.uuid4().hex
+    async with gate.transaction(urgent=True) as session:
+        inbound = accept_inbound(
+            session,
+            channel=CHANNEL,
+            platform_user_id=message.client_id,
+            platform_message_key=f"{crypto.pseudonymous_id(CHANNEL, message.client_id)}:{message_id}",
+            kind="button" if message.payload else "text",
+            text=message.payload or message.text,
+            metadata={"message_id": message_id},
+            crypto=crypto,
+        )
+        if inbound is not None:
+            screen_inbound(session, inbound, message.payload or message.text, app_context(request.app))
+    if inbound is not None:
+        notify_inbound_worker(request.app)
+    return JSONResponse({"ok": True, "message_id": message_id, "duplicate": inbound is None}, status_code=202)
+
+
+@router.get("/webchat/messages", include_in_schema=False)
+async def get_messages(
+    request: Request,
+    client_id: Annotated[str, Query(pattern=CLIENT_ID_PATTERN)],
+    after: Annotated[int, Query(ge=0)] = 0,
+    wait: Annotated[float, Query(ge=0, le=MAX_WAIT_SECONDS)] = 0,
+) -> JSONResponse:
+    mailbox = _mailbox(request)
+    deadline = time.monotonic() + wait
+    while True:
+        messages = await asyncio.to_thread(mailbox.fetch, client_id, after)
+        if messages or time.monotonic() >= deadline or await request.is_disconnected():
+            break
+        await asyncio.sleep(POLL_INTERVAL_SECONDS)
+    last_id = messages[-1]["id"] if messages else after
+    return JSONResponse({"messages": messages, "last_id": last_id}, headers={"Cache-Control": "no-store"})

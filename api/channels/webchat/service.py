@@ -1,0 +1,48 @@
+"""Wiring for the web chat: registers its sender and purges old mailbox rows in the background."""
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI
+
+from api.channels.base import Channel
+from api.channels.webchat.mailbox import WebChatMailbox, WebChatSender
+from api.channels.webchat.routes import router
+from api.context import app_context
+from api.tasks import PeriodicTask
+
+log = logging.getLogger(__name__)
+
+PURGE_EVERY_SECONDS = 3600.0
+
+
+class WebChatService:
+    def __init__(self, app: FastAPI, mailbox: WebChatMailbox) -> None:
+        self._app = app
+        self.mailbox = mailbox
+        self.sender = WebChatSender(mailbox)
+        self._task = PeriodicTask("webchat-purge", self._purge, PURGE_EVERY_SECONDS)
+
+    def start(self) -> WebChatService:
+        app_context(self._app).channel_senders.register(self.sender)
+        self._task.start()
+        return self
+
+    async def _purge(self) -> None:
+        removed = await self.mailbox.purge_old()
+        if removed:
+            log.info("web chat: purged %d old replies", removed)
+
+    async def stop(self) -> None:
+        app_context(self._app).channel_senders.unregister(self.sender.channel)
+        await self._task.stop()
+
+
+async def start_webchat(app: FastAPI) -> WebChatService:
+    """Startup service (app_context(app).startup_services)."""
+    mailbox = WebChatMailbox(app_context(app).write_gate, app_context(app).crypto)
+    app_context(app).webchat_mailbox = mailbox
+    return WebChatService(app, mailbox).start()
+
+
+CHANNEL = Channel(name="web", router=router, start=start_webchat)

@@ -1,0 +1,87 @@
+"""Content routes: the local help directory."""
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, HTTPException, Query, UploadFile, status
+from fastapi.responses import PlainTextResponse
+from pydantic import BaseModel
+
+from api.auth import audit
+from api.content import directory
+from api.content.deps import ContentStaff
+from api.content.models import DirectoryEntry
+from api.deps import DbSession
+
+router = APIRouter(prefix="/api/v1", tags=["content: directory"])
+
+
+class EntryIn(BaseModel):
+    name: str
+    kind: str
+    province: str
+    district: str = ""
+    commune: str = ""
+    phone: str
+    hours: str = ""
+
+
+@router.get("/directory")
+def list_directory(db: DbSession, _user: ContentStaff) -> list[dict[str, Any]]:
+    return [directory.entry_out(e) for e in directory.all_entries(db)]
+
+
+@router.get("/directory/search")
+def search_directory(db: DbSession, q: Annotated[str, Query(max_length=200)] = "") -> list[dict[str, Any]]:
+    """Public: the help directory holds only public service numbers. 111 always comes first."""
+    return [directory.entry_out(e) for e in directory.search(db, q)]
+
+
+@router.post("/directory", status_code=status.HTTP_201_CREATED)
+def add_directory_entry(body: EntryIn, db: DbSession, user: ContentStaff) -> dict[str, Any]:
+    try:
+        entry = directory.add_entry(db, directory.validate_entry(body.model_dump()))
+    except directory.DirectoryError as error:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(error)) from None
+    db.flush()
+    audit(db, user, "content.directory.add", f"directory:{entry.id}")
+    db.commit()
+    return directory.entry_out(entry)
+
+
+@router.delete("/directory/{entry_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_directory_entry(entry_id: int, db: DbSession, user: ContentStaff) -> None:
+    entry = db.get(DirectoryEntry, entry_id)
+    if entry is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="Không có mục này. / No such entry.")
+    if entry.national:
+        raise HTTPException(status.HTTP_409_CONFLICT, detail="Không xoá được số quốc gia. / National numbers "
+                                                             "cannot be removed.")
+    db.delete(entry)
+    audit(db, user, "content.directory.delete", f"directory:{entry_id}")
+    db.commit()
+
+
+@router.get("/directory/export.csv")
+def export_directory(db: DbSession, _user: ContentStaff) -> PlainTextResponse:
+    return PlainTextResponse(directory.export_csv(directory.all_entries(db)), media_type="text/csv; charset=utf-8",
+                             headers={"Content-Disposition": 'attachment; filename="directory.csv"'})
+
+
+@router.post("/directory/import")
+async def import_directory(db: DbSession, user: ContentStaff, file: UploadFile = File(...)) -> dict[str, Any]:
+    raw = await file.read(2_000_001)
+    if len(raw) > 2_000_000:
+        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, detail="Tệp quá lớn (tối đa 2 MB). / File too large.")
+    try:
+        rows = directory.parse_csv(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
+                            detail="Tệp cần mã hoá UTF-8. / The file must be UTF-8.") from None
+    except directory.DirectoryError as error:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(error)) from None
+    for row in rows:
+        directory.add_entry(db, row)
+    audit(db, user, "content.directory.import", "directory", {"rows": len(rows)})
+    db.commit()
+    return {"imported": len(rows)}

@@ -1,0 +1,108 @@
+"""The application context: every service of one gateway app, typed, in one object on app.state.
+
+`create_app` builds it (`app.state.context`); routes get it with the `Ctx` dependency
+(api/deps.py), other code with `app_context(app)`. The first group exists as soon as the app is
+created; the rest is set when the app starts (the lifespan) or when a feature or channel starts.
+A field that is not set yet raises AttributeError, as before the app starts.
+
+Types from higher layers (features, channels) are imported for type checking only: this module
+sits below them and imports none of them at run time (import-linter skips TYPE_CHECKING imports).
+"""
+from __future__ import annotations
+
+import time
+from collections import defaultdict, deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from fastapi import FastAPI
+
+from api.messaging.pipeline import HookRegistry
+from api.messaging.senders import ChannelRegistry
+from api.security.crypto import Crypto
+from api.settings import Settings
+
+if TYPE_CHECKING:
+    from telegram.ext import Application
+
+    from api.cases.events import EventBroker
+    from api.cases.handoff import HandoffService
+    from api.cases.notify import CaseNotifier
+    from api.cases.service import CaseLog
+    from api.channels.webchat.mailbox import WebChatMailbox
+    from api.channels.webchat.routes import RateLimiter
+    from api.channels.zalo.tokens import ZaloTokenStore
+    from api.content.retrain import RetrainRunner
+    from api.content.setup import BroadcastScheduler
+    from api.db.gate import WriteGate
+    from api.db.session import Database
+    from api.messaging.delivery import DeliveryWorker
+    from api.messaging.pipeline import Pipeline
+    from api.messaging.rasa_client import RasaClient
+    from api.messaging.worker import InboundWorker
+
+# `start(app) -> object with async stop()` (or None), started in order after the database.
+StartService = Callable[[FastAPI], Awaitable[Any]]
+
+
+class LoginThrottle:
+    """Failed logins per email in a sliding window (per process): too many and login answers 429."""
+
+    WINDOW_SECONDS = 15 * 60
+    MAX_FAILURES = 10
+    MAX_TRACKED_EMAILS = 10_000
+
+    def __init__(self) -> None:
+        self._failures: dict[str, deque[float]] = defaultdict(deque)
+
+    def too_many_failures(self, email: str) -> bool:
+        if len(self._failures) > self.MAX_TRACKED_EMAILS:  # bounded memory under a spray of made-up emails
+            self._failures.clear()
+        window = self._failures[email]
+        cutoff = time.monotonic() - self.WINDOW_SECONDS
+        while window and window[0] < cutoff:
+            window.popleft()
+        return len(window) >= self.MAX_FAILURES
+
+    def failed(self, email: str) -> None:
+        self._failures[email].append(time.monotonic())
+
+    def succeeded(self, email: str) -> None:
+        self._failures.pop(email, None)
+
+
+@dataclass(eq=False)
+class AppContext:
+    # Built by create_app.
+    settings: Settings
+    crypto: Crypto
+    pipeline_hooks: HookRegistry = field(default_factory=HookRegistry)
+    channel_senders: ChannelRegistry = field(default_factory=ChannelRegistry)
+    startup_services: list[StartService] = field(default_factory=list)
+    login_throttle: LoginThrottle = field(default_factory=LoginThrottle)
+    # Built by the lifespan.
+    database: Database = field(init=False)
+    write_gate: WriteGate = field(init=False)
+    rasa: RasaClient = field(init=False)
+    pipeline: Pipeline = field(init=False)
+    inbound_worker: InboundWorker = field(init=False)
+    delivery_worker: DeliveryWorker = field(init=False)
+    risk_lexicon: Any = field(init=False)  # the intake screen's compiled lexicon
+    # Cases (api/cases/setup.py).
+    case_events: EventBroker = field(init=False)
+    case_log: CaseLog = field(init=False)
+    case_notifier: CaseNotifier = field(init=False)
+    handoff: HandoffService = field(init=False)
+    # Content (api/content/setup.py).
+    retrain_runner: RetrainRunner = field(init=False)
+    broadcast_scheduler: BroadcastScheduler = field(init=False)
+    # Channels (api/channels/*/service.py).
+    telegram_application: Application = field(init=False)  # type: ignore[type-arg]
+    zalo_tokens: ZaloTokenStore = field(init=False)
+    webchat_mailbox: WebChatMailbox = field(init=False)
+    webchat_rate_limiter: RateLimiter = field(init=False)
+
+
+def app_context(app: FastAPI) -> AppContext:
+    return app.state.context  # type: ignore[no-any-return]

@@ -1,6 +1,0 @@
-"""Imports every model module so Base.metadata (and Alembic) sees all tables. One line per module."""
-from api.content import models as content_models  # noqa: F401
-from api.db.base import Base  # noqa: F401
-from api.messaging import models as messaging_models  # noqa: F401
-from api.webchat import models as webchat_models  # noqa: F401
-from api.zalo import models as zalo_models  # noqa: F401

@@ -1,1 +1,0 @@
-"""The web chat channel's mailbox: replies waiting for the browser to fetch them."""

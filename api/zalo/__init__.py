@@ -1,1 +1,0 @@
-"""Zalo OA state kept by the gateway: the OA token pair and per-conversation choices."""
