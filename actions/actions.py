@@ -31,8 +31,11 @@ def turn_from_tracker(tracker: Tracker) -> Turn:
         for item in (message.get("intent_ranking") or [])
         if item.get("name")
     ]
+    details = [str(entity.get("value")) for entity in (message.get("entities") or [])
+               if isinstance(entity, dict) and entity.get("entity") == "detail" and entity.get("value")]
     return Turn(
         text=str(message.get("text") or ""),
+        detail=details[0] if details else None,
         intent=intent.get("name"),
         confidence=float(intent.get("confidence") or 0.0),
         risk={"level": risk.get("level", "none"), "category": risk.get("category"),

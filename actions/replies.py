@@ -55,6 +55,29 @@ TOPIC_TITLES = {
     "ask_campaign": "Tháng hành động vì trẻ em",
     "request_counselor": "Nói chuyện với tư vấn viên",
 }
+# Follow-ups of a topic, asked for by a button whose payload carries the entity `detail`
+# (/ask_body_safety{"detail":"more"} is "Xem thêm"): more responses, never more intents.
+FOLLOW_UPS = {
+    ("ask_hotline_111", "more"): "utter_ask_hotline_111_more",
+    ("ask_hotline_111", "privacy"): "utter_ask_hotline_111_privacy",
+    ("ask_report_abuse", "more"): "utter_ask_report_abuse_more",
+    ("ask_body_safety", "more"): "utter_ask_body_safety_more",
+    ("ask_online_safety", "more"): "utter_ask_online_safety_more",
+    ("ask_online_safety", "phone"): "utter_ask_online_safety_phone",
+    ("ask_bullying_help", "more"): "utter_ask_bullying_help_more",
+    ("ask_bullying_help", "friend"): "utter_ask_bullying_help_friend",
+    ("ask_signs_of_abuse", "more"): "utter_ask_signs_of_abuse_more",
+    ("ask_talk_to_child", "more"): "utter_ask_talk_to_child_more",
+    ("ask_talk_to_child", "after"): "utter_ask_talk_to_child_after",
+    ("ask_child_rights", "more"): "utter_ask_child_rights_more",
+    ("bot_challenge", "counselor"): "utter_bot_challenge_counselor",
+    ("bot_challenge", "privacy"): "utter_bot_challenge_privacy",
+}
+# Said, not asked, once a case is with a counselor (high, imminent, or the child asked).
+COUNSELOR_TOLD = "utter_counselor_told"
+# Asked only at concern level.
+COUNSELOR_OFFER = "utter_offer_counselor"
+
 DEFAULT_CLARIFY_TOPICS = ("ask_hotline_111", "ask_body_safety", "ask_online_safety")
 FALLBACK_INTENT = "nlu_fallback"
 FALLBACKS_BEFORE_DEFAULT = 2
@@ -87,6 +110,7 @@ class Turn:
     counselor_offered: bool = False
     fallback_count: int = 0
     text: str = ""
+    detail: str | None = None
 
     @property
     def level(self) -> str:
@@ -94,17 +118,31 @@ class Turn:
         return level if level in LEVELS else "none"
 
 
+def asked_for_counselor(turn: Turn) -> bool:
+    """Asking for a person, or saying yes to the offer, opens a case at any risk level."""
+    return turn.intent == "request_counselor" or (turn.counselor_offered and turn.intent == "affirm")
+
+
 def risk_reply(turn: Turn) -> Reply:
-    """The reply to a disclosure, chosen by level first and category second."""
+    """The reply to a disclosure, chosen by level first and category second.
+
+    Nothing is asked once the case is with a counselor (high, imminent, or asked for): the child is
+    told so instead. Only a concern-level message gets the question "do you want a counselor?".
+    """
     category = turn.risk.get("category") or (turn.intent if turn.intent in DISCLOSURE_TOPICS else None)
     disclosure = DISCLOSURE_RESPONSES.get(category or "", "utter_concern_support")
     if turn.level == "imminent":
-        first = "utter_imminent_self_harm" if category == "disclose_self_harm" else "utter_imminent_safety"
-        return Reply([first, disclosure], escalate=True, counselor_offered=True)
-    if turn.level == "high":
-        return Reply([disclosure], escalate=True, counselor_offered=True)
+        if category == "disclose_self_harm":
+            responses = ["utter_imminent_self_harm", disclosure]
+        else:  # what to do now replaces the longer disclosure reply: the first bubbles stay short
+            responses = ["utter_imminent_safety", "utter_imminent_safety_steps"]
+    else:
+        responses = [disclosure]
+    requested = asked_for_counselor(turn)
+    if turn.level in ("high", "imminent") or requested:
+        return Reply([*responses, COUNSELOR_TOLD], escalate=True, counselor_requested=requested)
     # concern (or a disclosure intent the risk engine did not rate): offer a counselor.
-    return Reply([disclosure], counselor_offered=True)
+    return Reply([*responses, COUNSELOR_OFFER], counselor_offered=True)
 
 
 def clarify_buttons(ranking: list[tuple[str, float]]) -> list[dict[str, str]]:
@@ -120,12 +158,7 @@ def clarify_buttons(ranking: list[tuple[str, float]]) -> list[dict[str, str]]:
 def plan_reply(turn: Turn) -> Reply:
     """Risk first: any message rated concern or higher gets the safe disclosure reply."""
     if level_rank(turn.level) >= 1 or turn.intent in DISCLOSURE_TOPICS:
-        reply = risk_reply(turn)
-        if turn.intent == "request_counselor" or (turn.counselor_offered and turn.intent == "affirm"):
-            # Asking for a person, or saying yes to the offer, opens a case at any risk level.
-            reply.escalate = True
-            reply.counselor_requested = True
-        return reply
+        return risk_reply(turn)
     if turn.intent == "request_counselor":
         return Reply(["utter_request_counselor"], escalate=True, counselor_requested=True)
     if turn.counselor_offered and turn.intent == "affirm":
@@ -137,4 +170,5 @@ def plan_reply(turn: Turn) -> Reply:
         if count >= FALLBACKS_BEFORE_DEFAULT:
             return Reply(["utter_default"], fallback_count=0)
         return Reply(["utter_clarify"], buttons=clarify_buttons(turn.ranking), fallback_count=count)
-    return Reply([TOPIC_RESPONSES[turn.intent]])
+    follow_up = FOLLOW_UPS.get((turn.intent, turn.detail or ""))
+    return Reply([follow_up or TOPIC_RESPONSES[turn.intent]])

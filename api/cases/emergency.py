@@ -15,7 +15,7 @@ from api.messaging.senders import ChannelRegistry, split_payload_for_channel
 log = logging.getLogger(__name__)
 
 STORAGE_DOWN_TEXT = (
-    "Mình đã nghe điều bạn kể. Anh chị tư vấn viên sẽ trả lời bạn sớm nhất có thể. "
+    "Mình đã nghe điều bạn kể. Tư vấn viên sẽ trả lời bạn sớm nhất có thể. "
     "Nếu bạn cần giúp ngay, hãy gọi 111 bây giờ nhé: miễn phí, cả ngày lẫn đêm. "
     "Nếu bạn đang gặp nguy hiểm, hãy gọi 113."
 )

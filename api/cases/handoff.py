@@ -29,9 +29,9 @@ from api.messaging.rasa_client import RasaClient, RasaUnavailable
 log = logging.getLogger(__name__)
 
 CHECKIN_INTENT = "EXTERNAL_checkin"
+# A check-in shows on the lock screen: no 111, no risk word, no topic (docs/content.md, utter_checkin).
 CHECKIN_FALLBACK_TEXT = (
-    "Chào bạn, mình là trợ lý trò chuyện, mình quay lại đây rồi. Bạn thấy trong người thế nào? "
-    "Bạn có thể nhắn cho mình bất cứ lúc nào. Nếu cần giúp ngay, hãy gọi 111 — miễn phí, 24/7."
+    "Chào bạn, mình ghé hỏi thăm nè 🙂 Hôm nay bạn thấy thế nào? Muốn thì cứ nhắn cho mình nhé."
 )
 SUPERVISING_ROLES = ("supervisor", "admin")
 RESUME_RETRIES = 30

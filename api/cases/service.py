@@ -28,15 +28,16 @@ CASE_EVENT_ROLES = frozenset(CASE_ROLES)
 # Staff who can take a case; presence of any of them (and office hours) decides the handoff text.
 RESPONDER_ROLES = ("counselor", "supervisor")
 
+# After the bot's reply has said a counselor was told: only whether one is on duty now, never "ngay"
+# (docs/content.md; domain.yml's utter_handoff_waiting and utter_handoff_offline).
 HANDOFF_ONLINE_TEXT = (
-    "Mình đã báo cho anh chị tư vấn viên, họ sẽ vào trò chuyện với bạn ngay. "
-    "Nếu bạn đang gặp nguy hiểm, hãy gọi 111 hoặc 113 ngay nhé."
+    "Lúc này có tư vấn viên đang trực, họ sẽ vào trò chuyện với bạn sớm nhất có thể. "
+    "Nếu bạn đang gặp nguy hiểm, đừng chờ: gọi 113 hoặc 111."
 )
 HANDOFF_OFFLINE_TEXT = (
-    "Mình đã ghi lại điều bạn kể và báo cho anh chị tư vấn viên. Lúc này chưa có anh chị nào trực, "
-    "nên có thể bạn sẽ phải chờ một chút — anh chị sẽ trả lời bạn sớm nhất có thể. "
-    "Nếu bạn cần giúp ngay, hãy gọi 111 bây giờ nhé: miễn phí và luôn có người nghe máy, cả ngày lẫn đêm. "
-    "Nếu bạn đang gặp nguy hiểm, hãy gọi 113."
+    "Mình nói thật nhé: lúc này chưa có tư vấn viên nào trực, nên có thể bạn phải chờ. "
+    "Họ sẽ trả lời bạn sớm nhất có thể. Cần người nghe ngay, gọi 111: luôn có người, miễn phí, cả ngày lẫn đêm. "
+    "Nếu bạn đang gặp nguy hiểm, gọi 113."
 )
 
 

@@ -1,33 +1,21 @@
-"""The help referral directory: national numbers shipped, local entries added by staff (CSV)."""
+"""The help referral directory: national numbers shipped, local entries added by staff (CSV).
+
+Places are the current administrative units (data/places/units.yml, see api/content/places.py):
+a province and a commune, no district. A former province ("Quảng Nam") is stored as the one it joined
+("Đà Nẵng") and still finds its entries."""
 from __future__ import annotations
 
 import csv
 import io
 import re
-import unicodedata
-from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.content.models import DIRECTORY_KINDS, DirectoryEntry
-
-_shared_fold: Callable[[str], str] | None
-try:  # the shared Vietnamese folding (same tokenisation as the NLU) when available
-    from vietnlu.text import fold as _shared_fold
-except ImportError:  # pragma: no cover - vietnlu ships with the repository
-    _shared_fold = None
-
-
-def fold(text: str) -> str:
-    """Lowercase, no diacritics, punctuation dropped: "Tam Kỳ" and "tam ky" compare equal."""
-    if _shared_fold is not None:
-        return _shared_fold(text)
-    stripped = unicodedata.normalize("NFD", text.lower().replace("đ", "d"))
-    stripped = "".join(ch for ch in stripped if unicodedata.category(ch) != "Mn")
-    return " ".join(re.findall(r"\w+", stripped)).replace("y", "i")
-
+from api.content.places import fold_place_name as fold
+from api.content.places import load_units
 
 # Only the national numbers ship with the product: local entries come from the staff who know them.
 NATIONAL_ENTRIES: tuple[dict[str, str], ...] = (
@@ -36,7 +24,7 @@ NATIONAL_ENTRIES: tuple[dict[str, str], ...] = (
     {"name": "Công an (khẩn cấp)", "kind": "police", "phone": "113", "hours": "24/7"},
     {"name": "Cấp cứu y tế", "kind": "health", "phone": "115", "hours": "24/7"},
 )
-CSV_FIELDS = ("name", "kind", "province", "district", "commune", "phone", "hours")
+CSV_FIELDS = ("name", "kind", "province", "commune", "phone", "hours")
 KIND_LABELS = {
     "child_protection_officer": "cán bộ bảo vệ trẻ em",
     "police": "công an",
@@ -55,11 +43,45 @@ class DirectoryError(ValueError):
 
 
 def place_key(entry: DirectoryEntry) -> str:
-    return "|".join(fold(p) for p in (entry.province, entry.district, entry.commune) if p.strip())
+    """The names people use for the entry's place: the province (and the provinces it took in), the commune."""
+
+    units = load_units()
+    keys: list[str] = []
+    province_name, district, commune = entry.province or "", entry.district or "", entry.commune or ""
+    province = units.province(province_name) if province_name.strip() else None
+    if province is not None:
+        keys += units.province_keys(province)
+    elif province_name.strip():
+        keys.append(fold(province_name))
+    if district.strip():  # an entry stored before July 2025's reform
+        keys.append(fold(district))
+    if commune.strip():
+        keys.append(units.commune_key(commune))
+    return "|".join(dict.fromkeys(k for k in keys if k))
+
+
+def _current_place(values: dict[str, str], where: str) -> None:
+    """Province and commune checked against the current units and written as they are named now."""
+
+    units = load_units()
+    province = units.province(values["province"])
+    if province is None:
+        raise DirectoryError(f"Không có tỉnh/thành \"{values['province']}\"{where} (34 tỉnh, thành từ 1/7/2025). / "
+                             f"Unknown province{where}.")
+    values["province"] = province.name
+    if values["commune"]:
+        commune = units.commune(province, values["commune"])
+        if commune is None:
+            raise DirectoryError(f"Không có xã/phường \"{values['commune']}\" ở {province.name}{where}: ghi tên xã, "
+                                 f"phường mới từ 1/7/2025 (ví dụ \"Phường ...\"). / Unknown commune{where}.")
+        values["commune"] = commune
 
 
 def validate_entry(data: dict[str, Any], line: int | None = None) -> dict[str, str]:
     where = f" (dòng {line} / line {line})" if line else ""
+    if str(data.get("district") or "").strip():
+        raise DirectoryError(f"Từ 1/7/2025 không còn cấp huyện: bỏ cột district, ghi xã/phường mới{where}. / "
+                             f"Districts no longer exist since July 2025: give the commune{where}.")
     values = {field: str(data.get(field) or "").strip() for field in CSV_FIELDS}
     if not values["name"] or not values["phone"]:
         raise DirectoryError(f"Cần có tên và số điện thoại{where}. / Name and phone are required{where}.")
@@ -70,6 +92,7 @@ def validate_entry(data: dict[str, Any], line: int | None = None) -> dict[str, s
         raise DirectoryError(f"Số điện thoại không hợp lệ{where}. / Invalid phone number{where}.")
     if not values["province"]:
         raise DirectoryError(f"Mục địa phương cần có tỉnh/thành{where}. / A local entry needs a province{where}.")
+    _current_place(values, where)
     return values
 
 
@@ -142,26 +165,27 @@ def local_help(session: Session, text: str) -> list[DirectoryEntry] | None:
     local = [e for e in entries if not e.national and places_in(folded, e)]
     if not local:
         return None
-    # The most specific match first: commune, then district, then province.
+    # The most specific match first: the commune, then the province.
+
+    units = load_units()
     hotline = [e for e in entries if e.phone == "111"]
     return hotline + sorted(local, key=lambda e: -sum(
-        _contains_phrase(folded, fold(p)) for p in (e.commune, e.district) if p))
+        _contains_phrase(folded, key) for key in (units.commune_key(e.commune or ""), fold(e.district or "")) if key))
 
 
 def help_reply(entries: list[DirectoryEntry]) -> dict[str, Any]:
-    lines = ["Đây là những nơi có thể giúp em:"]
+    lines = ["Đây là những nơi có thể giúp bạn:"]
     for entry in entries:
-        place = ", ".join(p for p in (entry.commune, entry.district, entry.province) if p)
+        place = ", ".join(p for p in (entry.commune, entry.province) if p)
         hours = f" ({entry.hours})" if entry.hours else ""
         lines.append(f"• {entry.name}{' – ' + place if place else ''}: {entry.phone}{hours}")
-    lines.append("Nếu em đang gặp nguy hiểm, hãy gọi ngay 111 (miễn phí, 24/7) hoặc 113.")
+    lines.append("Nếu bạn đang gặp nguy hiểm, hãy gọi ngay 113, hoặc 111 (miễn phí, cả ngày lẫn đêm).")
     return {"text": "\n".join(lines)}
 
 
 def entry_out(entry: DirectoryEntry) -> dict[str, Any]:
     return {"id": entry.id, "name": entry.name, "kind": entry.kind, "province": entry.province,
-            "district": entry.district, "commune": entry.commune, "phone": entry.phone, "hours": entry.hours,
-            "national": entry.national}
+            "commune": entry.commune, "phone": entry.phone, "hours": entry.hours, "national": entry.national}
 
 
 def export_csv(entries: list[DirectoryEntry]) -> str:

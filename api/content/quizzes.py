@@ -66,7 +66,7 @@ def start_quiz(session: Session, conversation: Conversation, quiz: Quiz) -> list
     quiz_session = QuizSession(conversation_id=conversation.id, quiz_id=quiz.id)
     session.add(quiz_session)
     session.flush()
-    intro = {"text": f"🎯 Đố vui: {quiz.title}. Có {len(quiz.questions)} câu, em chọn một đáp án nhé! "
+    intro = {"text": f"🎯 Đố vui: {quiz.title}. Có {len(quiz.questions)} câu, bạn chọn một đáp án nhé! "
                      f"(Nhắn \"dừng\" để dừng.)"}
     return [intro, question_message(quiz, quiz_session)]
 
@@ -100,14 +100,14 @@ def answer(session: Session, conversation: Conversation, text: str) -> list[dict
         return None
     if normalise_command(text) in STOP_WORDS:
         quiz_session.finished = True
-        return [{"text": "Mình dừng đố vui nhé. Muốn chơi lại, em nhắn \"đố vui\". "
-                         "(Muốn ngừng nhận tin của chương trình, em nhắn \"huỷ đăng ký\".)"}]
+        return [{"text": "Mình dừng đố vui nhé. Muốn chơi lại, bạn nhắn \"đố vui\". "
+                         "(Muốn ngừng nhận tin của chương trình, bạn nhắn \"huỷ đăng ký\".)"}]
     question = quiz.questions[quiz_session.question_index]
     chosen = _chosen_option(text, question, quiz_session)
     if chosen is None:
         return None
     if chosen == -1:
-        return [{"text": "Câu đó em đã trả lời rồi. Mình đang ở câu này nhé:"},
+        return [{"text": "Câu đó bạn đã trả lời rồi. Mình đang ở câu này nhé:"},
                 question_message(quiz, quiz_session)]
     correct = chosen == question["correct"]
     if correct:
@@ -120,9 +120,9 @@ def answer(session: Session, conversation: Conversation, text: str) -> list[dict
     quiz_session.updated_at = utcnow()
     if quiz_session.question_index >= len(quiz.questions):
         quiz_session.finished = True
-        replies.append({"text": f"🎉 Em trả lời đúng {quiz_session.correct_answers}/{len(quiz.questions)} câu. "
-                                "Cảm ơn em đã chơi! Nếu có chuyện gì làm em lo lắng, hãy nhắn cho mình "
-                                "hoặc gọi 111 (miễn phí, 24/7)."})
+        replies.append({"text": f"🎉 Bạn trả lời đúng {quiz_session.correct_answers}/{len(quiz.questions)} câu. "
+                                "Cảm ơn bạn đã chơi! Nếu có chuyện gì làm bạn lo lắng, hãy nhắn cho mình "
+                                "hoặc gọi 111 (miễn phí, cả ngày lẫn đêm)."})
     else:
         replies.append(question_message(quiz, quiz_session))
     return replies
@@ -136,11 +136,11 @@ def start_requested(session: Session, conversation: Conversation, text: str) -> 
     if match:
         quiz = session.get(Quiz, int(match.group(1)))
         if quiz is None or not quiz.active:
-            return [{"text": "Đố vui này đã kết thúc rồi. Em nhắn \"đố vui\" để chơi bộ mới nhé."}]
+            return [{"text": "Đố vui này đã kết thúc rồi. Bạn nhắn \"đố vui\" để chơi bộ mới nhé."}]
     elif command in START_WORDS:
         quiz = session.scalar(select(Quiz).where(Quiz.active.is_(True)).order_by(Quiz.id.desc()).limit(1))
         if quiz is None:
-            return [{"text": "Hiện chưa có đố vui nào. Em quay lại sau nhé!"}]
+            return [{"text": "Hiện chưa có đố vui nào. Bạn quay lại sau nhé!"}]
     else:
         return None
     return start_quiz(session, conversation, quiz)

@@ -103,12 +103,40 @@ def load_domain_responses(domain_path: Path) -> dict[str, list[dict[str, Any]]]:
     return result
 
 
+def _refresh_default(session: Session, name: str, variations: list[dict[str, Any]]) -> None:
+    """A response nobody edited follows domain.yml's new default text: a new live version by domain.yml.
+
+    A live version written by staff, or one pending approval, is left alone.
+    """
+    response = session.scalar(select(ContentResponse).where(ContentResponse.name == name))
+    if response is None:
+        return
+    current = live_version(session, response.id)
+    if current is None or current.author != SEED_AUTHOR or current.variations == variations:
+        return
+    pending = session.scalar(select(func.count()).select_from(ResponseVersion).where(
+        ResponseVersion.response_id == response.id, ResponseVersion.status == "pending"))
+    if pending:
+        return
+    number = (session.scalar(select(func.max(ResponseVersion.version))
+                             .where(ResponseVersion.response_id == response.id)) or 0) + 1
+    version = ResponseVersion(response_id=response.id, version=number, variations=variations, status="pending",
+                              author=SEED_AUTHOR, approved_by=SEED_AUTHOR, approved_at=utcnow(),
+                              note="Mặc định mới từ domain.yml")
+    session.add(version)
+    session.flush()
+    _make_live(session, response, version)
+    response.safety_critical = is_safety_critical(name, [v.get("text") or "" for v in variations])
+
+
 def seed_responses(session: Session, domain_responses: dict[str, list[dict[str, Any]]]) -> int:
-    """Add every domain.yml response not yet known as its live version 1. Idempotent: staff edits stay."""
+    """Add every domain.yml response not yet known as its live version 1. Idempotent: staff edits stay;
+    a response still at a domain.yml default takes domain.yml's new default."""
     known = set(session.scalars(select(ContentResponse.name)))
     added = 0
     for name, variations in domain_responses.items():
         if name in known:
+            _refresh_default(session, name, variations)
             continue
         response = ContentResponse(
             name=name,

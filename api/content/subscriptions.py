@@ -17,10 +17,10 @@ SUBSCRIBE_WORDS = frozenset({"đăng ký", "đăng kí", "dang ky", "dang ki", "
 UNSUBSCRIBE_WORDS = frozenset({"dừng", "dừng lại", "dừng nhận tin", "dung nhan tin", "/stop", "stop",
                                "huỷ đăng ký", "hủy đăng ký", "huỷ đăng kí", "hủy đăng kí", "huy dang ky",
                                "huy dang ki", "/unsubscribe", "unsubscribe"})
-SUBSCRIBED_TEXT = ("Cảm ơn em đã đăng ký! Thỉnh thoảng mình sẽ gửi em những mẹo giữ an toàn và đố vui. "
-                   "Muốn dừng lúc nào, em chỉ cần nhắn \"dừng\". Nếu cần giúp ngay, hãy gọi 111 (miễn phí, 24/7).")
-UNSUBSCRIBED_TEXT = ("Mình đã dừng gửi tin cho em. Em vẫn có thể nhắn cho mình bất cứ lúc nào. "
-                     "Muốn nhận lại, em nhắn \"đăng ký\" nhé. Cần giúp ngay: gọi 111 (miễn phí, 24/7).")
+SUBSCRIBED_TEXT = ("Cảm ơn bạn đã đăng ký! Thỉnh thoảng mình sẽ gửi bạn những mẹo giữ an toàn và đố vui. "
+                   "Muốn dừng lúc nào, bạn chỉ cần nhắn \"dừng\". Cần giúp ngay, gọi 111 (miễn phí).")
+UNSUBSCRIBED_TEXT = ("Mình đã dừng gửi tin cho bạn. Bạn vẫn có thể nhắn cho mình bất cứ lúc nào. "
+                     "Muốn nhận lại, bạn nhắn \"đăng ký\" nhé. Cần giúp ngay, gọi 111 (miễn phí).")
 
 
 def normalise_command(text: str) -> str:

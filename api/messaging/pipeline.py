@@ -32,21 +32,21 @@ from api.security.crypto import Crypto
 
 log = logging.getLogger(__name__)
 
+# Texts as docs/content.md writes them (same as domain.yml's utter_service_unavailable, utter_welcome
+# and utter_non_text).
 HOTLINE_FALLBACK_TEXT = (
-    "Mình đang gặp trục trặc một chút. Nếu bạn cần giúp ngay, hãy gọi 111 — miễn phí, 24/7."
+    "Mình đang gặp trục trặc một chút. Nếu bạn cần giúp ngay, hãy gọi 111: miễn phí, cả ngày lẫn đêm."
 )
 WELCOME_TEXT = (
-    "Chào bạn! Mình là trợ lý trò chuyện của chương trình phòng chống xâm hại trẻ em. "
-    "Bạn có thể hỏi mình về an toàn cơ thể, về cách nhờ người lớn giúp đỡ, "
-    "hoặc kể cho mình nghe điều làm bạn lo lắng. Mình luôn lắng nghe.\n\n"
-    "Về riêng tư: mình không hỏi tên thật của bạn, chỉ giữ ít thông tin nhất có thể, "
-    "và tin nhắn được mã hoá khi lưu.\n\n"
-    "Nếu bạn đang gặp nguy hiểm hoặc cần người giúp ngay, hãy gọi 111 — "
-    "Tổng đài quốc gia bảo vệ trẻ em, miễn phí, 24/7."
+    "Chào bạn! 👋 Mình là Trợ lý Bảo vệ trẻ em, một chatbot (máy trả lời tự động) của chương trình "
+    "bảo vệ trẻ em. Mình chỉ bạn cách giữ an toàn và lắng nghe khi bạn lo lắng.\n\n"
+    "🔒 Riêng tư: bạn không cần nói tên thật. Khi bạn kể chuyện nguy hiểm, tư vấn viên (người thật) sẽ đọc để giúp "
+    "bạn, và có thể báo cho 111 hoặc công an để giữ bạn an toàn.\n\n"
+    "Cần người giúp ngay? Gọi 111: miễn phí, cả ngày lẫn đêm."
 )
 NON_TEXT_REPLY = (
-    "Cảm ơn bạn đã gửi cho mình! Hiện mình chỉ đọc được tin nhắn bằng chữ thôi, "
-    "bạn nhắn chữ cho mình nhé. Nếu bạn cần giúp ngay, hãy gọi 111 — miễn phí, 24/7."
+    "Mình chỉ đọc được chữ, không xem được ảnh, nhãn dán hay tin nhắn thoại, và mình không giữ chúng. "
+    "Bạn nhắn bằng chữ cho mình nhé. Nếu có ai ép bạn gửi ảnh, đó không phải lỗi của bạn: gọi 111 để được giúp."
 )
 TEXT_KINDS = ("text", "button")
 NON_TEXT_KINDS = ("sticker", "photo", "voice", "document", "other")

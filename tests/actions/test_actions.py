@@ -13,8 +13,11 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.actions import ActionAnswer, ActionHandleRisk
 from actions.replies import (
+    COUNSELOR_OFFER,
+    COUNSELOR_TOLD,
     DEFAULT_CLARIFY_TOPICS,
     DISCLOSURE_RESPONSES,
+    FOLLOW_UPS,
     TOPIC_RESPONSES,
     TOPIC_TITLES,
 )
@@ -95,7 +98,7 @@ def _slots(events: list[dict]) -> dict[str, Any]:
 @pytest.mark.parametrize("topic", DISCLOSURES)
 def test_concern_disclosure_gets_its_reply_and_a_counselor_offer(domain, action_class, topic):
     responses, payload, events = _run(action_class, _tracker(topic, _risk("concern", topic)), domain)
-    assert _names(responses) == [DISCLOSURE_RESPONSES[topic]]
+    assert _names(responses) == [DISCLOSURE_RESPONSES[topic], COUNSELOR_OFFER]
     assert payload["type"] == "risk"
     assert (payload["level"], payload["category"], payload["intent"]) == ("concern", topic, topic)
     assert payload["escalate"] is False
@@ -107,33 +110,37 @@ def test_concern_disclosure_gets_its_reply_and_a_counselor_offer(domain, action_
 
 @pytest.mark.parametrize("action_class", BOTH_ACTIONS)
 @pytest.mark.parametrize("topic", DISCLOSURES)
-def test_high_disclosure_escalates(domain, action_class, topic):
+def test_high_disclosure_escalates_and_says_a_counselor_was_told(domain, action_class, topic):
     responses, payload, events = _run(action_class, _tracker(topic, _risk("high", topic)), domain)
-    assert _names(responses) == [DISCLOSURE_RESPONSES[topic]]
+    assert _names(responses) == [DISCLOSURE_RESPONSES[topic], COUNSELOR_TOLD]
     assert (payload["level"], payload["category"], payload["escalate"]) == ("high", topic, True)
     assert _slots(events)["risk_level"] == "high"
-    assert _slots(events)["counselor_offered"] is True
+    # Nothing was asked: a later "không" is not taken as declining a counselor.
+    assert _slots(events)["counselor_offered"] is False
 
 
 @pytest.mark.parametrize("action_class", BOTH_ACTIONS)
 @pytest.mark.parametrize("topic", DISCLOSURES)
 def test_imminent_reply_comes_first(domain, action_class, topic):
     responses, payload, events = _run(action_class, _tracker(topic, _risk("imminent", topic)), domain)
-    first = "utter_imminent_self_harm" if topic == "disclose_self_harm" else "utter_imminent_safety"
-    assert _names(responses) == [first, DISCLOSURE_RESPONSES[topic]]
+    if topic == "disclose_self_harm":
+        expected = ["utter_imminent_self_harm", "utter_disclosure_self_harm", COUNSELOR_TOLD]
+    else:
+        expected = ["utter_imminent_safety", "utter_imminent_safety_steps", COUNSELOR_TOLD]
+    assert _names(responses) == expected
     assert (payload["level"], payload["category"], payload["escalate"]) == ("imminent", topic, True)
     assert _slots(events)["risk_level"] == "imminent"
 
 
 def test_disclosure_rated_none_still_gets_the_disclosure_reply(domain):
     responses, payload, _ = _run(ActionHandleRisk, _tracker("disclose_neglect", _risk("none")), domain)
-    assert _names(responses) == ["utter_disclosure_neglect"]
+    assert _names(responses) == ["utter_disclosure_neglect", COUNSELOR_OFFER]
     assert payload["level"] == "none" and payload["escalate"] is False
 
 
 def test_risk_without_a_category_gets_the_general_support_reply(domain):
     responses, payload, _ = _run(ActionAnswer, _tracker("out_of_scope", _risk("imminent")), domain)
-    assert _names(responses) == ["utter_imminent_safety", "utter_concern_support"]
+    assert _names(responses) == ["utter_imminent_safety", "utter_imminent_safety_steps", COUNSELOR_TOLD]
     assert payload["escalate"] is True and payload["category"] is None
 
 
@@ -156,7 +163,7 @@ def test_faq_with_high_risk_gets_the_disclosure_reply_instead(domain, topic):
     responses, payload, _ = _run(
         ActionAnswer, _tracker(topic, _risk("high", "disclose_sexual_abuse")), domain
     )
-    assert _names(responses) == ["utter_disclosure_sexual_abuse"]
+    assert _names(responses) == ["utter_disclosure_sexual_abuse", COUNSELOR_TOLD]
     assert f"utter_{topic}" not in _names(responses)
     assert (payload["level"], payload["escalate"], payload["intent"]) == ("high", True, topic)
 
@@ -198,7 +205,8 @@ def test_request_counselor_with_a_disclosure_escalates_and_counts_as_a_request(d
     # child asked for a person, which always opens a case.
     tracker = _tracker("request_counselor", _risk("concern", "disclose_bullying"))
     responses, payload, events = _run(ActionHandleRisk, tracker, domain)
-    assert _names(responses)[0] == "utter_disclosure_bullying"
+    # The child asked: told, never asked back whether they want a counselor.
+    assert _names(responses) == ["utter_disclosure_bullying", COUNSELOR_TOLD]
     assert payload["escalate"] is True and payload["counselor_requested"] is True
     assert _slots(events)["counselor_requested"] is True
 
@@ -321,7 +329,7 @@ def test_fallback_with_risk_gets_the_risk_reply(domain):
     tracker = _tracker("nlu_fallback", _risk("imminent", "disclose_self_harm"), confidence=0.2,
                        slots={"fallback_count": 1.0})
     responses, payload, _ = _run(ActionAnswer, tracker, domain)
-    assert _names(responses) == ["utter_imminent_self_harm", "utter_disclosure_self_harm"]
+    assert _names(responses) == ["utter_imminent_self_harm", "utter_disclosure_self_harm", COUNSELOR_TOLD]
     assert payload["escalate"] is True and payload["fallback"] is False
 
 
@@ -332,9 +340,10 @@ def _every_response_name() -> set[str]:
     from actions import replies
 
     names = set(replies.DISCLOSURE_RESPONSES.values()) | set(replies.TOPIC_RESPONSES.values())
-    names |= {"utter_imminent_safety", "utter_imminent_self_harm", "utter_concern_support",
-              "utter_counselor_accepted", "utter_counselor_declined", "utter_clarify", "utter_default"}
-    return names
+    names |= {"utter_imminent_safety", "utter_imminent_safety_steps", "utter_imminent_self_harm",
+              "utter_concern_support", "utter_counselor_accepted", "utter_counselor_declined", "utter_clarify",
+              "utter_default", replies.COUNSELOR_OFFER, replies.COUNSELOR_TOLD}
+    return names | set(replies.FOLLOW_UPS.values())
 
 
 def test_every_response_the_actions_can_utter_exists_in_the_domain(domain):
@@ -364,3 +373,32 @@ def test_every_response_actually_uttered_exists_in_the_domain(domain):
                     uttered.update(_names(responses))
     assert uttered <= set(domain["responses"])
     assert uttered <= _every_response_name()
+
+
+# ------------------------------------------------------------------------------- follow-ups
+
+
+def _tracker_with_detail(intent: str, detail: str, slots: dict[str, Any] | None = None) -> Tracker:
+    tracker = _tracker(intent, _risk("none"), slots=slots, text=f'/{intent}{{"detail":"{detail}"}}')
+    tracker.latest_message["entities"] = [{"entity": "detail", "value": detail}]
+    return tracker
+
+
+@pytest.mark.parametrize(("topic", "detail"), sorted(FOLLOW_UPS))
+def test_a_follow_up_button_gets_its_response(domain, topic, detail):
+    responses, payload, _ = _run(ActionAnswer, _tracker_with_detail(topic, detail), domain)
+    assert _names(responses) == [FOLLOW_UPS[(topic, detail)]]
+    assert FOLLOW_UPS[(topic, detail)] in domain["responses"]
+    assert payload["escalate"] is False
+
+
+def test_an_unknown_detail_gets_the_topic_answer(domain):
+    responses, _, _ = _run(ActionAnswer, _tracker_with_detail("ask_body_safety", "nonsense"), domain)
+    assert _names(responses) == ["utter_ask_body_safety"]
+
+
+def test_a_follow_up_with_risk_still_gets_the_risk_reply(domain):
+    tracker = _tracker_with_detail("ask_body_safety", "more")
+    tracker.latest_message["risk"] = _risk("high", "disclose_sexual_abuse")
+    responses, _, _ = _run(ActionAnswer, tracker, domain)
+    assert _names(responses) == ["utter_disclosure_sexual_abuse", COUNSELOR_TOLD]

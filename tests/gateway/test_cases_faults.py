@@ -12,6 +12,7 @@ from sqlalchemy.engine import make_url
 
 from api.cases.emergency import STORAGE_DOWN_TEXT
 from api.cases.models import Case, CaseMessage
+from api.cases.service import HANDOFF_OFFLINE_TEXT, HANDOFF_ONLINE_TEXT
 from api.messaging.models import InboundMessage
 from api.messaging.pipeline import HOTLINE_FALLBACK_TEXT
 from api.settings import Settings
@@ -80,7 +81,7 @@ async def test_database_down_mid_disclosure_case_is_stored_once_back(
             fake_rasa.delay_seconds = 0.0
 
             # Retried until stored: the case exists once, with the message; the turn's replies follow.
-            await eventually(lambda: any(t.startswith("Mình đã ghi lại") or t.startswith("Mình đã báo")
+            await eventually(lambda: any(t in (HANDOFF_ONLINE_TEXT, HANDOFF_OFFLINE_TEXT)
                                          for t in _texts(fake_telegram)), timeout=30,
                              what="handoff message once the database is back")
             with gateway.app.state.context.database.session() as session:

@@ -141,3 +141,45 @@ async def test_rollback_diff_and_roles(client: httpx.AsyncClient, app: FastAPI) 
     assert preview["rendered"][0]["text"] == "Chào Mai"
     assert preview["rendered"][0]["zalo_text"] == "Chào Mai\n\n1. Có"
     assert preview["problems"] and "111" in preview["problems"][0]
+
+
+async def test_the_console_warns_on_the_writing_rules_without_blocking(client: httpx.AsyncClient,
+                                                                        app: FastAPI) -> None:
+    """docs/content.md's rules (api/content/safe_words.py): a warning in the preview and after saving."""
+    staff = staff_token(app, "lan@example.org")
+    preview = (await client.post("/api/v1/responses/utter_default/preview", headers=staff, json={
+        "variations": [{"text": "Gọi 111 nhé, những gì em kể được giữ bí mật.",
+                        "buttons": [{"title": "Để sau", "payload": "/deny"}]}]})).json()
+    assert preview["problems"] == []  # 111 is there: saving is allowed
+    warnings = " ".join(preview["warnings"])
+    assert "bí mật" in warnings and "“em”" in warnings and preview["warnings"][0].startswith("Biến thể 1:")
+    clean = (await client.post("/api/v1/responses/utter_default/preview", headers=staff, json={
+        "variations": [{"text": "Mình chưa hiểu. Cần giúp ngay, gọi 111."}]})).json()
+    assert clean["warnings"] == []
+    saved = await client.post("/api/v1/responses/utter_thank/versions", headers=staff,
+                              json={"variations": [{"text": "Cảm ơn em nhiều nha!"}]})
+    assert saved.status_code == 201 and saved.json()["status"] == "live"
+    assert any("“em”" in w for w in saved.json()["warnings"])
+
+
+async def test_a_new_default_in_domain_yml_replaces_an_unedited_response_only(client: httpx.AsyncClient,
+                                                                            app: FastAPI) -> None:
+    from api.content.responses import load_domain_responses, seed_responses
+
+    staff = staff_token(app, "lan@example.org")
+    await client.post("/api/v1/responses/utter_thank/versions", headers=staff,
+                      json={"variations": [{"text": "Cảm ơn bạn nhiều nha!"}]})
+    from pathlib import Path
+
+    defaults = load_domain_responses(Path(app.state.context.settings.domain_path))
+    defaults["utter_greet"] = [{"text": "Chào bạn, mình nghe đây.", "buttons": []}]
+    defaults["utter_thank"] = [{"text": "Không có gì!", "buttons": []}]
+    for _ in range(2):  # the second run changes nothing
+        with app.state.context.database.transaction() as session:
+            seed_responses(session, defaults)
+    greet = (await client.get("/api/v1/responses/utter_greet/versions", headers=staff)).json()["versions"]
+    assert [(v["version"], v["status"], v["author"]) for v in greet] == [(2, "live", "domain.yml"),
+                                                                         (1, "superseded", "domain.yml")]
+    assert greet[0]["variations"][0]["text"] == "Chào bạn, mình nghe đây."
+    thank = (await client.get("/api/v1/responses/utter_thank/versions", headers=staff)).json()["versions"]
+    assert thank[0]["author"] != "domain.yml" and thank[0]["status"] == "live"  # staff's edit stays

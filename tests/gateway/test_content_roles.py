@@ -30,8 +30,8 @@ async def test_campaign_staff_cannot_read_cases_and_changes_are_audited(client: 
         "title": "T", "text": "x", "channels": ["telegram"]})).json()
     await client.post(f"/api/v1/broadcasts/{created['id']}/send", headers=staff)
     await client.post("/api/v1/directory", headers=staff, json={
-        "name": "Phòng LĐTBXH Tam Kỳ", "kind": "child_protection_officer", "province": "Quảng Nam",
-        "district": "Tam Kỳ", "phone": "0235 3000 001"})
+        "name": "Cán bộ bảo vệ trẻ em phường Tam Kỳ", "kind": "child_protection_officer", "province": "Đà Nẵng",
+        "commune": "Phường Tam Kỳ", "phone": "0235 3000 001"})
     with app.state.context.database.session() as session:
         actions = list(session.scalars(select(AuditLog.action).where(AuditLog.action.like("content.%"))
                                        .order_by(AuditLog.id)))

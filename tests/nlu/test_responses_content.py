@@ -25,16 +25,18 @@ DISCLOSURES = [
     "utter_disclosure_third_party", "utter_concern_support",
 ]
 IMMINENT = ["utter_imminent_safety", "utter_imminent_self_harm"]
-COUNSELOR = ["utter_offer_counselor", "utter_counselor_accepted", "utter_counselor_declined"]
+COUNSELOR = ["utter_offer_counselor", "utter_counselor_told", "utter_counselor_accepted", "utter_counselor_declined"]
 GATEWAY = [
     "utter_non_text", "utter_service_unavailable", "utter_handoff_waiting", "utter_handoff_offline",
     "utter_handoff_joined", "utter_subscribed", "utter_unsubscribed",
 ]
-REQUIRED = CONVERSATION + FAQ + FLOW + DISCLOSURES + IMMINENT + COUNSELOR + GATEWAY
+REQUIRED = CONVERSATION + FAQ + FLOW + DISCLOSURES + IMMINENT + COUNSELOR + GATEWAY + ["utter_imminent_safety_steps"]
 
 # A child in trouble may read any one of these: each variation must give the hotline.
 MUST_GIVE_111 = (
-    DISCLOSURES + IMMINENT + COUNSELOR + ["utter_request_counselor", "utter_default", "utter_service_unavailable"]
+    DISCLOSURES + IMMINENT + COUNSELOR
+    + ["utter_imminent_safety_steps", "utter_request_counselor", "utter_default", "utter_service_unavailable",
+       "utter_clarify", "utter_out_of_scope", "utter_non_text"]
     + [name for name in GATEWAY if name.startswith("utter_handoff")]
 )
 
@@ -97,14 +99,20 @@ def test_imminent_responses_give_all_emergency_numbers(responses, name):
 
 
 @pytest.mark.parametrize("name", DISCLOSURES)
-def test_disclosure_first_reply_thanks_reassures_and_offers_a_counselor(responses, name):
+def test_disclosure_first_reply_thanks_reassures_and_asks_nothing(responses, name):
+    """The question about a counselor is a bubble of its own, sent at concern level only."""
     for variation in responses[name]:
         text = variation["text"]
         assert THANKS_FOR_TRUST in text.lower(), f"{name}: no thanks for telling: {text!r}"
         assert NOT_YOUR_FAULT.search(text), f"{name}: does not say it is not their fault: {text!r}"
-        assert "tư vấn viên" in text, f"{name}: no counselor offer: {text!r}"
+        assert "tư vấn viên" not in text and not variation.get("buttons"), f"{name}: asks about a counselor"
+
+
+def test_the_counselor_offer_asks_with_yes_and_later_buttons(responses):
+    for variation in responses["utter_offer_counselor"]:
+        assert "tư vấn viên" in variation["text"]
         payloads = {button["payload"] for button in variation.get("buttons") or []}
-        assert {"/affirm", "/deny"} <= payloads, f"{name}: needs the yes/later counselor buttons"
+        assert {"/affirm", "/deny"} <= payloads
 
 
 def test_sextortion_reply_gives_the_steps(responses):
@@ -114,10 +122,19 @@ def test_sextortion_reply_gives_the_steps(responses):
             assert step in lowered, f"online abuse reply lacks '{step}': {text!r}"
 
 
-def test_self_harm_reply_says_they_matter_and_how_to_stay_safe(responses):
+def test_self_harm_reply_gives_hope_a_trusted_adult_and_how_to_stay_safe(responses):
     for text in _texts(responses, "utter_disclosure_self_harm"):
         lowered = text.lower()
-        assert "quan trọng" in lowered and "người bạn tin" in lowered and "xa" in lowered, text
+        assert "quan trọng" in lowered and "xa" in lowered, text
+        assert "người lớn bạn tin" in lowered, f"a trusted adult, not 'a friend': {text!r}"
+        assert "khá hơn" in lowered, f"no message of hope: {text!r}"
+
+
+def test_imminent_steps_say_leave_if_safe_and_never_confront(responses):
+    for text in _texts(responses, "utter_imminent_safety_steps"):
+        lowered = text.lower()
+        assert "an toàn" in lowered and "hàng xóm" in lowered and "người lớn bạn tin" in lowered, text
+        assert POLICE.search(text) and "đừng cãi" in lowered, text
 
 
 def test_third_party_reply_gives_the_police_for_danger_now(responses):
@@ -125,7 +142,13 @@ def test_third_party_reply_gives_the_police_for_danger_now(responses):
         assert POLICE.search(text), text
 
 
-@pytest.mark.parametrize("name", FAQ)
+def _faq_and_follow_ups() -> list[str]:
+    with DOMAIN_PATH.open(encoding="utf-8") as handle:
+        names = yaml.safe_load(handle)["responses"]
+    return [name for name in names if name.startswith("utter_ask_")]
+
+
+@pytest.mark.parametrize("name", _faq_and_follow_ups())
 def test_every_faq_answer_ends_by_pointing_to_111(responses, name):
     for text in _texts(responses, name):
         last_line = text.strip().splitlines()[-1]

@@ -25,6 +25,7 @@ from api.content.responses import (
     rollback_to,
     save_version,
 )
+from api.content.safe_words import check_response
 from api.context import app_context
 from api.db.session import Database
 from api.deps import AppSettings, DbSession
@@ -122,7 +123,8 @@ def create_version(name: str, body: VersionIn, db: DbSession, user: ContentStaff
     audit(db, user, "content.response.save", _target(name),
           {"version": version.version, "status": version.status})
     db.commit()
-    return _version_out(version)
+    # The writing rules (docs/content.md) warn; they never block a save.
+    return {**_version_out(version), "warnings": check_response(name, version.variations)}
 
 
 @router.post("/{name}/versions/{version}/approve")
@@ -193,7 +195,7 @@ def preview(name: str, body: PreviewIn, db: DbSession, _user: ContentReviewer) -
         options = "\n".join(f"{i}. {b['title']}" for i, b in enumerate(item["buttons"], start=1))
         item["zalo_text"] = item["text"] + (f"\n\n{options}" if options else "")
     return {"name": name, "safety_critical": response.safety_critical, "rendered": rendered,
-            "problems": problems}
+            "problems": problems, "warnings": check_response(name, variations)}
 
 
 # --- Rasa's NLG endpoint ----------------------------------------------------------------------------

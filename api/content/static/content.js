@@ -159,7 +159,8 @@ $("#preview-btn").addEventListener("click", async () => {
   try {
     const p = await api(`/api/v1/responses/${encodeURIComponent(current.name)}/preview`, {method: "POST", json: {variations: editedVariations()}});
     const out = $("#preview");
-    out.replaceChildren(...p.problems.map(t => el("p", {class: "problem"}, t)));
+    out.replaceChildren(...p.problems.map(t => el("p", {class: "problem"}, t)),
+                        ...(p.warnings || []).map(t => el("p", {class: "problem warning"}, "Cảnh báo: " + t)));
     for (const r of p.rendered) {
       out.append(el("div", {class: "bubble"}, r.text), el("div", {class: "bubble", title: "Trên Zalo"}, "Zalo: " + r.zalo_text));
     }
@@ -168,7 +169,8 @@ $("#preview-btn").addEventListener("click", async () => {
 $("#save-btn").addEventListener("click", async () => {
   try {
     const v = await api(`/api/v1/responses/${encodeURIComponent(current.name)}/versions`, {method: "POST", json: {variations: editedVariations(), note: $("#version-note").value}});
-    notice(v.status === "pending" ? `Đã lưu bản v${v.version}: chờ người thứ hai duyệt.` : `Đã lưu bản v${v.version}: đang dùng ngay.`);
+    const warned = (v.warnings || []).length ? ` Cảnh báo: ${v.warnings.join(" · ")}` : "";
+    notice((v.status === "pending" ? `Đã lưu bản v${v.version}: chờ người thứ hai duyệt.` : `Đã lưu bản v${v.version}: đang dùng ngay.`) + warned, Boolean(warned));
     await openResponse(current.name); await loadResponses();
   } catch (e) { notice(e.message, true); }
 });
