@@ -48,6 +48,8 @@ from vietnlu.text import is_emoji, nfc
 from vietnlu.topics import TOPIC_SOURCES, TopicModel
 
 RISK_KEY = "risk"
+# This file: how the components train is part of what they learn.
+COMPONENTS_SOURCE = Path(__file__).resolve()
 
 logger = logging.getLogger(__name__)
 
@@ -137,8 +139,11 @@ class VietnameseTokenizer(Tokenizer):
         return self._apply_token_pattern(tokens)
 
 
-# Sentence ends of a chat message: full stops, question and exclamation marks, new lines.
+# Sentence ends of a chat message: full stops, question and exclamation marks, semicolons, new lines.
 STORY_SENTENCE_SPLIT = re.compile(r"[.!?;\n]+")
+# Where TopicBlend keeps the intent classifier's own ranking (list of (intent, confidence)) for the
+# risk rules; not part of the parse output.
+CLASSIFIER_RANKING_KEY = "classifier_intent_ranking"
 
 
 def _ranking(message: Message) -> List[Tuple[str, float]]:
@@ -182,7 +187,8 @@ class TopicBlend(GraphComponent, IntentClassifier):
 
     @classmethod
     def fingerprint_addon(cls, config: Dict[str, Any]) -> Optional[str]:
-        return corpus_fingerprint([Path(config.get("lexicon_path") or DEFAULT_LEXICON_PATH), *TOPIC_SOURCES])
+        lexicon = Path(config.get("lexicon_path") or DEFAULT_LEXICON_PATH)
+        return corpus_fingerprint([lexicon, *TOPIC_SOURCES, COMPONENTS_SOURCE])
 
     def __init__(
         self,
@@ -238,8 +244,9 @@ class TopicBlend(GraphComponent, IntentClassifier):
         return component
 
     def blend(self, ranking: List[Tuple[str, float]], linear: Dict[str, float]) -> List[Tuple[str, float]]:
-        weight = float(self.component_config["classifier_weight"])
         classifier = {name: confidence for name, confidence in ranking if name != FALLBACK_INTENT}
+        # Without a classifier ranking the linear model answers alone, at full weight.
+        weight = float(self.component_config["classifier_weight"]) if classifier else 0.0
         names = set(classifier) | set(linear)
         scores = {name: weight * classifier.get(name, 0.0) + (1 - weight) * linear.get(name, 0.0) for name in names}
         return sorted(scores.items(), key=lambda item: item[1], reverse=True)
@@ -255,8 +262,11 @@ class TopicBlend(GraphComponent, IntentClassifier):
             return messages
         for message, text, probabilities in zip(messages, texts, linear, strict=True):
             if text:
-                ranking = self.blend(_ranking(message), probabilities)
-                _set_ranking(message, self._disclosure_in_story(text, ranking))
+                own = _ranking(message)
+                # The risk rules' confidence thresholds were set on the classifier's own ranking: they
+                # keep reading it, so the blend can change the topic but never lower a risk reading.
+                message.set(CLASSIFIER_RANKING_KEY, own)
+                _set_ranking(message, self._disclosure_in_story(text, self.blend(own, probabilities)))
         return messages
 
     def _disclosure_in_story(self, text: str, ranking: List[Tuple[str, float]]) -> List[Tuple[str, float]]:
@@ -271,8 +281,13 @@ class TopicBlend(GraphComponent, IntentClassifier):
         sentences = [part for part in STORY_SENTENCE_SPLIT.split(text) if len(part.split()) >= 3]
         if len(sentences) < 2:
             return ranking
+        try:
+            by_sentence = self.model.rank_many(sentences)
+        except Exception as exc:  # noqa: BLE001 - the whole message's reading still answers
+            logger.error("topic model failed on sentences (%s)", type(exc).__name__)
+            return ranking
         best, topic = 0.0, None
-        for probabilities in self.model.rank_many(sentences):
+        for probabilities in by_sentence:
             for name in DISCLOSURE_TOPICS:
                 if probabilities.get(name, 0.0) > best:
                     best, topic = probabilities[name], name
@@ -296,8 +311,9 @@ class RiskAssessor(GraphComponent, IntentClassifier):
     Trains the learned risk model (vietnlu/risk/model.py) on the risk corpus (data/risk) and on
     the training data's non-disclosure examples as harmless messages; at parse time combines
     its reading with the rules (classifier ranking + reviewed risk lexicon, data/lexicon/risk.yml),
-    which act as a floor (vietnlu/risk/combine.py). Must come after the intent classifier and
-    before the FallbackClassifier, so that it sees the classifier's own top intent.
+    which act as a floor (vietnlu/risk/combine.py). Must come after the intent classifier (and
+    TopicBlend) and before the FallbackClassifier. The rules read the classifier's own ranking, which
+    TopicBlend keeps aside: their confidence thresholds were set on it.
     """
 
     MODEL_FILE = "risk_model.pkl"
@@ -318,7 +334,7 @@ class RiskAssessor(GraphComponent, IntentClassifier):
         """The corpus, the teencode lexicon and the model code are read from files, not from the
         graph: Rasa's training cache must retrain the model when any of them changes."""
         paths = _corpus_paths(config) + [Path(config.get("lexicon_path") or DEFAULT_LEXICON_PATH)]
-        return corpus_fingerprint(paths + list(TRAINING_SOURCES))
+        return corpus_fingerprint(paths + list(TRAINING_SOURCES) + [COMPONENTS_SOURCE])
 
     def __init__(
         self,
@@ -400,15 +416,14 @@ class RiskAssessor(GraphComponent, IntentClassifier):
         texts = [message.get(TEXT) or "" for message in messages]
         readings = self._model_readings(texts)
         for message, text, reading in zip(messages, texts, readings, strict=True):
-            intent: Dict[str, Any] = message.get(INTENT) or {}
-            ranking = [
-                (item.get("name"), float(item.get("confidence") or 0.0))
-                for item in (message.get(INTENT_RANKING_KEY) or [])
-            ]
+            ranking = message.get(CLASSIFIER_RANKING_KEY)
+            if ranking is None:  # no TopicBlend in the pipeline: the ranking is the classifier's own
+                ranking = _ranking(message)
+            top_name, top_confidence = ranking[0] if ranking else (None, 0.0)
             rule = assess(
                 text,
-                intent.get("name"),
-                float(intent.get("confidence") or 0.0),
+                top_name,
+                top_confidence,
                 ranking,
                 lexicon=self.risk_lexicon,
                 text_lexicon=self.lexicon,

@@ -310,3 +310,31 @@ def test_one_clear_disclosure_sentence_decides_a_story(storage, context):
     one_sentence = _classified("chào bot nha", "greet", 0.9, ("disclose_bullying", 0.05))
     blend.process([one_sentence])
     assert one_sentence.get("intent")["name"] == "greet"
+
+
+def test_without_a_classifier_ranking_the_linear_model_answers_at_full_weight(storage, context):
+    config = TopicBlend.get_default_config()
+    TopicBlend.create(config, storage, Resource("alone_topics"), context).train(_topic_training())
+    blend = TopicBlend.load(config, storage, Resource("alone_topics"), context)
+    message = Message(data={"text": "tụi nó bully em"})
+    blend.process([message])
+    expected = blend.model.rank("tụi nó bully em")["disclose_bullying"]
+    assert message.get("intent") == {"name": "disclose_bullying", "confidence": pytest.approx(expected)}
+
+
+def test_the_risk_rules_read_the_classifier_s_own_ranking_not_the_blend(storage, context, assessor):
+    """The blend may change the topic; it never lowers what the rules read from the classifier."""
+
+    class Doubtful:  # a linear model that has never seen these words
+        def rank_many(self, texts):
+            return [{"out_of_scope": 1.0} for _ in texts]
+
+    blend = TopicBlend(TopicBlend.get_default_config(), model=Doubtful())
+    alone = _classified("tối nay em uống hết lọ thuốc ngủ", "disclose_self_harm", 0.6, ("out_of_scope", 0.4))
+    blended = _classified("tối nay em uống hết lọ thuốc ngủ", "disclose_self_harm", 0.6, ("out_of_scope", 0.4))
+    blend.process([blended])
+    assert blended.get("intent")["name"] == "out_of_scope"  # the blend changed the topic
+    assessor.process([alone])
+    assessor.process([blended])
+    assert blended.get(RISK_KEY)["level"] == alone.get(RISK_KEY)["level"] == "imminent"
+    assert "classifier_intent_ranking" not in blended.as_dict(only_output_properties=True)

@@ -197,10 +197,10 @@ def test_a_clear_story_or_question_caps_the_rules_at_concern(who):
 ])
 def test_the_rules_stand_unless_the_model_is_clear(p_none, who, p_who):
     rule = RiskAssessment("high", "disclose_sexual_abuse", ["lex:sexual_abuse:so cho kin"])
-    assert combine(rule, _reading("none", p=p_none, harm="none", who=who, p_who=p_who)).level == "high"
+    assert combine(rule, _reading("none", p=p_none, harm="none", who=who, p_who=p_who, when="none")).level == "high"
 
 
-@pytest.mark.parametrize("when", ["over", "hypothetical", "none"])
+@pytest.mark.parametrize("when", ["over", "hypothetical"])
 def test_harm_the_model_reads_as_over_caps_the_rules_at_concern(when):
     """A child's own past injury, now healed: the model reads no harm at all and none going on."""
     rule = RiskAssessment("high", "disclose_physical_abuse", ["lex:injury:gay tay"])
@@ -209,15 +209,25 @@ def test_harm_the_model_reads_as_over_caps_the_rules_at_concern(when):
     assert "damp:model:no_harm" in result.signals
 
 
-@pytest.mark.parametrize("level,p_none,when", [
-    ("none", 0.97, "now"),  # harm happening now: the rules stand
-    ("none", 0.97, "ongoing"),  # harm still going on
-    ("concern", 0.75, "over"),  # the model itself reads some harm
-    ("none", CLEAR_MODEL - 0.05, "over"),  # the model is not sure nothing harmful is said
+@pytest.mark.parametrize("level,p_none,who,when", [
+    ("none", 0.97, "self", "now"),  # harm happening now: the rules stand
+    ("none", 0.97, "self", "ongoing"),  # harm still going on
+    ("none", 0.97, "none", "none"),  # words the model never saw: a miss, not a reading that harm is over
+    ("concern", 0.75, "self", "over"),  # the model itself reads some harm
+    ("none", CLEAR_MODEL - 0.05, "self", "over"),  # the model is not sure nothing harmful is said
 ])
-def test_harm_going_on_or_a_model_in_doubt_leaves_the_rules(level, p_none, when):
+def test_harm_going_on_or_a_model_in_doubt_leaves_the_rules(level, p_none, who, when):
     rule = RiskAssessment("high", "disclose_physical_abuse", ["lex:injury:gay tay"])
-    assert combine(rule, _reading(level, p=p_none, harm="physical", who="self", when=when)).level == "high"
+    assert combine(rule, _reading(level, p=p_none, harm="physical", who=who, when=when)).level == "high"
+
+
+@pytest.mark.parametrize("rule", [
+    RiskAssessment("imminent", "disclose_self_harm", ["lex:self_harm:tu tu"]),  # imminent rules stand
+    RiskAssessment("imminent", "disclose_physical_abuse", ["intent:disclose_physical_abuse:0.9", "urgent:tối nay"]),
+    RiskAssessment("high", "disclose_physical_abuse", ["lex:injury:gay tay", "urgent:bây giờ"]),
+])
+def test_a_model_reading_of_harm_over_never_lowers_imminent_or_urgent_rules(rule):
+    assert combine(rule, _reading("none", p=0.97, who="self", when="over")).level == rule.level
 
 
 @pytest.mark.parametrize("signal", ["lex:immediate_danger:sos", "emoji:🆘"])

