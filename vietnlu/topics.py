@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from vietnlu.lexicon import Lexicon
-from vietnlu.risk.model import TRAINING_SOURCES, NgramFeatures
+from vietnlu.risk.model import TRAINING_SOURCES, NgramFeatures, fast_linear
 
 
 class TopicModel:
@@ -34,7 +34,7 @@ class TopicModel:
         features = NgramFeatures(lexicon)
         matrix = features.fit_transform(texts)
         classifier = LogisticRegression(C=8.0, max_iter=3000, random_state=seed).fit(matrix, list(topics))
-        return cls(features, classifier)
+        return cls(features, fast_linear(classifier))
 
     def rank_many(self, texts: Sequence[str]) -> list[dict[str, float]]:
         probabilities = self.classifier.predict_proba(self.features.transform(texts))
@@ -53,6 +53,7 @@ class TopicModel:
         if not isinstance(model, cls):
             raise TypeError(f"{path} does not hold a TopicModel")
         model.features.lexicon = lexicon
+        fast_linear(model.classifier)
         return model
 
 
