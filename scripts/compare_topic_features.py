@@ -35,8 +35,9 @@ from vietnlu.lexicon import load_default_lexicon  # noqa: E402
 from vietnlu.risk import DISCLOSURE_TOPICS  # noqa: E402
 from vietnlu.topics import TopicModel  # noqa: E402
 
+# set_g stays sealed for final figures (docs/risk.md): name it explicitly to score it here.
 DEFAULT_SETS = [ROOT.parent / "shared" / "eval" / "dev.jsonl",
-                *sorted((ROOT / "tests" / "nlu" / "blind").glob("*.jsonl"))]
+                *sorted(p for p in (ROOT / "tests" / "nlu" / "blind").glob("*.jsonl") if p.stem != "set_g")]
 BLENDS = (0.3, 0.5, 0.7)
 
 
