@@ -160,10 +160,34 @@ def _set_ranking(message: Message, ranking: List[Tuple[str, float]], length: int
         message.set(INTENT_RANKING_KEY, items, add_to_output=True)
 
 
+class _StoredModel:
+    """A component's trained model kept in Rasa's model storage as one file (`MODEL_FILE`)."""
+
+    MODEL_FILE: str
+    model: Any
+    lexicon: Lexicon
+    _model_storage: Optional[ModelStorage]
+    _resource: Optional[Resource]
+
+    def _store_model(self) -> Resource:
+        if self._model_storage is not None and self._resource is not None:
+            with self._model_storage.write_to(self._resource) as model_dir:
+                self.model.save(Path(model_dir) / self.MODEL_FILE)
+        return self._resource  # type: ignore[return-value]
+
+    def _restore_model(self, loader: Any, failure: str) -> None:
+        """Loads the model; any unreadable file leaves `model` None and is logged (no message text)."""
+        try:
+            with self._model_storage.read_from(self._resource) as model_dir:  # type: ignore[union-attr,arg-type]
+                self.model = loader(Path(model_dir) / self.MODEL_FILE, self.lexicon)
+        except Exception as exc:  # noqa: BLE001 - the component still answers without its model
+            logger.error(failure, type(exc).__name__)
+
+
 @DefaultV1Recipe.register(
     DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True
 )
-class TopicBlend(GraphComponent, IntentClassifier):
+class TopicBlend(_StoredModel, GraphComponent, IntentClassifier):
     """Averages DIET's intent ranking with a sparse linear topic model (vietnlu/topics.py).
 
     The two err differently: DIET generalises over n-gram combinations, the linear model keeps
@@ -221,10 +245,7 @@ class TopicBlend(GraphComponent, IntentClassifier):
             self.lexicon,
             seed=int(self.component_config["random_seed"]),
         )
-        if self._model_storage is not None and self._resource is not None:
-            with self._model_storage.write_to(self._resource) as model_dir:
-                self.model.save(Path(model_dir) / self.MODEL_FILE)
-        return self._resource  # type: ignore[return-value]
+        return self._store_model()
 
     @classmethod
     def load(
@@ -236,11 +257,9 @@ class TopicBlend(GraphComponent, IntentClassifier):
         **kwargs: Any,
     ) -> TopicBlend:
         component = cls(config, model_storage, resource)
-        try:
-            with model_storage.read_from(resource) as model_dir:
-                component.model = TopicModel.load(Path(model_dir) / cls.MODEL_FILE, component.lexicon)
-        except Exception as exc:  # noqa: BLE001 - DIET's own ranking still answers
-            logger.error("topic model could not be loaded (%s): using the classifier's ranking", type(exc).__name__)
+        component._restore_model(
+            TopicModel.load, "topic model could not be loaded (%s): using the classifier's ranking"
+        )
         return component
 
     def blend(self, ranking: List[Tuple[str, float]], linear: Dict[str, float]) -> List[Tuple[str, float]]:
@@ -305,7 +324,7 @@ class TopicBlend(GraphComponent, IntentClassifier):
 @DefaultV1Recipe.register(
     DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True
 )
-class RiskAssessor(GraphComponent, IntentClassifier):
+class RiskAssessor(_StoredModel, GraphComponent, IntentClassifier):
     """Adds `risk` = {level, category, signals} to every parse result.
 
     Trains the learned risk model (vietnlu/risk/model.py) on the risk corpus (data/risk) and on
@@ -380,10 +399,7 @@ class RiskAssessor(GraphComponent, IntentClassifier):
             dense=bool(self.component_config["dense_features"]),
             seed=int(self.component_config["random_seed"]),
         )
-        if self._model_storage is not None and self._resource is not None:
-            with self._model_storage.write_to(self._resource) as model_dir:
-                self.model.save(Path(model_dir) / self.MODEL_FILE)
-        return self._resource  # type: ignore[return-value]
+        return self._store_model()
 
     @classmethod
     def load(
@@ -395,12 +411,10 @@ class RiskAssessor(GraphComponent, IntentClassifier):
         **kwargs: Any,
     ) -> RiskAssessor:
         component = cls(config, model_storage, resource)
-        try:
-            with model_storage.read_from(resource) as model_dir:
-                component.model = RiskModel.load(Path(model_dir) / cls.MODEL_FILE, component.lexicon)
-        except Exception as exc:  # noqa: BLE001 - any unreadable model: the rules still answer
-            # Better the rules alone than no answer at all; loud, since it lowers recall.
-            logger.error("risk model could not be loaded (%s): reading risk with the rules only", type(exc).__name__)
+        # Better the rules alone than no answer at all; loud, since it lowers recall.
+        component._restore_model(
+            RiskModel.load, "risk model could not be loaded (%s): reading risk with the rules only"
+        )
         return component
 
     def _model_readings(self, texts: List[str]) -> List[Optional[ModelReading]]:
