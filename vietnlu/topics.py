@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from vietnlu.lexicon import Lexicon
-from vietnlu.risk.model import TRAINING_SOURCES, NgramFeatures, fast_linear
+from vietnlu.risk.model import TRAINING_SOURCES, NgramFeatures, fast_linear, read_trained
 
 
 class TopicModel:
@@ -49,10 +49,7 @@ class TopicModel:
 
     @classmethod
     def load(cls, path: Path | str, lexicon: Lexicon) -> TopicModel:
-        model = pickle.loads(Path(path).read_bytes())  # noqa: S301 - our own trained file
-        if not isinstance(model, cls):
-            raise TypeError(f"{path} does not hold a TopicModel")
-        model.features.lexicon = lexicon
+        model = read_trained(path, cls, lexicon)
         fast_linear(model.classifier)
         return model
 

@@ -180,6 +180,16 @@ def fast_linear(classifier: Any) -> Any:
     return classifier
 
 
+def read_trained(path: Path | str, kind: type, lexicon: Lexicon) -> Any:
+    """A model saved with `pickle` by this package, checked to be a `kind`, reading with `lexicon`
+    (the pipeline's own; the saved copy leaves it out)."""
+    model = pickle.loads(Path(path).read_bytes())  # noqa: S301 - our own trained file
+    if not isinstance(model, kind):
+        raise TypeError(f"{path} does not hold a {kind.__name__}")
+    model.features.lexicon = lexicon
+    return model
+
+
 def _classifier(seed: int) -> Any:
     from sklearn.linear_model import LogisticRegression
 
@@ -305,10 +315,7 @@ class RiskModel:
 
     @classmethod
     def load(cls, path: Path | str, lexicon: Lexicon) -> RiskModel:
-        model = pickle.loads(Path(path).read_bytes())  # noqa: S301 - our own trained file
-        if not isinstance(model, cls):
-            raise TypeError(f"{path} does not hold a RiskModel")
-        model.features.lexicon = lexicon
+        model = read_trained(path, cls, lexicon)
         for head in [*model.heads.values(), *model.severity_heads.values()]:
             fast_linear(head)
         return model
