@@ -169,3 +169,31 @@ def test_fallback_without_111_is_caught():
 
 def test_districts_are_caught():
     assert safe_words.check_variation("utter_greet", "Công an huyện Núi Thành")
+
+
+WEBCHAT_STATIC = ROOT / "api" / "channels" / "webchat" / "static"
+
+
+def _page_texts() -> list[str]:
+    """Every visible or spoken text of the web chat page: element text, aria-labels and the
+    strings the script writes into the page."""
+    html = (WEBCHAT_STATIC / "index.html").read_text(encoding="utf-8")
+    html = re.sub(r"<(script|style)\b.*?</\1>", " ", html, flags=re.S)
+    texts = re.findall(r'aria-label="([^"]+)"', html) + re.findall(r'placeholder="([^"]+)"', html)
+    texts += [t.strip() for t in re.split(r"<[^>]+>", html) if t.strip()]
+    script = (WEBCHAT_STATIC / "webchat.js").read_text(encoding="utf-8")
+    texts += [t for t in re.findall(r'"([^"\n]*[^\x00-\x7f][^"\n]*)"', script)]
+    return texts
+
+
+def test_the_web_chat_page_speaks_like_the_bot():
+    texts = _page_texts()
+    assert len(texts) > 10
+    for text in texts:
+        assert safe_words.hard_words(text) == [], text
+        assert safe_words.other_address(text) == [], text
+        assert not safe_words.promises_secrecy(text), text
+    page = " ".join(texts)
+    assert "111" in page and "Trợ lý Bảo vệ trẻ em" in page
+    # The privacy line says who reads a risky chat and who may be told.
+    assert "tư vấn viên" in page and "công an" in page
