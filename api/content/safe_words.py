@@ -184,3 +184,20 @@ def check_response(name: str, variations: Iterable[Mapping[str, Any]]) -> list[s
         for problem in check_variation(name, text, variation.get("buttons") or []):
             warnings.append(f"Biến thể {position}: {problem}")
     return warnings
+
+
+def check_broadcast(text: str, buttons: Iterable[Mapping[str, Any]] = ()) -> list[str]:
+    """The general rules for a broadcast's text and buttons (it is read like any bot message)."""
+    return check_variation("broadcast", text, buttons)
+
+
+def check_quiz(questions: Iterable[Mapping[str, Any]]) -> list[str]:
+    """The general rules for every question, option and explanation of a quiz."""
+    warnings = []
+    for number, question in enumerate(questions, start=1):
+        parts = [str(question.get("text") or ""), str(question.get("explanation") or "")]
+        parts += [str(option) for option in question.get("options") or []]
+        for part in parts:
+            for problem in check_variation("quiz", part):
+                warnings.append(f"Câu {number}: {problem}")
+    return warnings

@@ -51,6 +51,10 @@ async def test_quiz_runs_with_buttons_and_explanations(client: httpx.AsyncClient
         {"text": "Khi bị ai đó làm em sợ, em nên?", "options": ["Giữ bí mật", "Kể với người lớn tin cậy"],
          "correct": 1, "explanation": "Kể ra không phải lỗi của em; em có thể gọi 111."}]})
     assert quiz.status_code == 201
+    # Saved anyway, with the style guide's warnings: the quiz calls the child "em", not "bạn".
+    warnings = quiz.json()["warnings"]
+    assert warnings and all(w.startswith("Câu ") for w in warnings)
+    assert any("xưng hô" in w for w in warnings)
     bad = await client.post("/api/v1/quizzes", headers=headers, json={"title": "x", "questions": [
         {"text": "?", "options": ["a", "b"], "correct": 5, "explanation": "e"}]})
     assert bad.status_code == 422 and "đáp án đúng" in bad.json()["detail"]
@@ -145,6 +149,7 @@ async def test_broadcast_respects_opt_out_zalo_window_and_rate_limits(
         "title": "Tháng hành động", "text": "Nhớ nhé: cơ thể em là của em. Cần giúp, gọi 111.",
         "channels": ["telegram", "zalo"]})
     assert created.status_code == 201 and created.json()["status"] == "draft"
+    assert any("xưng hô “em”" in w for w in created.json()["warnings"])
     broadcast_id = created.json()["id"]
     started = time.monotonic()
     sent = await client.post(f"/api/v1/broadcasts/{broadcast_id}/send", headers=headers)
@@ -178,7 +183,7 @@ async def test_scheduled_broadcast_can_be_cancelled_or_goes_out(client: httpx.As
     later = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
     cancelled = (await client.post("/api/v1/broadcasts", headers=headers, json={
         "title": "Hẹn giờ", "text": "Tin hẹn giờ", "channels": ["telegram"], "scheduled_at": later})).json()
-    assert cancelled["status"] == "scheduled"
+    assert cancelled["status"] == "scheduled" and cancelled["warnings"] == []
     assert (await client.post(f"/api/v1/broadcasts/{cancelled['id']}/cancel", headers=headers)).json()[
         "status"] == "cancelled"
     soon = (datetime.now(UTC) + timedelta(seconds=0.3)).isoformat()

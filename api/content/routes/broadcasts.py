@@ -12,6 +12,7 @@ from api.auth import audit
 from api.content import broadcasts as broadcast_service
 from api.content.deps import ContentStaff
 from api.content.models import Broadcast, BroadcastStatus, Quiz, Subscriber
+from api.content.safe_words import check_broadcast
 from api.context import app_context
 from api.deps import AppSettings, DbSession
 
@@ -66,7 +67,9 @@ def create_broadcast(body: BroadcastIn, db: DbSession, user: ContentStaff) -> di
     audit(db, user, "content.broadcast.create", f"broadcast:{broadcast.id}",
           {"channels": broadcast.channels, "scheduled": scheduled is not None})
     db.commit()
-    return broadcast_service.broadcast_out(db, broadcast)
+    # Warnings never block: staff see what the style guide (docs/content.md) would change.
+    return {**broadcast_service.broadcast_out(db, broadcast),
+            "warnings": check_broadcast(broadcast.text, broadcast.buttons)}
 
 
 def _broadcast(db: Any, broadcast_id: int) -> Broadcast:

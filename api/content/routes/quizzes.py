@@ -11,6 +11,7 @@ from api.auth import audit
 from api.content import quizzes
 from api.content.deps import ContentStaff
 from api.content.models import Quiz
+from api.content.safe_words import check_quiz
 from api.deps import DbSession
 
 router = APIRouter(prefix="/api/v1", tags=["content: quizzes"])
@@ -52,7 +53,8 @@ def _save_quiz(db: Any, quiz: Quiz | None, body: QuizIn, user: Any) -> Quiz:
 
 @router.post("/quizzes", status_code=status.HTTP_201_CREATED)
 def create_quiz(body: QuizIn, db: DbSession, user: ContentStaff) -> dict[str, Any]:
-    return quizzes.quiz_out(_save_quiz(db, None, body, user))
+    saved = _save_quiz(db, None, body, user)
+    return {**quizzes.quiz_out(saved), "warnings": check_quiz(saved.questions)}
 
 
 @router.put("/quizzes/{quiz_id}")
@@ -60,4 +62,5 @@ def update_quiz(quiz_id: int, body: QuizIn, db: DbSession, user: ContentStaff) -
     quiz = db.get(Quiz, quiz_id)
     if quiz is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail="Không có bộ đố vui này. / No such quiz.")
-    return quizzes.quiz_out(_save_quiz(db, quiz, body, user))
+    saved = _save_quiz(db, quiz, body, user)
+    return {**quizzes.quiz_out(saved), "warnings": check_quiz(saved.questions)}

@@ -250,7 +250,11 @@ $("#broadcast-form").addEventListener("submit", async (ev) => {
     channels: $$("input[name=b-channel]:checked").map(c => c.value),
     quiz_id: $("#b-quiz").value ? Number($("#b-quiz").value) : null,
     scheduled_at: when ? new Date(when).toISOString() : null};
-  try { await api("/api/v1/broadcasts", {method: "POST", json: payload}); notice("Đã tạo tin."); ev.target.reset(); loadBroadcasts(); }
+  try {
+    const b = await api("/api/v1/broadcasts", {method: "POST", json: payload});
+    const warned = (b.warnings || []).length ? ` Cảnh báo: ${b.warnings.join(" · ")}` : "";
+    notice("Đã tạo tin." + warned, Boolean(warned)); ev.target.reset(); loadBroadcasts();
+  }
   catch (e) { notice(e.message, true); }
 });
 
@@ -274,7 +278,11 @@ $("#quiz-form").addEventListener("submit", async (ev) => {
   const questions = $$("#questions fieldset").map(b => ({text: $(".q-text", b).value,
     options: $(".q-options", b).value.split("\n").map(s => s.trim()).filter(Boolean),
     correct: Number($(".q-correct", b).value) - 1, explanation: $(".q-explain", b).value}));
-  try { await api("/api/v1/quizzes", {method: "POST", json: {title: $("#q-title").value, questions}}); notice("Đã lưu đố vui."); loadQuizzes(); }
+  try {
+    const q = await api("/api/v1/quizzes", {method: "POST", json: {title: $("#q-title").value, questions}});
+    const warned = (q.warnings || []).length ? ` Cảnh báo: ${q.warnings.join(" · ")}` : "";
+    notice("Đã lưu đố vui." + warned, Boolean(warned)); loadQuizzes();
+  }
   catch (e) { notice(e.message, true); }
 });
 
