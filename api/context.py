@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any
 from fastapi import FastAPI
 
 from api.messaging.pipeline import HookRegistry
-from api.metrics import GatewayMetrics
 from api.messaging.senders import ChannelRegistry
+from api.metrics import GatewayMetrics
 from api.security.crypto import Crypto
 from api.settings import Settings
 from api.tasks import ShutdownFlag

@@ -7,6 +7,7 @@ from datetime import timedelta
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from pydantic import SecretStr
 
 from api.cases.models import Case
 from api.db.base import utcnow
@@ -85,7 +86,7 @@ async def test_delivery_failures_are_counted_by_reason(client: httpx.AsyncClient
 
 async def test_token_is_required_when_set(client: httpx.AsyncClient) -> None:
     context = client._transport.app.state.context  # type: ignore[attr-defined]
-    context.settings = context.settings.model_copy(update={"metrics_token": type(context.settings.metrics_token)("s3cret")})
+    context.settings = context.settings.model_copy(update={"metrics_token": SecretStr("s3cret")})
     assert (await client.get("/metrics")).status_code == 401
     assert (await client.get("/metrics", headers={"Authorization": "Bearer wrong"})).status_code == 401
     assert (await client.get("/metrics", headers={"Authorization": "Basic s3cret"})).status_code == 401
@@ -154,6 +155,7 @@ async def test_gauges_report_a_database_outage() -> None:
         metrics = GatewayMetrics()
         metrics.add_collector(DatabaseStateCollector(lambda: broken))
         assert metrics.registry.get_sample_value("gateway_scrape_database_up") == 0
-        assert metrics.registry.get_sample_value("gateway_queue_depth", {"queue": "inbound", "status": "pending"}) is None
+        pending = {"queue": "inbound", "status": "pending"}
+        assert metrics.registry.get_sample_value("gateway_queue_depth", pending) is None
     finally:
         broken.dispose()
