@@ -9,6 +9,7 @@ import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
@@ -22,8 +23,9 @@ from api.messaging.models import InboundMessage, InboundStatus, OutboundMessage,
 
 log = logging.getLogger(__name__)
 
-QUEUES = {
-    # queue: (model, time column, waiting statuses)
+QueueModel = type[InboundMessage] | type[OutboundMessage]
+QUEUES: dict[str, tuple[QueueModel, Any, tuple[str, ...]]] = {
+    # queue: (model, time column, statuses reported)
     "inbound": (InboundMessage, InboundMessage.received_at, (InboundStatus.PENDING, InboundStatus.PROCESSING,
                                                            InboundStatus.FAILED)),
     "outbox": (OutboundMessage, OutboundMessage.created_at, (OutboundStatus.PENDING, OutboundStatus.SENDING,
