@@ -82,13 +82,13 @@ def configure_logging(log_format: str = "json", level: int = logging.INFO, strea
     Called once at process start; calling it again replaces the handler (tests do, with a stream)."""
     if log_format not in LOG_FORMATS:
         raise ValueError(f"LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}, not {log_format!r}")
-    renderer: Any
+    # Tracebacks without local variables: a frame's locals may hold message text or user ids.
     if log_format == "json":
-        renderer = structlog.processors.JSONRenderer(ensure_ascii=False)
-        final = [structlog.processors.dict_tracebacks, renderer]
+        tracebacks = structlog.processors.ExceptionRenderer(
+            structlog.tracebacks.ExceptionDictTransformer(show_locals=False))
+        final = [tracebacks, structlog.processors.JSONRenderer(ensure_ascii=False)]
     else:
-        renderer = structlog.dev.ConsoleRenderer(colors=False)
-        final = [renderer]
+        final = [structlog.dev.ConsoleRenderer(colors=False, exception_formatter=structlog.dev.plain_traceback)]
     structlog.configure(
         processors=[*_shared_processors(), structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),

@@ -51,8 +51,9 @@ class ShutdownFlag:
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def bind(self) -> None:
-        """Remember the running loop (called when the app starts)."""
+        """Remember the running loop and lower the flag (called when the app starts)."""
         self._loop = asyncio.get_running_loop()
+        self._event = asyncio.Event()
 
     def request(self) -> None:
         if self._loop is None or self._loop.is_closed():

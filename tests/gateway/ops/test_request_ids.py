@@ -97,3 +97,21 @@ async def test_console_log_format(json_logs: io.StringIO) -> None:
     assert "hello" in line and "outbound_id=7" in line and not line.lstrip().startswith("{")
     with pytest.raises(ValueError):
         configure_logging("xml")
+
+
+def _fail_with_secret_locals() -> None:
+    child_text = SECRET_WORDS  # a frame local, as in the pipeline
+    raise ValueError("boom" if child_text else "")
+
+
+@pytest.mark.parametrize("log_format", ["json", "console"])
+async def test_tracebacks_carry_no_local_variables(json_logs: io.StringIO, log_format: str) -> None:
+    stream = io.StringIO()
+    configure_logging(log_format, logging.INFO, stream=stream)
+    try:
+        _fail_with_secret_locals()
+    except ValueError:
+        logging.getLogger("api.test").exception("step failed")
+    output = stream.getvalue()
+    assert "step failed" in output and "ValueError" in output and "_fail_with_secret_locals" in output
+    assert SECRET_WORDS not in output
