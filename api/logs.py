@@ -83,6 +83,7 @@ def configure_logging(log_format: str = "json", level: int = logging.INFO, strea
     if log_format not in LOG_FORMATS:
         raise ValueError(f"LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}, not {log_format!r}")
     # Tracebacks without local variables: a frame's locals may hold message text or user ids.
+    final: list[Any]
     if log_format == "json":
         tracebacks = structlog.processors.ExceptionRenderer(
             structlog.tracebacks.ExceptionDictTransformer(show_locals=False))
