@@ -7,6 +7,10 @@
       Shows what Telegram has registered (pending updates, last error).
   migrate
       Applies database migrations up to every head.
+  requeue-failed [--inbound | --outbox] [--id N]
+      Puts failed inbound messages and undelivered outbox rows (all, one queue, or one row) back in
+      the queue with a fresh attempt count; the running gateway takes them at its next poll. List
+      them first: GET /api/v1/admin/failed (admins), or the gauge gateway_queue_depth{status="failed"}.
 """
 from __future__ import annotations
 
@@ -52,6 +56,22 @@ async def telegram_webhook_info(settings: Settings) -> str:
             f"last_error={info.last_error_message or '-'}")
 
 
+def requeue_failed_command(settings: Settings, *, inbound: bool, outbox: bool, row_id: int | None) -> int:
+    from api.db.session import Database
+    from api.ops.failed import requeue_failed
+
+    database = Database(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
+    try:
+        moved = requeue_failed(database, inbound=inbound, outbox=outbox, row_id=row_id)
+    finally:
+        database.dispose()
+    print(f"requeued: inbound={moved.inbound} outbox={moved.outbox}")
+    if row_id is not None and moved.inbound + moved.outbox == 0:
+        print(f"no failed row with id {row_id}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m api.cli", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -61,7 +81,14 @@ def main(argv: list[str] | None = None) -> int:
     set_webhook.add_argument("--drop-pending-updates", action="store_true")
     commands.add_parser("telegram-webhook-info", help="show the registered Telegram webhook")
     commands.add_parser("migrate", help="apply database migrations (alembic upgrade heads)")
+    requeue = commands.add_parser("requeue-failed", help="put failed and parked rows back in the queue")
+    which = requeue.add_mutually_exclusive_group()
+    which.add_argument("--inbound", action="store_true", help="only inbound messages")
+    which.add_argument("--outbox", action="store_true", help="only outbox rows")
+    requeue.add_argument("--id", type=int, dest="row_id", help="only this row (with --inbound or --outbox)")
     args = parser.parse_args(argv)
+    if args.command == "requeue-failed" and args.row_id is not None and not (args.inbound or args.outbox):
+        parser.error("--id needs --inbound or --outbox (the two queues number their rows separately)")
     settings = get_settings()
     if args.command == "telegram-set-webhook":
         target = asyncio.run(telegram_set_webhook(settings, args.url, args.drop_pending_updates))
@@ -73,6 +100,9 @@ def main(argv: list[str] | None = None) -> int:
 
         upgrade_to_heads(settings.database_url)
         print("database migrated to heads")
+    elif args.command == "requeue-failed":
+        return requeue_failed_command(settings, inbound=not args.outbox, outbox=not args.inbound,
+                                      row_id=args.row_id)
     return 0
 
 

@@ -20,8 +20,10 @@ from fastapi import FastAPI
 
 from api.messaging.pipeline import HookRegistry
 from api.messaging.senders import ChannelRegistry
+from api.metrics import GatewayMetrics
 from api.security.crypto import Crypto
 from api.settings import Settings
+from api.tasks import ShutdownFlag
 
 if TYPE_CHECKING:
     from telegram.ext import Application
@@ -81,6 +83,10 @@ class AppContext:
     channel_senders: ChannelRegistry = field(default_factory=ChannelRegistry)
     startup_services: list[StartService] = field(default_factory=list)
     login_throttle: LoginThrottle = field(default_factory=LoginThrottle)
+    metrics: GatewayMetrics = field(default_factory=GatewayMetrics)
+    shutdown: ShutdownFlag = field(default_factory=ShutdownFlag)
+    # What the lifespan started (workers, channel and feature services), for readiness.
+    background_services: list[Any] = field(default_factory=list)
     # Built by the lifespan.
     database: Database = field(init=False)
     write_gate: WriteGate = field(init=False)

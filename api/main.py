@@ -10,7 +10,6 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import text
 
 from api.cases.intake import load_risk_lexicon
 from api.cases.setup import install_case_features
@@ -28,6 +27,8 @@ from api.messaging.outbox import add_outbox_listener, remove_outbox_listener
 from api.messaging.pipeline import Pipeline
 from api.messaging.rasa_client import RasaClient
 from api.messaging.worker import InboundWorker
+from api.ops.health import database_is_up
+from api.ops.setup import install_operations
 from api.security.crypto import Crypto
 from api.settings import Settings, get_settings
 
@@ -35,15 +36,6 @@ log = logging.getLogger(__name__)
 
 # Installed in this order; their startup services start in this order and stop in reverse.
 CHANNELS = [telegram.CHANNEL, zalo.CHANNEL, webchat.CHANNEL]
-
-
-def _database_is_up(database: Database) -> bool:
-    try:
-        with database.engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
-        return True
-    except Exception:
-        return False
 
 
 def freeze_startup_heap() -> None:
@@ -66,8 +58,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if settings.run_migrations_on_start:
             await asyncio.to_thread(upgrade_to_heads, settings.database_url)
         database.start_checkpointer()
+        context.shutdown.bind()
         rasa = RasaClient(
-            settings.rasa_url, token=settings.rasa_token.get_secret_value(), timeout=settings.rasa_timeout_seconds
+            settings.rasa_url, token=settings.rasa_token.get_secret_value(), timeout=settings.rasa_timeout_seconds,
+            metrics=context.metrics,
         )
         gate = WriteGate(database)
         # The intake screen's lexicon: compiled once here (~0.15 s), never at import time.
@@ -82,10 +76,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             context.crypto,
             retry_base_seconds=settings.inbound_retry_base_seconds,
             retry_max_seconds=settings.inbound_retry_max_seconds,
+            metrics=context.metrics,
         )
-        context.inbound_worker = InboundWorker(gate, context.pipeline, settings)
-        context.delivery_worker = DeliveryWorker(gate, context.channel_senders, context.crypto, settings)
-        services: list[Any] = []
+        context.inbound_worker = InboundWorker(gate, context.pipeline, settings, context.metrics)
+        context.delivery_worker = DeliveryWorker(gate, context.channel_senders, context.crypto, settings,
+                                                 context.metrics)
+        services: list[Any] = context.background_services
+        services.clear()
         add_outbox_listener(context.delivery_worker.notify)
         try:
             for start in context.startup_services:
@@ -97,12 +94,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             freeze_startup_heap()
             yield
         finally:
+            context.shutdown.request()  # event streams still open end now
             remove_outbox_listener(context.delivery_worker.notify)
             for service in reversed(services):
                 try:
                     await service.stop()
                 except Exception:
                     log.exception("error while stopping %s", type(service).__name__)
+            services.clear()
             await rasa.aclose()
             database.dispose()
 
@@ -113,12 +112,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         install_channel(app, channel)
     install_case_features(app)
     install_content(app)
+    install_operations(app)
 
     @app.get("/health")
     async def health(request: Request) -> JSONResponse:
+        """The first health check (kept for existing checks): 200 while the database answers.
+        Probes use /health/live and /health/ready (api/ops/routes.py)."""
         database = app_context(request.app).database
         rasa = app_context(request.app).rasa
-        database_up = await asyncio.to_thread(_database_is_up, database)
+        database_up = await asyncio.to_thread(database_is_up, database)
         rasa_up = await rasa.is_up()
         body = {
             "status": "ok" if database_up and rasa_up else ("degraded" if database_up else "unavailable"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -64,7 +64,20 @@ class Settings(BaseSettings):
     delivery_per_recipient_rate_per_second: float = 1.0
     delivery_per_recipient_burst: int = 3
     telegram_overall_max_rate: float = 30.0  # Bot API: about 30 messages/s per bot (AIORateLimiter)
-    shutdown_grace_seconds: float = 10.0
+    shutdown_grace_seconds: float = 10.0  # workers: in-flight messages may finish this long at shutdown
+    # uvicorn: open connections (webhooks, console event streams) get this long to close after
+    # SIGTERM before they are cut; the workers' grace comes after it.
+    timeout_graceful_shutdown_seconds: int = 5
+
+    # Operations (docs/deploy.md "Health, metrics, logs").
+    log_format: str = "json"  # json: one JSON object per line | console: readable lines
+    log_level: str = "INFO"
+    # Bearer token for GET /metrics. Empty: /metrics is open outside production and refused in
+    # production (403), so a production scrape always needs the token.
+    metrics_token: SecretStr = SecretStr("")
+    # /health/ready answers 503 while Rasa does not answer. false: Rasa is still reported, but a
+    # gateway stays ready without it (it keeps storing messages and sends the hotline fallback).
+    ready_requires_rasa: bool = True
 
     bootstrap_admin_email: str = ""
     bootstrap_admin_password: SecretStr = SecretStr("")
@@ -102,6 +115,20 @@ class Settings(BaseSettings):
     retrain_timeout_seconds: int = 3 * 3600
     zalo_reply_window_days: int = 7
     broadcast_poll_seconds: float = 5.0
+
+    @field_validator("log_format")
+    @classmethod
+    def _known_log_format(cls, value: str) -> str:
+        if value not in ("json", "console"):
+            raise ValueError("LOG_FORMAT must be json or console")
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_log_level(cls, value: str) -> str:
+        if value.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+            raise ValueError("LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
+        return value.upper()
 
     @property
     def telegram_enabled(self) -> bool:

@@ -41,6 +41,33 @@ async def cancel_and_wait(task: asyncio.Task[Any] | None, *, ignore_errors: bool
             raise
 
 
+class ShutdownFlag:
+    """Raised once when the process is asked to stop, before open connections are closed: long
+    responses (the consoles' event streams) watch it and end, so the server can exit in time.
+    `request()` is safe from a signal handler or another thread."""
+
+    def __init__(self) -> None:
+        self._event = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def bind(self) -> None:
+        """Remember the running loop and lower the flag (called when the app starts)."""
+        self._loop = asyncio.get_running_loop()
+        self._event = asyncio.Event()
+
+    def request(self) -> None:
+        if self._loop is None or self._loop.is_closed():
+            return
+        self._loop.call_soon_threadsafe(self._event.set)
+
+    @property
+    def requested(self) -> bool:
+        return self._event.is_set()
+
+    async def wait(self) -> None:
+        await self._event.wait()
+
+
 class PeriodicTask:
     """`step()` now, then every `interval` seconds, or sooner after `wake()`, until `stop()`.
 
@@ -70,6 +97,11 @@ class PeriodicTask:
     async def stop(self) -> None:
         await cancel_and_wait(self._task, ignore_errors=True)
         self._task = None
+
+    @property
+    def alive(self) -> bool:
+        """Started and its loop still running (readiness)."""
+        return self._task is not None and not self._task.done()
 
     def _log_error(self, exc: Exception) -> None:
         log.error("%s: step failed", self.name, exc_info=exc)

@@ -25,7 +25,7 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     GATEWAY_HOST=0.0.0.0 \
     GATEWAY_PORT=8000 \
-    HEALTHCHECK_URL=http://127.0.0.1:8000/health
+    HEALTHCHECK_URL=http://127.0.0.1:8000/health/ready
 RUN groupadd --system --gid 10001 gateway \
  && useradd --system --uid 10001 --gid gateway --home-dir /app --shell /usr/sbin/nologin gateway
 COPY --from=deps /opt/venv /opt/venv
@@ -41,7 +41,8 @@ COPY deploy/healthcheck.py deploy/healthcheck.py
 RUN mkdir -p /app/var /app/models/candidates && chown -R gateway:gateway /app/var /app/models
 USER 10001:10001
 EXPOSE 8000
-# /health answers 200 when the database and Rasa answer, 503 otherwise.
+# /health/ready answers 200 when the database answers and every worker runs (and Rasa answers,
+# unless READY_REQUIRES_RASA=false), 503 naming the failing part otherwise.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
   CMD ["python", "/app/deploy/healthcheck.py"]
 CMD ["python", "-m", "api"]

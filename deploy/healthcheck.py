@@ -1,7 +1,7 @@
 """Container health check (standard library only): exit 0 when one of the URLs answers 200.
 
 HEALTHCHECK_URL (comma-separated) overrides the defaults: Rasa's / (answers once the model is
-loaded), the action server's /health and the gateway's /health.
+loaded), the action server's /health and the gateway's /health/ready.
 """
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import os
 import sys
 import urllib.request
 
-DEFAULTS = "http://127.0.0.1:5005/,http://127.0.0.1:5055/health,http://127.0.0.1:8000/health"
+DEFAULTS = "http://127.0.0.1:5005/,http://127.0.0.1:5055/health,http://127.0.0.1:8000/health/ready"
 
 
 def healthy(url: str) -> bool:

@@ -18,6 +18,7 @@ from api.cases.service import case_summary, queue_notification
 from api.db.base import utcnow
 from api.db.gate import WriteGate
 from api.messaging.risk import RiskLevel
+from api.metrics import GatewayMetrics
 from api.security.crypto import Crypto
 from api.settings import Settings
 from api.tasks import PeriodicTask
@@ -67,13 +68,15 @@ class CaseNotifier:
     """Background service: send pending notifications, re-notify overdue cases."""
 
     def __init__(self, gate: WriteGate, settings: Settings, crypto: Crypto, broker: EventBroker,
-                 http: httpx.AsyncClient | None = None, *, tick_seconds: float = 5.0) -> None:
+                 http: httpx.AsyncClient | None = None, *, tick_seconds: float = 5.0,
+                 metrics: GatewayMetrics | None = None) -> None:
         self.gate = gate
         self.settings = settings
         self.crypto = crypto
         self.broker = broker
         self.http = http or httpx.AsyncClient(timeout=10.0)
         self.tick_seconds = tick_seconds
+        self.metrics = metrics or GatewayMetrics()
         self._task = PeriodicTask("case-notifier", self._round, tick_seconds, on_error=self._round_failed)
 
     @property
@@ -113,7 +116,7 @@ class CaseNotifier:
         async with self.gate.transaction() as session:
             due_ids = list(session.scalars(select(Notification.id).where(due_condition)
                                            .order_by(Notification.id).limit(20)))
-            jobs: list[tuple[int, str, str, str | None]] = []
+            jobs: list[tuple[int, str, str, str]] = []  # id, target, text, kind
             for note_id in due_ids:
                 # Claim with a lease: another gateway process skips it; a crash retries it later.
                 claimed: CursorResult[Any] = session.execute(  # type: ignore[assignment]
@@ -129,9 +132,9 @@ class CaseNotifier:
                 if note.kind in ("reminder", "supervisor_alert") and case and case.waiting_since:
                     waited = int((now - _aware(case.waiting_since)).total_seconds() // 60)
                 jobs.append((note.id, note.target, notification_text(note, self.crypto, self.console_url, waited),
-                             note.payload.get("level") if note.payload else None))
+                             note.kind))
         sent = 0
-        for note_id, target, text, _level in jobs:
+        for note_id, target, text, kind in jobs:
             error = await self._deliver(target, text)
             async with self.gate.transaction() as session:
                 note = session.get(Notification, note_id)
@@ -141,10 +144,12 @@ class CaseNotifier:
                 if error is None:
                     note.status, note.sent_at, note.last_error = "sent", utcnow(), None
                     sent += 1
+                    self.metrics.notifications_sent.labels(kind).inc()
                 elif error == "disabled":
                     note.status, note.last_error = "skipped", "telegram group not configured"
                 elif note.attempts >= _MAX_ATTEMPTS:
                     note.status, note.last_error = "failed", error[:300]
+                    self.metrics.notifications_failed.labels(kind).inc()
                 else:
                     note.last_error = error[:300]
                     note.next_attempt_at = utcnow() + timedelta(seconds=min(300, 2 ** note.attempts))

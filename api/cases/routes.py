@@ -200,7 +200,8 @@ async def case_events(user: CaseWorker, request: Request, session: DbSession,
     roles = frozenset({user.role})
 
     token = request.headers.get("authorization", "").partition(" ")[2]
-    settings = app_context(request.app).settings
+    context = app_context(request.app)
+    settings = context.settings
     # Subscribed before "ready" is sent, so nothing published after the console's reload is missed.
     subscription = broker.open(roles)
 
@@ -216,10 +217,16 @@ async def case_events(user: CaseWorker, request: Request, session: DbSession,
 
     async def stream() -> AsyncIterator[str]:
         next_event = asyncio.ensure_future(subscription.get())
+        # The server is stopping: end the stream so it can exit (the console reconnects elsewhere).
+        shutdown = asyncio.ensure_future(context.shutdown.wait())
         try:
             yield "retry: 2000\n" + format_sse({"type": "ready"})
             while True:
-                done, _ = await asyncio.wait({next_event}, timeout=HEARTBEAT_SECONDS)
+                done, _ = await asyncio.wait({next_event, shutdown}, timeout=HEARTBEAT_SECONDS,
+                                             return_when=asyncio.FIRST_COMPLETED)
+                if shutdown in done:
+                    yield format_sse({"type": "server_stopping"})
+                    break
                 if await request.is_disconnected():
                     break
                 if next_event in done:
@@ -237,6 +244,7 @@ async def case_events(user: CaseWorker, request: Request, session: DbSession,
                 yield ": ping\n\n"
         finally:
             next_event.cancel()
+            shutdown.cancel()
             subscription.close()
 
     return StreamingResponse(stream(), media_type="text/event-stream",

@@ -48,7 +48,7 @@ def install_case_features(app: FastAPI) -> None:
     async def start(app: FastAPI) -> CaseNotifier:
         await asyncio.to_thread(ensure_bootstrap_admin, context.database, settings)
         notifier = CaseNotifier(context.write_gate, settings, context.crypto, broker,
-                                tick_seconds=settings.case_notifier_tick_seconds)
+                                tick_seconds=settings.case_notifier_tick_seconds, metrics=context.metrics)
         case_log.notifier = notifier
         context.case_notifier = notifier
         context.handoff = HandoffService(context.write_gate, context.rasa, case_log, broker)

@@ -9,6 +9,7 @@ api/messaging/senders.py.
 """
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +21,7 @@ from api.context import app_context
 from api.settings import Settings
 
 BODY_TOO_LARGE = "request body too large"
+log = logging.getLogger(__name__)
 
 
 def _always(settings: Settings) -> bool:
@@ -75,8 +77,12 @@ async def read_limited_body(request: Request, max_bytes: int | None = None) -> b
     return b"".join(chunks)
 
 
-def notify_inbound_worker(app: FastAPI) -> None:
-    """Wake the inbound worker for a message just committed (absent before the lifespan starts)."""
-    worker = getattr(app_context(app), "inbound_worker", None)
+def inbound_stored(app: FastAPI, channel: str) -> None:
+    """A user message of `channel` was just committed: count it (gateway_messages_in) and wake the
+    inbound worker (absent before the lifespan starts)."""
+    context = app_context(app)
+    context.metrics.messages_in.labels(channel).inc()
+    log.info("inbound stored", extra={"channel": channel})
+    worker = getattr(context, "inbound_worker", None)
     if worker is not None:
         worker.notify()

@@ -23,10 +23,12 @@ from sqlalchemy.orm import Session
 
 from api.db.base import utcnow
 from api.db.gate import WriteGate
+from api.logs import bind_request_id
 from api.messaging.leases import LeasedWorker
 from api.messaging.models import Conversation, OutboundMessage, OutboundStatus
 from api.messaging.ratelimit import KeyedBuckets, TokenBucket
 from api.messaging.senders import ChannelRegistry, SendResult
+from api.metrics import GatewayMetrics
 from api.security.crypto import Crypto
 from api.settings import Settings
 
@@ -41,14 +43,17 @@ class _Claimed:
     attempts: int
     platform_user_id: str
     payload: dict[str, Any]
+    request_id: str | None = None
 
 
 class DeliveryWorker(LeasedWorker[_Claimed]):
-    def __init__(self, gate: WriteGate, channels: ChannelRegistry, crypto: Crypto, settings: Settings) -> None:
+    def __init__(self, gate: WriteGate, channels: ChannelRegistry, crypto: Crypto, settings: Settings,
+                 metrics: GatewayMetrics | None = None) -> None:
         super().__init__(gate, OutboundMessage, "sending", settings,
                          concurrency=max(4, settings.worker_concurrency * 2), name="delivery", log=log)
         self.channels = channels
         self.crypto = crypto
+        self.metrics = metrics or GatewayMetrics()
         self.max_attempts = max(1, settings.outbox_max_attempts)
         self.retry_base = settings.outbox_retry_base_seconds
         self.retry_max = settings.outbox_retry_max_seconds
@@ -83,6 +88,7 @@ class DeliveryWorker(LeasedWorker[_Claimed]):
             attempts=outbound.attempts,
             platform_user_id=self.crypto.decrypt(conversation.platform_user_id_encrypted),
             payload=self.crypto.decrypt_json(outbound.payload_encrypted),
+            request_id=outbound.request_id,
         )
 
     def _row_id(self, item: _Claimed) -> int:
@@ -96,9 +102,11 @@ class DeliveryWorker(LeasedWorker[_Claimed]):
         return delay
 
     async def _handle(self, item: _Claimed) -> None:
+        bind_request_id(item.request_id)  # this task's logs carry the id of the message answered
         sender = self.channels.get(item.channel)
         if sender is None:
             result = SendResult.transient(f"channel {item.channel} is not configured")
+            self.metrics.delivery_failures.labels(item.channel, "not_configured").inc()
         else:
             await self.recipient_buckets.bucket(item.conversation_id).acquire()
             await self.global_bucket.acquire()
@@ -106,6 +114,7 @@ class DeliveryWorker(LeasedWorker[_Claimed]):
                 result = await sender.send(item.platform_user_id, item.payload)
             except Exception as exc:  # a sender bug must not wedge the row in sending
                 log.exception("channel sender %s raised", item.channel)
+                self.metrics.delivery_failures.labels(item.channel, "sender_error").inc()
                 result = SendResult.transient(f"{type(exc).__name__}: {exc}")
         await self._record(item, result)
 
@@ -117,11 +126,14 @@ class DeliveryWorker(LeasedWorker[_Claimed]):
                     if row is None or row.status != OutboundStatus.SENDING:
                         return
                     row.lease_expires_at = None
+                    outcome = self._outcome(result, row.attempts)
                     if result.ok:
                         row.status = OutboundStatus.SENT
                         row.sent_at = utcnow()
                         row.last_error = None
-                    elif result.permanent or row.attempts >= self.max_attempts:
+                        log.info("outbound sent", extra={"outbound_id": row.id, "channel": item.channel,
+                                                         "attempt": row.attempts})
+                    elif outcome != "retry":
                         row.status = OutboundStatus.FAILED
                         row.last_error = (result.error or "failed")[:500]
                         log.warning("outbound %s failed permanently after %d attempt(s): %s",
@@ -131,10 +143,26 @@ class DeliveryWorker(LeasedWorker[_Claimed]):
                         row.last_error = (result.error or "retry")[:500]
                         row.next_attempt_at = utcnow() + timedelta(
                             seconds=self.retry_delay(row.attempts, result.retry_after))
+                self._count(item.channel, outcome)
                 return
             except Exception:
                 log.exception("could not record delivery of outbound %s", item.row_id)
                 await asyncio.sleep(0.2 * (attempt + 1))
+
+
+    def _outcome(self, result: SendResult, attempts: int) -> str:
+        """sent | permanent | gave_up | retry: what this attempt's result means for the row."""
+        if result.ok:
+            return "sent"
+        if result.permanent:
+            return "permanent"
+        return "gave_up" if attempts >= self.max_attempts else "retry"
+
+    def _count(self, channel: str, outcome: str) -> None:
+        if outcome == "sent":
+            self.metrics.messages_out.labels(channel).inc()
+        else:
+            self.metrics.delivery_failures.labels(channel, outcome).inc()
 
 
 __all__ = ["DeliveryWorker"]

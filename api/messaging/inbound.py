@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api.db.base import utcnow
+from api.logs import current_request_id
 from api.messaging.models import INBOUND_KINDS, Conversation, ConversationState, InboundMessage, InboundStatus
 from api.security.crypto import Crypto
 
@@ -54,7 +55,8 @@ def accept_inbound(
 ) -> InboundMessage | None:
     """Store one user event as pending work. Returns None when this key was already stored.
 
-    The caller commits; the webhook answers 200 only after the commit.
+    The caller commits; the webhook answers 200 only after the commit. The row keeps the request id
+    bound by the webhook's request (api/logs.py), so the worker's and delivery's logs carry it.
     """
     if kind not in INBOUND_KINDS:
         raise ValueError(f"unknown inbound kind {kind!r}")
@@ -80,6 +82,7 @@ def accept_inbound(
         attempts=0,
         fallback_sent=False,
         received_at=now,
+        request_id=current_request_id(),
     )
     try:
         with session.begin_nested():

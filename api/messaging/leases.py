@@ -70,6 +70,15 @@ class LeasedWorker(ABC, Generic[Claim]):
     async def _handle(self, item: Claim) -> None:
         """Process one claimed row and record the outcome."""
 
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def alive(self) -> bool:
+        """Started, not stopped, and its claiming loop still running (readiness)."""
+        return self._loop_task is not None and not self._loop_task.done() and not self._stopping
+
     def notify(self) -> None:
         """New work was committed: look now instead of at the next poll."""
         self._wake.set()
@@ -84,7 +93,8 @@ class LeasedWorker(ABC, Generic[Claim]):
         self._stopping = True
         self._wake.set()
         if self._loop_task is not None:
-            await self._loop_task
+            # A loop that already died (cancelled or crashed) must not stop the shutdown.
+            await asyncio.gather(self._loop_task, return_exceptions=True)
         # Taken before waiting: a task cancelled at the end of the grace period removes its own id
         # from _active as it unwinds, and its row must still go back to pending now rather than
         # when its lease runs out (rows that finished are not in flight and are left alone).

@@ -99,6 +99,8 @@ class InboundMessage(Base):
     lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     last_error: Mapped[str | None] = mapped_column(String(500), nullable=True)
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # The webhook's request id (X-Request-ID or made up): ties the worker's and delivery's logs to it.
+    request_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
@@ -116,6 +118,8 @@ class OutboundMessage(Base):
     channel: Mapped[str] = mapped_column(String(16))
     payload_encrypted: Mapped[str] = mapped_column(Text)  # JSON {text, buttons, image, ...}
     source: Mapped[str] = mapped_column(String(16))
+    # The request id of the message this row answers (or of the console request that wrote it).
+    request_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     status: Mapped[str] = mapped_column(String(16), default="pending", server_default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from api.db.after_commit import call_after_commit
 from api.db.base import utcnow
+from api.logs import current_request_id
 from api.messaging.models import OUTBOUND_SOURCES, Conversation, OutboundMessage, OutboundStatus
 from api.messaging.senders import split_payload_for_channel
 from api.security.crypto import Crypto
@@ -52,6 +53,7 @@ def enqueue(
     prefix = idempotency_prefix or f"{source}:{uuid.uuid4().hex}"
     rows: list[OutboundMessage] = []
     now = utcnow()
+    request_id = current_request_id()  # the message being answered, or the console request
     index = 0
     for payload in payloads:
         for part in split_payload_for_channel(conversation.channel, payload):
@@ -63,6 +65,7 @@ def enqueue(
                 status=OutboundStatus.PENDING,
                 attempts=0,
                 idempotency_key=f"{prefix}:{index}",
+                request_id=request_id,
                 created_at=now,
             )
             index += 1

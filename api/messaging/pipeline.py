@@ -24,10 +24,12 @@ from sqlalchemy.orm import Session
 from api.db.after_commit import savepoint
 from api.db.base import utcnow
 from api.db.gate import WriteGate
+from api.logs import bind_request_id
 from api.messaging.models import Conversation, ConversationState, InboundMessage, InboundStatus
 from api.messaging.outbox import enqueue
 from api.messaging.rasa_client import RasaClient, RasaUnavailable
 from api.messaging.risk import Risk
+from api.metrics import GatewayMetrics
 from api.security.crypto import Crypto
 
 log = logging.getLogger(__name__)
@@ -120,6 +122,7 @@ class _Snapshot:
     state: str
     attempts: int
     platform_user_id_encrypted: str = ""
+    request_id: str | None = None
 
 
 class Pipeline:
@@ -134,6 +137,7 @@ class Pipeline:
         *,
         retry_base_seconds: float = 1.0,
         retry_max_seconds: float = 30.0,
+        metrics: GatewayMetrics | None = None,
     ) -> None:
         self.gate = gate
         self.rasa = rasa
@@ -141,6 +145,7 @@ class Pipeline:
         self.crypto = crypto
         self.retry_base_seconds = retry_base_seconds
         self.retry_max_seconds = retry_max_seconds
+        self.metrics = metrics or GatewayMetrics()
         # Set by the case features: answers the child directly when the database fails after Rasa
         # replied (the turn itself is retried once storage is back). Must never raise.
         self.storage_down_reply: Callable[[str, str, list[dict[str, Any]], Risk | None], Awaitable[None]] | None = None
@@ -163,12 +168,17 @@ class Pipeline:
                 state=conversation.state,
                 attempts=inbound.attempts,
                 platform_user_id_encrypted=conversation.platform_user_id_encrypted,
+                request_id=inbound.request_id,
             )
 
     async def process(self, inbound_id: int) -> None:
         snap = self._snapshot(inbound_id)
         if snap is None:
             return
+        # The rest of this task (Rasa call, outbox rows, the worker's logs) carries the webhook's id.
+        bind_request_id(snap.request_id)
+        log.info("inbound processing", extra={"inbound_id": inbound_id, "channel": snap.channel,
+                                              "kind": snap.kind, "attempt": snap.attempts})
         if snap.kind in TEXT_KINDS and snap.text:
             if await self._answered_before_rasa(snap):
                 return
@@ -177,6 +187,7 @@ class Pipeline:
                 replies = await self.rasa.send_message(snap.sender_id, snap.text, metadata)
             except RasaUnavailable as exc:
                 log.warning("rasa unavailable for inbound %s: %s", inbound_id, exc)
+                self.metrics.inbound_failures.labels("rasa_unavailable").inc()
                 await self._defer(snap, str(exc))
                 return
             risk_payload, visible = split_rasa_replies(replies)

@@ -2,10 +2,14 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 from urllib.parse import quote
 
 import httpx
+
+from api.logs import REQUEST_ID_HEADER, current_request_id
+from api.metrics import GatewayMetrics
 
 log = logging.getLogger(__name__)
 
@@ -15,7 +19,10 @@ class RasaUnavailable(RuntimeError):
 
 
 class RasaClient:
-    """Thin wrapper over one httpx.AsyncClient; injected, so tests point it at a fake server."""
+    """Thin wrapper over one httpx.AsyncClient; injected, so tests point it at a fake server.
+
+    Every request carries the current request id (X-Request-ID) and is timed in the
+    gateway_rasa_request_seconds histogram by endpoint and outcome."""
 
     def __init__(
         self,
@@ -24,8 +31,10 @@ class RasaClient:
         token: str = "",
         timeout: float = 15.0,
         client: httpx.AsyncClient | None = None,
+        metrics: GatewayMetrics | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.metrics = metrics or GatewayMetrics()
         self._token = token
         self._client = client or httpx.AsyncClient(
             timeout=httpx.Timeout(timeout, connect=min(timeout, 3.0)),
@@ -38,30 +47,45 @@ class RasaClient:
     def _params(self) -> dict[str, str]:
         return {"token": self._token} if self._token else {}
 
-    async def _request(self, method: str, path: str, *, json: Any = None, timeout: float | None = None) -> Any:
+    async def _request(self, method: str, path: str, *, endpoint: str, json: Any = None,
+                       timeout: float | None = None) -> Any:
+        """`endpoint` names the route for the latency histogram (paths carry sender ids)."""
         url = f"{self.base_url}{path}"
+        request_id = current_request_id()
+        kwargs: dict[str, Any] = {"json": json, "params": self._params(),
+                                  "headers": {REQUEST_ID_HEADER: request_id} if request_id else None}
+        if timeout is not None:
+            kwargs["timeout"] = timeout
+        started = time.perf_counter()
+        outcome = "error"
         try:
-            kwargs: dict[str, Any] = {"json": json, "params": self._params()}
-            if timeout is not None:
-                kwargs["timeout"] = timeout
             response = await self._client.request(method, url, **kwargs)
+            outcome = "ok" if response.status_code < 400 else f"http_{response.status_code // 100}xx"
+        except httpx.TimeoutException as exc:
+            outcome = "timeout"
+            raise RasaUnavailable(f"{method} {endpoint}: {type(exc).__name__}") from exc
         except httpx.HTTPError as exc:
-            raise RasaUnavailable(f"{method} {path}: {type(exc).__name__}") from exc
+            raise RasaUnavailable(f"{method} {endpoint}: {type(exc).__name__}") from exc
+        finally:
+            elapsed = time.perf_counter() - started
+            self.metrics.rasa_latency.labels(endpoint, outcome).observe(elapsed)
+            log.debug("rasa request", extra={"endpoint": endpoint, "outcome": outcome,
+                                             "seconds": round(elapsed, 4)})
         if response.status_code >= 400:
-            raise RasaUnavailable(f"{method} {path}: HTTP {response.status_code}")
+            raise RasaUnavailable(f"{method} {endpoint}: HTTP {response.status_code}")
         if not response.content:
             return None
         try:
             return response.json()
         except ValueError as exc:
-            raise RasaUnavailable(f"{method} {path}: body is not JSON") from exc
+            raise RasaUnavailable(f"{method} {endpoint}: body is not JSON") from exc
 
     async def send_message(
         self, sender: str, text: str, metadata: dict[str, Any] | None = None
     ) -> list[dict[str, Any]]:
         """POST /webhooks/rest/webhook; returns Rasa's reply list (text, buttons, custom ...)."""
         body = {"sender": sender, "message": text, "metadata": metadata or {}}
-        replies = await self._request("POST", "/webhooks/rest/webhook", json=body)
+        replies = await self._request("POST", "/webhooks/rest/webhook", endpoint="webhook", json=body)
         if replies is None:
             return []
         if not isinstance(replies, list):
@@ -73,13 +97,14 @@ class RasaClient:
         body: dict[str, Any] = {"text": text}
         if message_id:
             body["message_id"] = message_id
-        result = await self._request("POST", "/model/parse", json=body)
+        result = await self._request("POST", "/model/parse", endpoint="parse", json=body)
         if not isinstance(result, dict):
             raise RasaUnavailable("parse answered something other than an object")
         return result
 
     async def append_events(self, sender: str, events: dict[str, Any] | list[dict[str, Any]]) -> Any:
-        return await self._request("POST", f"/conversations/{quote(sender, safe='')}/tracker/events", json=events)
+        return await self._request("POST", f"/conversations/{quote(sender, safe='')}/tracker/events",
+                                   endpoint="tracker_events", json=events)
 
     async def pause(self, sender: str) -> None:
         await self.append_events(sender, {"event": "pause"})
@@ -95,12 +120,12 @@ class RasaClient:
         if entities:
             body["entities"] = entities
         result = await self._request(
-            "POST", f"/conversations/{quote(sender, safe='')}/trigger_intent", json=body
+            "POST", f"/conversations/{quote(sender, safe='')}/trigger_intent", endpoint="trigger_intent", json=body
         )
         return result if isinstance(result, dict) else None
 
     async def tracker(self, sender: str) -> dict[str, Any]:
-        result = await self._request("GET", f"/conversations/{quote(sender, safe='')}/tracker")
+        result = await self._request("GET", f"/conversations/{quote(sender, safe='')}/tracker", endpoint="tracker")
         return result if isinstance(result, dict) else {}
 
     async def is_up(self, timeout: float = 1.0) -> bool:

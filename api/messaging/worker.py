@@ -15,6 +15,7 @@ from api.db.gate import WriteGate
 from api.messaging.leases import LeasedWorker
 from api.messaging.models import InboundMessage, InboundStatus
 from api.messaging.pipeline import Pipeline
+from api.metrics import GatewayMetrics
 from api.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -23,10 +24,12 @@ MAX_UNEXPECTED_FAILURES = 5
 
 
 class InboundWorker(LeasedWorker[int]):
-    def __init__(self, gate: WriteGate, pipeline: Pipeline, settings: Settings) -> None:
+    def __init__(self, gate: WriteGate, pipeline: Pipeline, settings: Settings,
+                 metrics: GatewayMetrics | None = None) -> None:
         super().__init__(gate, InboundMessage, "processing", settings,
                          concurrency=max(1, settings.worker_concurrency), name="inbound", log=log)
         self.pipeline = pipeline
+        self.metrics = metrics or pipeline.metrics
 
     async def recover_abandoned(self, force_all: bool = False) -> int:
         """Claims whose lease ran out (every claim with `force_all`) go back to pending."""
@@ -49,6 +52,7 @@ class InboundWorker(LeasedWorker[int]):
             raise
         except Exception as exc:
             log.exception("inbound message %s failed", inbound_id)
+            self.metrics.inbound_failures.labels("error").inc()
             await self._after_unexpected_failure(inbound_id, exc)
 
     async def _after_unexpected_failure(self, inbound_id: int, exc: Exception) -> None:
@@ -62,6 +66,10 @@ class InboundWorker(LeasedWorker[int]):
                 inbound.lease_expires_at = None
                 if inbound.attempts >= MAX_UNEXPECTED_FAILURES:
                     inbound.status = InboundStatus.FAILED
+                    self.metrics.inbound_failures.labels("parked").inc()
+                    log.error("inbound message %s parked as failed after %d attempt(s); "
+                              "requeue with `python -m api.cli requeue-failed --inbound`",
+                              inbound_id, inbound.attempts)
                 else:
                     inbound.status = InboundStatus.PENDING
                     inbound.next_attempt_at = utcnow() + timedelta(

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from telegram import Update
 
 from api.cases.intake import screen_inbound
-from api.channels.base import BodyTooLarge, notify_inbound_worker, read_limited_body, webhook_error
+from api.channels.base import BodyTooLarge, inbound_stored, read_limited_body, webhook_error
 from api.channels.telegram.adapter import CHANNEL, event_from_update
 from api.channels.telegram.state import resolve_callback_data
 from api.context import app_context
@@ -78,5 +78,5 @@ async def telegram_webhook(request: Request) -> JSONResponse:
                     "system", idempotency_prefix=f"tg-cbq:{event.callback_query_id}", crypto=app_context(app).crypto)
     if inbound is None:
         return JSONResponse({"ok": True, "duplicate": True})
-    notify_inbound_worker(app)
+    inbound_stored(app, CHANNEL)
     return JSONResponse({"ok": True})

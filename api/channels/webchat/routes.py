@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from api.cases.intake import screen_inbound
-from api.channels.base import BodyTooLarge, notify_inbound_worker, read_limited_body, webhook_error
+from api.channels.base import BodyTooLarge, inbound_stored, read_limited_body, webhook_error
 from api.channels.webchat.mailbox import CHANNEL, WebChatMailbox
 from api.context import app_context
 from api.db.gate import WriteGate
@@ -151,7 +151,7 @@ async def post_message(request: Request) -> JSONResponse:
         if inbound is not None:
             screen_inbound(session, inbound, message.payload or message.text, app_context(request.app))
     if inbound is not None:
-        notify_inbound_worker(request.app)
+        inbound_stored(request.app, CHANNEL)
     return JSONResponse({"ok": True, "message_id": message_id, "duplicate": inbound is None}, status_code=202)
 
 

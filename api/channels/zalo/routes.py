@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.cases.intake import screen_inbound
-from api.channels.base import BodyTooLarge, notify_inbound_worker, read_limited_body, webhook_error
+from api.channels.base import BodyTooLarge, inbound_stored, read_limited_body, webhook_error
 from api.channels.zalo.events import (
     MalformedEvent,
     ZaloEvent,
@@ -87,7 +87,7 @@ async def zalo_webhook(request: Request) -> JSONResponse:
     except _AlreadyStored:
         stored = False
     if stored:
-        notify_inbound_worker(request.app)
+        inbound_stored(request.app, CHANNEL)
     return JSONResponse({"ok": True, "duplicate": not stored})
 
 

@@ -272,6 +272,17 @@ function showBanner(text) {
   clearTimeout(banner._t); banner._t = setTimeout(() => { banner.hidden = true; }, 15000);
 }
 
+// Admins: messages the gateway gave up on (GET /api/v1/admin/failed for the list).
+async function checkFailed() {
+  if (!state.token || state.me.role !== "admin") return;
+  const counts = await api("GET", "/api/v1/admin/failed/count");
+  const banner = $("failed-banner");
+  banner.hidden = counts.total === 0;
+  banner.textContent = counts.total === 0 ? "" :
+    `${counts.inbound} tin nhắn đến không xử lý được, ${counts.outbox} tin trả lời không gửi được. ` +
+    "Xem /api/v1/admin/failed; gửi lại: python -m api.cli requeue-failed";
+}
+
 // --- users (admins) -------------------------------------------------------------------
 async function loadUsers() {
   const users = await api("GET", "/api/v1/users");
@@ -301,6 +312,11 @@ async function enterApp() {
   }
   await loadQueue();
   connectEvents();
+  if (state.me.role === "admin") {
+    checkFailed().catch(() => {});
+    clearInterval(state.failedTimer);
+    state.failedTimer = setInterval(() => checkFailed().catch(() => {}), 60000);
+  }
   // Waiting times keep counting, and a missed event never leaves the queue stale for long.
   clearInterval(state.queueTimer);
   state.queueTimer = setInterval(() => { if (state.token) loadQueue().catch(() => {}); }, 30000);

@@ -36,6 +36,7 @@ class FakeRasa:
         self.down = False
         self.delay_seconds = 0.0
         self.messages: list[dict[str, Any]] = []
+        self.request_ids: list[str | None] = []  # X-Request-ID of each REST webhook call
         self.parses: list[dict[str, Any]] = []
         self.events: list[tuple[str, Any]] = []
         self.triggered: list[tuple[str, Any]] = []
@@ -65,6 +66,7 @@ class FakeRasa:
             self.down = False
             self.delay_seconds = 0.0
             self.messages.clear()
+            self.request_ids.clear()
             self.parses.clear()
             self.events.clear()
             self.triggered.clear()
@@ -96,6 +98,7 @@ class FakeRasa:
         body = await request.json()
         with self._lock:
             self.messages.append(body)
+            self.request_ids.append(request.headers.get("x-request-id"))
         sender, text = body["sender"], body.get("message", "")
         if sender in self.paused:
             return JSONResponse([])
