@@ -16,6 +16,8 @@ from starlette.routing import Route
 
 from tests.gateway.fakes.server import ServerThread
 
+TELEGRAM_TOKEN = "123456:TEST-TOKEN"
+
 
 @dataclass
 class TelegramCall:
@@ -33,7 +35,7 @@ class PlannedFailure:
 
 
 class FakeTelegram:
-    def __init__(self, token: str = "123456:TEST-TOKEN", port: int | None = None) -> None:
+    def __init__(self, token: str = TELEGRAM_TOKEN, port: int | None = None) -> None:
         self.token = token
         self.calls: list[TelegramCall] = []
         self._lock = threading.Lock()
