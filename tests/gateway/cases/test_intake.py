@@ -295,14 +295,6 @@ async def test_every_channel_screens_at_intake(settings: Settings, fake_telegram
 # --------------------------------------------------------------------------- the case log itself
 
 
-@pytest.fixture
-def crypto() -> Crypto:
-    from cryptography.fernet import Fernet
-
-    return Crypto(Settings(_env_file=None, id_hmac_secret="intake-test",  # type: ignore[call-arg]
-                           data_encryption_key=Fernet.generate_key().decode()))
-
-
 class _Harness:
     """The screen at the webhook and the case hooks of the Rasa turn, on one database."""
 

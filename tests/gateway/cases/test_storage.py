@@ -5,7 +5,6 @@ import asyncio
 import threading
 
 import pytest
-from cryptography.fernet import Fernet
 from sqlalchemy import func, select
 
 from api.auth.models import AuditLog, User
@@ -23,12 +22,6 @@ from api.messaging.rasa_client import RasaClient
 from api.messaging.risk import Risk
 from api.security.crypto import Crypto
 from api.settings import Settings
-
-
-@pytest.fixture
-def crypto() -> Crypto:
-    return Crypto(Settings(_env_file=None, id_hmac_secret="case-test",  # type: ignore[call-arg]
-                           data_encryption_key=Fernet.generate_key().decode()))
 
 
 @pytest.fixture

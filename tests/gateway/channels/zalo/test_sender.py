@@ -28,13 +28,8 @@ pytestmark = pytest.mark.asyncio
 
 
 @pytest.fixture
-def zsettings(settings: Settings, fake_zalo: FakeZalo) -> Settings:
-    return zalo_settings(settings, fake_zalo)
-
-
-@pytest.fixture
-def crypto(zsettings: Settings) -> Crypto:
-    return Crypto(zsettings)
+def crypto(settings: Settings) -> Crypto:
+    return Crypto(settings)
 
 
 @pytest.fixture
@@ -49,8 +44,8 @@ async def http() -> AsyncIterator[httpx.AsyncClient]:
 
 
 @pytest.fixture
-def parts(zsettings: Settings, gate: WriteGate, crypto: Crypto, http: httpx.AsyncClient):  # type: ignore[no-untyped-def]
-    return build_zalo(zsettings, gate, crypto, http)
+def parts(settings: Settings, gate: WriteGate, crypto: Crypto, http: httpx.AsyncClient):  # type: ignore[no-untyped-def]
+    return build_zalo(settings, gate, crypto, http)
 
 
 @pytest.fixture
@@ -199,13 +194,13 @@ async def test_concurrent_refreshes_in_one_process_refresh_once(
 
 
 async def test_two_replicas_racing_refresh_once(
-    zsettings: Settings, gate: WriteGate, crypto: Crypto, http: httpx.AsyncClient, fake_zalo: FakeZalo
+    settings: Settings, gate: WriteGate, crypto: Crypto, http: httpx.AsyncClient, fake_zalo: FakeZalo
 ) -> None:
     # Two independent stores (own asyncio locks, as in two gateway replicas) share the database:
     # on PostgreSQL only the row lock keeps the single-use refresh token from being spent twice
     # (the write gate is a no-op there; on SQLite one process shares one gate).
-    _, replica_a, _ = build_zalo(zsettings, gate, crypto, http)
-    _, replica_b, _ = build_zalo(zsettings, gate, crypto, http)
+    _, replica_a, _ = build_zalo(settings, gate, crypto, http)
+    _, replica_b, _ = build_zalo(settings, gate, crypto, http)
     assert await replica_a.access_token() == "access-0"
     fake_zalo.set_refresh_delay(0.3)
     a, b = await asyncio.gather(replica_a.refresh_rejected("access-0"), replica_b.refresh_rejected("access-0"))
@@ -231,12 +226,12 @@ async def test_failed_refresh_keeps_the_stored_pair(
 
 
 async def test_new_configured_pair_replaces_the_stored_chain(
-    zsettings: Settings, gate: WriteGate, crypto: Crypto, http: httpx.AsyncClient, fake_zalo: FakeZalo
+    settings: Settings, gate: WriteGate, crypto: Crypto, http: httpx.AsyncClient, fake_zalo: FakeZalo
 ) -> None:
-    _, store, _ = build_zalo(zsettings, gate, crypto, http)
+    _, store, _ = build_zalo(settings, gate, crypto, http)
     assert await store.access_token() == "access-0"
     fake_zalo.reset(access_token="reauthorised", refresh_token="reauthorised-refresh")
-    new_settings = zalo_settings(zsettings, fake_zalo)
+    new_settings = zalo_settings(settings, fake_zalo)
     _, store2, _ = build_zalo(new_settings, gate, crypto, http)
     assert await store2.access_token() == "reauthorised"
 

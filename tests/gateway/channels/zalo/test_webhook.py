@@ -11,7 +11,6 @@ from sqlalchemy import func, select
 
 from api.channels.zalo.models import ZaloConversationState
 from api.messaging.models import Conversation, InboundMessage, OutboundMessage
-from api.settings import Settings
 from tests.gateway.fakes.rasa import FakeRasa
 from tests.gateway.fakes.zalo import FakeZalo
 from tests.gateway.fakes.zalo_events import (
@@ -23,18 +22,12 @@ from tests.gateway.fakes.zalo_events import (
     sign,
     signed_request,
     text_event,
-    zalo_settings,
 )
 from tests.gateway.waiting import eventually
 
 pytestmark = pytest.mark.asyncio
 
 WEBHOOK = "/webhooks/zalo"
-
-
-@pytest.fixture
-def settings(settings: Settings, fake_zalo: FakeZalo) -> Settings:
-    return zalo_settings(settings, fake_zalo)
 
 
 def count(app: FastAPI, model: type) -> int:
