@@ -11,12 +11,14 @@ import httpx
 
 
 class EventReader:
-    """Reads GET /api/v1/events in the background and keeps every event with its arrival time."""
+    """Reads GET /api/v1/events in the background and keeps every event with its arrival time, and
+    counts the heartbeats (`: ping`, sent after each quiet period once the session is checked)."""
 
     def __init__(self, base_url: str, headers: dict[str, str]) -> None:
         self.base_url = base_url
         self.headers = headers
         self.events: list[tuple[float, dict[str, Any]]] = []
+        self.pings = 0
         self.ready = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -39,6 +41,8 @@ class EventReader:
                 async for line in response.aiter_lines():
                     if line.startswith("data:"):
                         data.append(line[5:].strip())
+                    elif line.startswith(": ping"):
+                        self.pings += 1
                     elif line == "" and data:
                         payload = json.loads("\n".join(data))
                         data = []

@@ -6,6 +6,7 @@ import uuid
 
 import httpx
 import pytest
+import redis.asyncio as redis_asyncio
 
 import api.cases.routes as case_routes
 from api.cases.events import EventBroker, RedisRelay
@@ -21,7 +22,7 @@ pytestmark = pytest.mark.asyncio
 async def _next(broker: EventBroker, roles: frozenset[str], ready: asyncio.Event) -> dict:
     subscription = broker.subscribe(roles)
     first = asyncio.ensure_future(subscription.__anext__())
-    await asyncio.sleep(0)
+    await asyncio.sleep(0)  # one turn of the loop: the subscription registers before we say ready
     ready.set()
     try:
         return await asyncio.wait_for(first, timeout=5)
@@ -29,12 +30,20 @@ async def _next(broker: EventBroker, roles: frozenset[str], ready: asyncio.Event
         await subscription.aclose()
 
 
+async def _subscribers(channel: str, count: int) -> bool:
+    client = redis_asyncio.from_url(REDIS_URL)
+    try:
+        return dict(await client.pubsub_numsub(channel)).get(channel.encode()) == count
+    finally:
+        await client.aclose()
+
+
 async def test_events_cross_processes_through_redis_and_respect_roles() -> None:
     channel = f"test-case-events-{uuid.uuid4().hex}"
     process_a, process_b = EventBroker(), EventBroker()
     relays = [await RedisRelay(REDIS_URL, broker, channel).start() for broker in (process_a, process_b)]
     try:
-        await asyncio.sleep(0.3)  # both subscriptions established
+        await eventually(lambda: _subscribers(channel, 2), what="both relays subscribed")
         ready = asyncio.Event()
         counselor = asyncio.create_task(_next(process_b, frozenset({"counselor"}), ready))
         await ready.wait()
@@ -72,7 +81,7 @@ async def test_event_stream_ends_when_the_account_is_locked(settings, fake_teleg
             counselor = await create_staff(http, admin, "khoa@example.vn")
             me = (await http.get("/api/v1/auth/me", headers=counselor)).json()
             async with EventReader(gateway.url, counselor) as events:
-                await asyncio.sleep(0.5)
+                await eventually(lambda: events.pings >= 1, what="a heartbeat while signed in")
                 assert not events.of_type("signed_out")
                 locked = await http.patch(f"/api/v1/users/{me['id']}", headers=admin, json={"active": False})
                 assert locked.status_code == 200

@@ -2,8 +2,6 @@
 The case is retried until stored; the child always gets 111."""
 from __future__ import annotations
 
-import asyncio
-
 import httpx
 import psycopg
 import pytest
@@ -67,7 +65,7 @@ async def test_database_down_mid_disclosure_case_is_stored_once_back(
             fake_rasa.delay_seconds = 1.5  # the disclosure is at Rasa when the database goes away
             assert (await post_update(http, text_update(CHILD, "cứu em, chú ấy đang ở ngoài cửa"))).status_code == 200
             await eventually(lambda: _claimed(gateway), what="disclosure claimed by the worker")
-            await asyncio.sleep(0.3)  # now waiting for Rasa's answer
+            await eventually(lambda: fake_rasa.in_flight == 1, what="the disclosure at Rasa")
             _set_database_available(postgres_admin_dsn, name, False)
             try:
                 # While the database is down the child already has the safe reply and 111.
@@ -112,7 +110,8 @@ async def test_sqlite_locked_by_another_process_mid_disclosure(
             other = sqlite3.connect(path, isolation_level=None)
             other.execute("BEGIN EXCLUSIVE")  # a backup or migration holding the database
             try:
-                await asyncio.sleep(3.0)
+                # Rasa has answered: the turn now waits for the write lock (SQLite's busy timeout).
+                await eventually(lambda: "có ai cứu không" in fake_rasa.texts(), what="Rasa's answer")
                 with gateway.app.state.context.database.session() as session:
                     assert session.scalar(select(Case.id)) is None  # not stored while the lock is held
             finally:

@@ -27,7 +27,7 @@ from tests.gateway.staff import (
     login,
     staff_settings,
 )
-from tests.gateway.waiting import eventually
+from tests.gateway.waiting import drained, eventually
 
 pytestmark = pytest.mark.asyncio
 CHILD = 5550001
@@ -94,7 +94,7 @@ async def test_disclosure_to_counselor_and_back(settings: Settings, fake_telegra
                 await post_update(http, text_update(CHILD, "em sợ lắm, em đang trốn trong phòng"))
                 await eventually(lambda: any(e.get("author") == "child" and "trốn" in e.get("text", "")
                                              for e in events.of_type("case_message")), what="live child message")
-                await asyncio.sleep(0.5)
+                await drained(gateway.app)
                 assert len(_texts(fake_telegram, CHILD)) == before
 
                 await post_update(http, sticker_update(CHILD))
@@ -266,12 +266,8 @@ async def test_a_reply_that_cannot_be_delivered_is_shown_as_failed(settings: Set
             fake_telegram.block_chat(str(CHILD))  # the child blocked the bot
             await http.post(f"/api/v1/cases/{case_id}/messages", headers=lan, json={"text": "Em ơi?"})
 
-            async def delivery() -> list[str | None]:
+            async def delivery_is_failed() -> bool:
                 detail = (await http.get(f"/api/v1/cases/{case_id}", headers=lan)).json()
-                return [m["delivery"] for m in detail["messages"] if m["author"] == "counselor"]
+                return [m["delivery"] for m in detail["messages"] if m["author"] == "counselor"] == ["failed"]
 
-            for _ in range(100):
-                if await delivery() == ["failed"]:
-                    break
-                await asyncio.sleep(0.1)
-            assert await delivery() == ["failed"]
+            await eventually(delivery_is_failed, timeout=10, what="the reply shown as failed")

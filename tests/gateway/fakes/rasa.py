@@ -42,6 +42,7 @@ class FakeRasa:
         self.paused: set[str] = set()
         self.in_flight = 0
         self.max_in_flight = 0
+        self.refused = 0  # turns answered 503 while down
         self._lock = threading.Lock()
         app = Starlette(routes=[
             Route("/", self._root),
@@ -71,6 +72,7 @@ class FakeRasa:
             self.paused.clear()
             self.in_flight = 0
             self.max_in_flight = 0
+            self.refused = 0
 
     def texts(self) -> list[str]:
         with self._lock:
@@ -83,13 +85,15 @@ class FakeRasa:
 
     async def _webhook(self, request: Request) -> Response:
         if self.down:
+            with self._lock:
+                self.refused += 1
             return Response(status_code=503)
         with self._lock:
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
         try:
             if self.delay_seconds:
-                await asyncio.sleep(self.delay_seconds)
+                await asyncio.sleep(self.delay_seconds)  # the fake's behaviour: a slow Rasa turn
         finally:
             with self._lock:
                 self.in_flight -= 1

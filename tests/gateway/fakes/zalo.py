@@ -157,7 +157,7 @@ class FakeZalo:
         with self._lock:
             delay = self._state.refresh_delay_seconds
         if delay:
-            await asyncio.sleep(delay)
+            await asyncio.sleep(delay)  # the fake's behaviour: a slow token refresh (races between replicas)
         with self._lock:
             state = self._state
             if secret != self.app_secret:

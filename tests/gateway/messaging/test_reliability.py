@@ -20,7 +20,7 @@ from api.settings import Settings
 from tests.gateway.fakes.rasa import FakeRasa
 from tests.gateway.fakes.telegram import FakeTelegram
 from tests.gateway.fakes.telegram_updates import post_update, text_update
-from tests.gateway.waiting import eventually
+from tests.gateway.waiting import drained, eventually
 
 pytestmark = pytest.mark.asyncio
 CHAT = 555000111
@@ -75,7 +75,8 @@ async def test_rasa_down_sends_one_fallback_then_processes_when_back(
     await post_update(client, text_update(CHAT, "bạn ơi"))
     await eventually(lambda: len(_texts(fake_telegram)) == 1, what="fallback")
     assert _texts(fake_telegram) == [HOTLINE_FALLBACK_TEXT] and "111" in HOTLINE_FALLBACK_TEXT
-    await asyncio.sleep(0.8)  # several retries while Rasa is still down
+    refused = fake_rasa.refused
+    await eventually(lambda: fake_rasa.refused >= refused + 3, what="several retries while Rasa is still down")
     assert _texts(fake_telegram) == [HOTLINE_FALLBACK_TEXT]
     fake_rasa.down = False
     await eventually(lambda: len(_texts(fake_telegram)) == 3, what="replies after Rasa is back")
@@ -83,7 +84,7 @@ async def test_rasa_down_sends_one_fallback_then_processes_when_back(
 
 
 async def test_telegram_429_and_5xx_are_retried_and_sent_once(
-    client: httpx.AsyncClient, fake_telegram: FakeTelegram
+    client: httpx.AsyncClient, app: FastAPI, fake_telegram: FakeTelegram
 ) -> None:
     fake_telegram.fail_next(429, times=1, retry_after=1)
     fake_telegram.fail_next(500, times=1)
@@ -93,33 +94,31 @@ async def test_telegram_429_and_5xx_are_retried_and_sent_once(
     attempts = fake_telegram.calls_of("sendMessage")
     assert [c.status for c in attempts] == [429, 500, 502, 200]
     assert attempts[1].at - attempts[0].at >= 1.0  # retry_after honoured
-    await asyncio.sleep(0.3)
+    await drained(app)
     assert len(fake_telegram.calls_of("sendMessage")) == 4
-    row = _outbox(client._transport.app)[0]  # type: ignore[attr-defined]
+    row = _outbox(app)[0]
     assert (row.status, row.attempts) == ("sent", 4)
 
 
 async def test_permanent_error_is_recorded_and_not_retried(
-    client: httpx.AsyncClient, fake_telegram: FakeTelegram
+    client: httpx.AsyncClient, app: FastAPI, fake_telegram: FakeTelegram
 ) -> None:
     fake_telegram.block_chat(str(CHAT))
     await post_update(client, text_update(CHAT, "chào"))
-    app = client._transport.app  # type: ignore[attr-defined]
     await eventually(lambda: any(r.status == "failed" for r in _outbox(app)), what="failed row")
-    await asyncio.sleep(0.5)
+    await drained(app)
     assert len(fake_telegram.calls_of("sendMessage")) == 1
     row = _outbox(app)[0]
     assert row.attempts == 1 and "Forbidden" in (row.last_error or "")
 
 
 async def test_transient_errors_stop_after_max_attempts(
-    client: httpx.AsyncClient, fake_telegram: FakeTelegram, settings: Settings
+    client: httpx.AsyncClient, app: FastAPI, fake_telegram: FakeTelegram, settings: Settings
 ) -> None:
     fake_telegram.fail_next(500, times=50)
     await post_update(client, text_update(CHAT, "chào"))
-    app = client._transport.app  # type: ignore[attr-defined]
     await eventually(lambda: any(r.status == "failed" for r in _outbox(app)), timeout=10, what="give up")
-    await asyncio.sleep(0.5)
+    await drained(app)
     assert len(fake_telegram.calls_of("sendMessage")) == settings.outbox_max_attempts
 
 
@@ -138,7 +137,7 @@ async def test_restart_with_pending_work_loses_nothing_and_sends_nothing_twice(
         fake_rasa.down = False
         fake_rasa.delay_seconds = 0.3
         await post_update(http, text_update(CHAT + 1, "bốn"))
-        await asyncio.sleep(0.1)
+        await eventually(lambda: fake_rasa.in_flight == 1, what="a message in flight at Rasa")
     # Second process on the same database, everything healthy again.
     fake_telegram.reset()
     fake_rasa.delay_seconds = 0.0
@@ -146,7 +145,7 @@ async def test_restart_with_pending_work_loses_nothing_and_sends_nothing_twice(
     async with running(second):
         await eventually(lambda: len(_texts(fake_telegram)) == 4 and len(_texts(fake_telegram, CHAT + 1)) == 1,
                          timeout=10, what="everything delivered after restart")
-        await asyncio.sleep(0.5)
+        await drained(second)
         assert _texts(fake_telegram) == [HOTLINE_FALLBACK_TEXT, "Mình nghe rồi: một", "Mình nghe rồi: hai",
                                          "Mình nghe rồi: ba"]
         assert _texts(fake_telegram, CHAT + 1) == ["Mình nghe rồi: bốn"]
@@ -237,7 +236,7 @@ async def test_counselor_held_conversation_gets_no_bot_reply_but_risk_is_read(
         await app.state.context.rasa.pause(sender)  # what the handoff does on accept
         await post_update(http, text_update(CHAT, "cứu em với"))
         await eventually(lambda: len(hooks.risks) == 2, what="second message processed")
-        await asyncio.sleep(0.3)
+        await drained(app)
         assert fake_rasa.texts() == ["chào", "cứu em với"]  # Rasa still logs it
         assert fake_rasa.parses and fake_rasa.parses[-1]["text"] == "cứu em với"
         risk = hooks.risks[1]
@@ -257,7 +256,7 @@ async def test_two_gateway_processes_share_the_work_without_duplicates(
             await asyncio.gather(*(post_update(http_a if (u + n) % 2 else http_b, text_update(u, f"{u}-{n}"))
                                    for u in users))
         await eventually(lambda: len(fake_telegram.sent()) == 20, timeout=15, what="all replies")
-        await asyncio.sleep(0.5)
+        await drained(first)
         assert len(fake_telegram.sent()) == 20
         for u in users:
             assert _texts(fake_telegram, u) == [f"Mình nghe rồi: {u}-{n}" for n in range(5)]
