@@ -20,6 +20,7 @@ from fastapi import FastAPI
 
 from api.messaging.pipeline import HookRegistry
 from api.messaging.senders import ChannelRegistry
+from api.messaging.texts import UserTexts
 from api.security.crypto import Crypto
 from api.settings import Settings
 
@@ -81,6 +82,7 @@ class AppContext:
     channel_senders: ChannelRegistry = field(default_factory=ChannelRegistry)
     startup_services: list[StartService] = field(default_factory=list)
     login_throttle: LoginThrottle = field(default_factory=LoginThrottle)
+    user_texts: UserTexts = field(default_factory=UserTexts)  # the content feature installs the live texts
     # Built by the lifespan.
     database: Database = field(init=False)
     write_gate: WriteGate = field(init=False)

@@ -10,9 +10,9 @@ from sqlalchemy.engine import make_url
 
 from api.cases.emergency import STORAGE_DOWN_TEXT
 from api.cases.models import Case, CaseMessage
-from api.cases.service import HANDOFF_OFFLINE_TEXT, HANDOFF_ONLINE_TEXT
+from api.cases.service import HANDOFF_OFFLINE, HANDOFF_WAITING
 from api.messaging.models import InboundMessage
-from api.messaging.pipeline import HOTLINE_FALLBACK_TEXT
+from api.messaging.texts import SERVICE_UNAVAILABLE
 from api.settings import Settings
 from tests.gateway.fakes.rasa import FakeRasa
 from tests.gateway.fakes.telegram import FakeTelegram
@@ -80,7 +80,7 @@ async def test_database_down_mid_disclosure_case_is_stored_once_back(
             fake_rasa.delay_seconds = 0.0
 
             # Retried until stored: the case exists once, with the message; the turn's replies follow.
-            await eventually(lambda: any(t in (HANDOFF_ONLINE_TEXT, HANDOFF_OFFLINE_TEXT)
+            await eventually(lambda: any(t in (HANDOFF_WAITING.default, HANDOFF_OFFLINE.default)
                                          for t in _texts(fake_telegram)), timeout=30,
                              what="handoff message once the database is back")
             with gateway.app.state.context.database.session() as session:
@@ -132,8 +132,8 @@ async def test_rasa_down_child_gets_111_then_case_when_back(
             fake_rasa.down = True
             # Worded so the intake screen's lexicon lets it through: only the Rasa turn finds the risk.
             await post_update(http, text_update(CHILD, "có ai cứu không"))
-            await eventually(lambda: HOTLINE_FALLBACK_TEXT in _texts(fake_telegram), what="fallback with 111")
-            assert "111" in HOTLINE_FALLBACK_TEXT
+            await eventually(lambda: SERVICE_UNAVAILABLE.default in _texts(fake_telegram), what="fallback with 111")
+            assert "111" in SERVICE_UNAVAILABLE.default
             with gateway.app.state.context.database.session() as session:
                 assert session.scalar(select(Case.id)) is None
             fake_rasa.down = False

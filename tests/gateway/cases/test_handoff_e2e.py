@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from api.auth.models import AuditLog
 from api.cases.models import Case, CaseMessage
-from api.cases.service import HANDOFF_OFFLINE_TEXT, HANDOFF_ONLINE_TEXT
+from api.cases.service import HANDOFF_OFFLINE, HANDOFF_WAITING
 from api.settings import Settings
 from tests.gateway.cases.sse import EventReader
 from tests.gateway.fakes.rasa import FakeRasa
@@ -64,7 +64,7 @@ async def test_disclosure_to_counselor_and_back(settings: Settings, fake_telegra
                 # The child gets the bot's safe reply and the honest handoff message (Lan is online).
                 await eventually(lambda: len(_texts(fake_telegram, CHILD)) >= 2, what="bot reply + handoff")
                 child_texts = _texts(fake_telegram, CHILD)
-                assert "111" in child_texts[0] and child_texts[1] == HANDOFF_ONLINE_TEXT
+                assert "111" in child_texts[0] and child_texts[1] == HANDOFF_WAITING.default
 
                 # The on-call group: level, category, excerpt, console link, never the child's id.
                 # (Sent at intake, so the category is the one the case was opened with.)
@@ -159,8 +159,8 @@ async def test_nobody_online_gets_the_honest_message(settings: Settings, fake_te
         async with httpx.AsyncClient(base_url=gateway.url, timeout=10) as http:
             await post_update(http, text_update(CHILD, "cứu em"))
             await eventually(lambda: len(_texts(fake_telegram, CHILD)) >= 2, what="reply + handoff")
-            assert _texts(fake_telegram, CHILD)[1] == HANDOFF_OFFLINE_TEXT
-            assert "111" in HANDOFF_OFFLINE_TEXT
+            assert _texts(fake_telegram, CHILD)[1] == HANDOFF_OFFLINE.default
+            assert "111" in HANDOFF_OFFLINE.default
 
 
 async def test_action_server_down_case_from_model_parse(settings: Settings, fake_telegram: FakeTelegram,

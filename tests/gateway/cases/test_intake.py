@@ -19,14 +19,14 @@ from api.cases.events import EventBroker
 from api.cases.hooks import CaseHooks
 from api.cases.intake import SCREEN_KEY, load_risk_lexicon, risk_engine, screen_inbound
 from api.cases.models import Case, CaseMessage, Notification
-from api.cases.service import HANDOFF_OFFLINE_TEXT, HANDOFF_ONLINE_TEXT, CaseLog
+from api.cases.service import HANDOFF_OFFLINE, HANDOFF_WAITING, CaseLog
 from api.db.session import Database
 from api.main import create_app
 from api.messaging.inbound import accept_inbound
 from api.messaging.models import Conversation, InboundMessage, OutboundMessage
 from api.messaging.outbox import enqueue
-from api.messaging.pipeline import HOTLINE_FALLBACK_TEXT
 from api.messaging.risk import Risk
+from api.messaging.texts import SERVICE_UNAVAILABLE
 from api.security.crypto import Crypto
 from api.settings import Settings
 from tests.gateway.cases.sse import EventReader
@@ -49,7 +49,7 @@ from tests.gateway.waiting import eventually
 CHILD = 5550007
 # The lexicon alone rates this imminent; the fake Rasa rates it imminent too ("cứu"), as danger_now.
 DISCLOSURE = "cứu em với, bố em đang đánh em"
-HANDOFF_TEXTS = (HANDOFF_ONLINE_TEXT, HANDOFF_OFFLINE_TEXT)
+HANDOFF_TEXTS = (HANDOFF_WAITING.default, HANDOFF_OFFLINE.default)
 
 
 def _texts(fake_telegram: FakeTelegram, chat: int | str) -> list[str]:
@@ -163,7 +163,7 @@ async def test_disclosure_reaches_counselors_before_rasa_answers(
         replies = [i for i, t in enumerate(queued) if "Mình ở đây với bạn" in t]
         assert len(handoffs) == 1 and len(replies) == 1 and replies[0] < handoffs[0]
         if rasa_mode == "down":
-            assert queued[0] == HOTLINE_FALLBACK_TEXT  # the child had 111 while Rasa was down
+            assert queued[0] == SERVICE_UNAVAILABLE.default  # the child had 111 while Rasa was down
         delivered = _texts(fake_telegram, CHILD)
         assert sum(t in HANDOFF_TEXTS for t in delivered) == 1
         assert next(i for i, t in enumerate(delivered) if "Mình ở đây với bạn" in t) < next(

@@ -12,7 +12,7 @@ from api.auth.passwords import hash_password
 from api.cases.events import EventBroker
 from api.cases.handoff import CaseActionError, HandoffService
 from api.cases.models import Case, CaseMessage, Notification
-from api.cases.service import HANDOFF_OFFLINE_TEXT, HANDOFF_ONLINE_TEXT, CaseLog, handoff_text
+from api.cases.service import HANDOFF_OFFLINE, HANDOFF_WAITING, CaseLog, handoff_text
 from api.db.base import utcnow
 from api.db.gate import WriteGate
 from api.db.session import Database
@@ -113,13 +113,13 @@ def test_rollback_publishes_nothing_and_stores_nothing(database: Database, crypt
 
 def test_handoff_text_is_honest_about_presence_and_hours(database: Database, case_settings: Settings) -> None:
     with database.session() as session:
-        assert handoff_text(session, case_settings, utcnow()) == HANDOFF_OFFLINE_TEXT
+        assert handoff_text(session, case_settings, utcnow()) is HANDOFF_OFFLINE
     _user(database, "online@example.vn", seen=True)
     with database.session() as session:
-        assert handoff_text(session, case_settings, utcnow()) == HANDOFF_ONLINE_TEXT
+        assert handoff_text(session, case_settings, utcnow()) is HANDOFF_WAITING
         closed = case_settings.model_copy(update={"office_hours": "00:00-00:01"})
-        assert handoff_text(session, closed, utcnow().replace(hour=12)) == HANDOFF_OFFLINE_TEXT
-    assert "111" in HANDOFF_OFFLINE_TEXT and "111" in HANDOFF_ONLINE_TEXT
+        assert handoff_text(session, closed, utcnow().replace(hour=12)) is HANDOFF_OFFLINE
+    assert "111" in HANDOFF_OFFLINE.default and "111" in HANDOFF_WAITING.default
 
 
 def test_two_counselors_accepting_at_once_exactly_one_wins(database: Database, crypto: Crypto,
@@ -189,7 +189,7 @@ def _accepted_case(database: Database, crypto: Crypto, log: CaseLog, user: User,
 
 def test_hand_back_with_rasa_down_sends_the_fallback_check_in(database: Database, crypto: Crypto,
                                                               case_settings: Settings) -> None:
-    from api.cases.handoff import CHECKIN_FALLBACK_TEXT, RESUME_RETRIES
+    from api.cases.handoff import CHECKIN, RESUME_RETRIES
     from api.messaging.models import OutboundMessage
 
     log = CaseLog(case_settings, crypto, EventBroker())
@@ -211,7 +211,7 @@ def test_hand_back_with_rasa_down_sends_the_fallback_check_in(database: Database
         texts = [crypto.decrypt_json(o.payload_encrypted)["text"] for o in session.scalars(
             select(OutboundMessage).where(OutboundMessage.conversation_id == conversation_id))]
         # A check-in may show on a lock screen: neither the hotline nor the topic (docs/content.md).
-        assert texts[-1] == CHECKIN_FALLBACK_TEXT and "111" not in CHECKIN_FALLBACK_TEXT
+        assert texts[-1] == CHECKIN.default and "111" not in CHECKIN.default
 
 
 def test_zalo_reply_window_is_enforced(database: Database, crypto: Crypto, case_settings: Settings) -> None:

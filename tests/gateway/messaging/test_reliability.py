@@ -14,8 +14,9 @@ from sqlalchemy import select
 from api.db.after_commit import call_after_commit
 from api.main import create_app
 from api.messaging.models import Conversation, InboundMessage, OutboundMessage
-from api.messaging.pipeline import HOTLINE_FALLBACK_TEXT, ConversationHooks
+from api.messaging.pipeline import ConversationHooks
 from api.messaging.risk import Risk
+from api.messaging.texts import SERVICE_UNAVAILABLE
 from api.settings import Settings
 from tests.gateway.fakes.rasa import FakeRasa
 from tests.gateway.fakes.telegram import FakeTelegram
@@ -74,10 +75,10 @@ async def test_rasa_down_sends_one_fallback_then_processes_when_back(
     await post_update(client, text_update(CHAT, "em cần nói chuyện"))
     await post_update(client, text_update(CHAT, "bạn ơi"))
     await eventually(lambda: len(_texts(fake_telegram)) == 1, what="fallback")
-    assert _texts(fake_telegram) == [HOTLINE_FALLBACK_TEXT] and "111" in HOTLINE_FALLBACK_TEXT
+    assert _texts(fake_telegram) == [SERVICE_UNAVAILABLE.default] and "111" in SERVICE_UNAVAILABLE.default
     refused = fake_rasa.refused
     await eventually(lambda: fake_rasa.refused >= refused + 3, what="several retries while Rasa is still down")
-    assert _texts(fake_telegram) == [HOTLINE_FALLBACK_TEXT]
+    assert _texts(fake_telegram) == [SERVICE_UNAVAILABLE.default]
     fake_rasa.down = False
     await eventually(lambda: len(_texts(fake_telegram)) == 3, what="replies after Rasa is back")
     assert _texts(fake_telegram)[1:] == ["Mình nghe rồi: em cần nói chuyện", "Mình nghe rồi: bạn ơi"]
@@ -126,7 +127,9 @@ async def test_restart_with_pending_work_loses_nothing_and_sends_nothing_twice(
     settings: Settings, fake_rasa: FakeRasa, fake_telegram: FakeTelegram
 ) -> None:
     # First process: Rasa is down and Telegram fails, so inbound and outbound work is left pending;
-    # one message is in flight (slow Rasa) when the process stops.
+    # one message is in flight (slow Rasa) when the process stops. Telegram's failures must not use up
+    # the reply's attempts before then, however long that takes.
+    settings = settings.model_copy(update={"outbox_max_attempts": 1000})
     first = create_app(settings)
     async with running(first) as http:
         fake_rasa.down = True
@@ -146,7 +149,7 @@ async def test_restart_with_pending_work_loses_nothing_and_sends_nothing_twice(
         await eventually(lambda: len(_texts(fake_telegram)) == 4 and len(_texts(fake_telegram, CHAT + 1)) == 1,
                          timeout=10, what="everything delivered after restart")
         await drained(second)
-        assert _texts(fake_telegram) == [HOTLINE_FALLBACK_TEXT, "Mình nghe rồi: một", "Mình nghe rồi: hai",
+        assert _texts(fake_telegram) == [SERVICE_UNAVAILABLE.default, "Mình nghe rồi: một", "Mình nghe rồi: hai",
                                          "Mình nghe rồi: ba"]
         assert _texts(fake_telegram, CHAT + 1) == ["Mình nghe rồi: bốn"]
         assert fake_rasa.texts().count("bốn") == 1
