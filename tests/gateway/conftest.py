@@ -12,6 +12,7 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -25,6 +26,7 @@ from api.db.session import Database
 from api.main import create_app
 from api.settings import Settings
 from tests.gateway.fakes.rasa import FakeRasa
+from tests.gateway.fakes.server import FakeService
 from tests.gateway.fakes.telegram import TELEGRAM_TOKEN, FakeTelegram
 from tests.gateway.fakes.telegram_updates import TELEGRAM_SECRET
 from tests.gateway.fakes.zalo import FakeZalo
@@ -81,46 +83,47 @@ def database(database_url: str) -> Iterator[Database]:
     db.dispose()
 
 
-@pytest.fixture(scope="session")
-def fake_telegram_server() -> Iterator[FakeTelegram]:
-    server = FakeTelegram(TELEGRAM_TOKEN).start()
+def _served(server: FakeService) -> Iterator[Any]:
+    server.start()
     yield server
     server.stop()
+
+
+def _fresh(server: Any) -> Iterator[Any]:
+    """The session's server with nothing recorded and no failure planned, before and after the test."""
+    server.reset()
+    yield server
+    server.reset()
+
+
+@pytest.fixture(scope="session")
+def fake_telegram_server() -> Iterator[FakeTelegram]:
+    yield from _served(FakeTelegram(TELEGRAM_TOKEN))
 
 
 @pytest.fixture(scope="session")
 def fake_rasa_server() -> Iterator[FakeRasa]:
-    server = FakeRasa().start()
-    yield server
-    server.stop()
+    yield from _served(FakeRasa())
 
 
 @pytest.fixture(scope="session")
 def fake_zalo_server() -> Iterator[FakeZalo]:
-    server = FakeZalo().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def fake_zalo(fake_zalo_server: FakeZalo) -> Iterator[FakeZalo]:
-    fake_zalo_server.reset()
-    yield fake_zalo_server
-    fake_zalo_server.reset()
+    yield from _served(FakeZalo())
 
 
 @pytest.fixture
 def fake_telegram(fake_telegram_server: FakeTelegram) -> Iterator[FakeTelegram]:
-    fake_telegram_server.reset()
-    yield fake_telegram_server
-    fake_telegram_server.reset()
+    yield from _fresh(fake_telegram_server)
 
 
 @pytest.fixture
 def fake_rasa(fake_rasa_server: FakeRasa) -> Iterator[FakeRasa]:
-    fake_rasa_server.reset()
-    yield fake_rasa_server
-    fake_rasa_server.reset()
+    yield from _fresh(fake_rasa_server)
+
+
+@pytest.fixture
+def fake_zalo(fake_zalo_server: FakeZalo) -> Iterator[FakeZalo]:
+    yield from _fresh(fake_zalo_server)
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from tests.gateway.fakes.server import ServerThread
+from tests.gateway.fakes.server import FakeService, ServerThread
 
 LONG_PARAGRAPH = ("Mình muốn kể cho bạn nghe về an toàn cơ thể. " * 20).strip()
 LONG_BUTTON_PAYLOAD = '/choose_topic{"topic": "an_toan_co_the_va_nguoi_la_tren_mang_xa_hoi_rat_dai"}'
@@ -31,7 +31,7 @@ def risk_of(text: str) -> dict[str, Any]:
     return {"level": "none", "category": None, "signals": []}
 
 
-class FakeRasa:
+class FakeRasa(FakeService):
     def __init__(self) -> None:
         self.down = False
         self.delay_seconds = 0.0
@@ -53,13 +53,6 @@ class FakeRasa:
         ])
         self._server = ServerThread(app)
         self.url = self._server.url
-
-    def start(self) -> FakeRasa:
-        self._server.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.stop()
 
     def reset(self) -> None:
         with self._lock:
