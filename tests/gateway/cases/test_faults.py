@@ -106,7 +106,7 @@ async def test_sqlite_locked_by_another_process_mid_disclosure(
             fake_rasa.delay_seconds = 1.5  # the lock is taken well before Rasa answers
             # Worded so the intake screen's lexicon lets it through: the case comes from the Rasa turn.
             assert (await post_update(http, text_update(CHILD, "có ai cứu không"))).status_code == 200
-            await eventually(lambda: _claimed(gateway), what="disclosure claimed by the worker")
+            await eventually(lambda: fake_rasa.in_flight == 1, what="the disclosure at Rasa")
             other = sqlite3.connect(path, isolation_level=None)
             other.execute("BEGIN EXCLUSIVE")  # a backup or migration holding the database
             try:
