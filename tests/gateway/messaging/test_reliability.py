@@ -140,7 +140,7 @@ async def test_restart_with_pending_work_loses_nothing_and_sends_nothing_twice(
         fake_rasa.down = False
         fake_rasa.delay_seconds = 0.3
         await post_update(http, text_update(CHAT + 1, "bốn"))
-        await eventually(lambda: fake_rasa.in_flight == 1, what="a message in flight at Rasa")
+        await eventually(lambda: fake_rasa.in_flight >= 1, what="a message in flight at Rasa")
     # Second process on the same database, everything healthy again.
     fake_telegram.reset()
     fake_rasa.delay_seconds = 0.0
