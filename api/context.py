@@ -20,6 +20,7 @@ from fastapi import FastAPI
 
 from api.messaging.pipeline import HookRegistry
 from api.messaging.senders import ChannelRegistry
+from api.messaging.texts import UserTexts
 from api.metrics import GatewayMetrics
 from api.security.crypto import Crypto
 from api.settings import Settings
@@ -87,6 +88,7 @@ class AppContext:
     shutdown: ShutdownFlag = field(default_factory=ShutdownFlag)
     # What the lifespan started (workers, channel and feature services), for readiness.
     background_services: list[Any] = field(default_factory=list)
+    user_texts: UserTexts = field(default_factory=UserTexts)  # the content feature installs the live texts
     # Built by the lifespan.
     database: Database = field(init=False)
     write_gate: WriteGate = field(init=False)

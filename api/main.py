@@ -74,6 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             rasa,
             context.pipeline_hooks,
             context.crypto,
+            texts=context.user_texts,
             retry_base_seconds=settings.inbound_retry_base_seconds,
             retry_max_seconds=settings.inbound_retry_max_seconds,
             metrics=context.metrics,

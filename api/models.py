@@ -1,6 +1,6 @@
 """The schema registry: imports every model module so Base.metadata (and Alembic) sees all tables.
 
-One line per module; tests/gateway/test_schema.py fails when a model and the migrations disagree.
+One line per module; tests/gateway/db/test_schema.py fails when a model and the migrations disagree.
 """
 from api.auth import models as auth_models  # noqa: F401
 from api.cases import models as cases_models  # noqa: F401

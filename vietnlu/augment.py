@@ -86,10 +86,6 @@ def pronoun_variant(text: str) -> str:
     return "".join(out)
 
 
-class AugmentationConflict(Exception):
-    """A folded sentence is labelled with more than one topic."""
-
-
 def _rng_for(text: str) -> random.Random:
     # A seed from the sentence itself: the same data always gives the same variants.
     return random.Random(int(hashlib.sha256(text.encode("utf-8")).hexdigest()[:16], 16))

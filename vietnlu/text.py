@@ -20,7 +20,6 @@ _TOKEN_RE = re.compile(rf"[^\W_]+|[{_EMOJI}]", re.UNICODE)
 # ("cuuuu" → "cuu", i.e. cứu); of three or more o, one ("chàoooo" → "chao"): "oo" is only in a
 # few loanwords (xoong, boong), typed with two.
 _ELONGATION_RE = re.compile(r"([a-np-tv-z])\1+|(o)\2{2,}|(u)\3{2,}")
-_SPACES_RE = re.compile(r"\s+")
 
 
 def nfc(text: str) -> str:
@@ -51,10 +50,6 @@ def tokenize(text: str) -> list[tuple[str, int]]:
 def fold(text: str) -> str:
     """Folded form of a whole text, tokens joined by single spaces (punctuation dropped)."""
     return " ".join(fold_word(token) for token, _ in tokenize(text))
-
-
-def squash_spaces(text: str) -> str:
-    return _SPACES_RE.sub(" ", text).strip()
 
 
 def is_emoji(token: str) -> bool:

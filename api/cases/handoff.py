@@ -25,13 +25,16 @@ from api.messaging.models import Conversation, ConversationState, OutboundMessag
 from api.messaging.outbox import enqueue
 from api.messaging.pipeline import split_rasa_replies
 from api.messaging.rasa_client import RasaClient, RasaUnavailable
+from api.messaging.texts import UserText, UserTexts
 
 log = logging.getLogger(__name__)
 
 CHECKIN_INTENT = "EXTERNAL_checkin"
-# A check-in shows on the lock screen: no 111, no risk word, no topic (docs/content.md, utter_checkin).
-CHECKIN_FALLBACK_TEXT = (
-    "Chào bạn, mình ghé hỏi thăm nè 🙂 Hôm nay bạn thấy thế nào? Muốn thì cứ nhắn cho mình nhé."
+# Sent when Rasa cannot give the check-in. It shows on the lock screen: no 111, no risk word, no
+# topic (docs/content.md). A response of the content system; this is its default.
+CHECKIN = UserText(
+    "utter_checkin",
+    "Chào bạn, mình ghé hỏi thăm nè 🙂 Hôm nay bạn thấy thế nào? Muốn thì cứ nhắn cho mình nhé.",
 )
 SUPERVISING_ROLES = ("supervisor", "admin")
 RESUME_RETRIES = 30
@@ -84,6 +87,7 @@ class HandoffService:
     rasa: RasaClient
     case_log: CaseLog
     broker: EventBroker
+    texts: UserTexts = field(default_factory=UserTexts)
     _background: set[asyncio.Task[None]] = field(default_factory=set)
 
     async def _rasa_call(self, what: str, call: Any, attempts: int = 3) -> Any:
@@ -249,7 +253,7 @@ class HandoffService:
                 conversation.state = ConversationState.BOT
             if was_held:
                 _, visible = split_rasa_replies(list((checkin or {}).get("messages") or []))
-                texts = visible or [{"text": CHECKIN_FALLBACK_TEXT}]
+                texts = visible or [self.texts.render(session, CHECKIN, conversation.channel)]
                 enqueue(session, conversation, texts, "bot" if visible else "system",
                         crypto=self.case_log.crypto)
                 fresh = session.get(Case, case.id)

@@ -13,6 +13,7 @@ from api.messaging.models import Conversation, ConversationState, InboundMessage
 from api.messaging.outbox import enqueue
 from api.messaging.pipeline import ConversationHooks
 from api.messaging.risk import Risk
+from api.messaging.texts import UserTexts
 
 _TEXT_KINDS = ("text", "button")
 _NON_TEXT_LABELS = {
@@ -29,8 +30,9 @@ class CaseHooks(ConversationHooks):
     # A failure here must fail the whole turn (it is retried), never drop a disclosure silently.
     critical = True
 
-    def __init__(self, case_log: CaseLog) -> None:
+    def __init__(self, case_log: CaseLog, texts: UserTexts | None = None) -> None:
         self.case_log = case_log
+        self.texts = texts or UserTexts()
         # inbound id → what after_user_message found, so after_bot_turn need not query again.
         self._changes: dict[int, CaseChange | None] = {}
 
@@ -73,7 +75,8 @@ class CaseHooks(ConversationHooks):
         escalated_at_intake = marker is not None and bool(marker.get("escalated")) and case.status == CaseStatus.WAITING
         if (change is not None and (change.escalated or escalated_at_intake)
                 and conversation.state != ConversationState.COUNSELOR):
-            text = handoff_text(session, self.case_log.settings, utcnow())
-            enqueue(session, conversation, [{"text": text}], "system",
+            notice = self.texts.render(session, handoff_text(session, self.case_log.settings, utcnow()),
+                                       conversation.channel)
+            enqueue(session, conversation, [notice], "system",
                     idempotency_prefix=f"handoff:{inbound.id}", crypto=self.case_log.crypto)
-            self.case_log.add_message(session, case, "system", text)
+            self.case_log.add_message(session, case, "system", notice["text"])

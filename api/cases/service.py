@@ -19,6 +19,7 @@ from api.cases.office_hours import within_office_hours
 from api.db.base import utcnow
 from api.messaging.models import Conversation, ConversationState
 from api.messaging.risk import Risk, RiskLevel, risk_rank
+from api.messaging.texts import UserText
 from api.security.crypto import Crypto
 from api.settings import Settings
 
@@ -29,15 +30,17 @@ CASE_EVENT_ROLES = frozenset(CASE_ROLES)
 RESPONDER_ROLES = ("counselor", "supervisor")
 
 # After the bot's reply has said a counselor was told: only whether one is on duty now, never "ngay"
-# (docs/content.md; domain.yml's utter_handoff_waiting and utter_handoff_offline).
-HANDOFF_ONLINE_TEXT = (
+# (docs/content.md). Responses of the content system; these are their defaults.
+HANDOFF_WAITING = UserText(
+    "utter_handoff_waiting",
     "Lúc này có tư vấn viên đang trực, họ sẽ vào trò chuyện với bạn sớm nhất có thể. "
-    "Nếu bạn đang gặp nguy hiểm, đừng chờ: gọi 113 hoặc 111."
+    "Nếu bạn đang gặp nguy hiểm, đừng chờ: gọi 113 hoặc 111.",
 )
-HANDOFF_OFFLINE_TEXT = (
+HANDOFF_OFFLINE = UserText(
+    "utter_handoff_offline",
     "Mình nói thật nhé: lúc này chưa có tư vấn viên nào trực, nên có thể bạn phải chờ. "
     "Họ sẽ trả lời bạn sớm nhất có thể. Cần người nghe ngay, gọi 111: luôn có người, miễn phí, cả ngày lẫn đêm. "
-    "Nếu bạn đang gặp nguy hiểm, gọi 113."
+    "Nếu bạn đang gặp nguy hiểm, gọi 113.",
 )
 
 
@@ -61,12 +64,12 @@ def responders_online(session: Session, settings: Settings, now: datetime) -> in
     return sum(1 for user in users if user.is_online(now, settings.counselor_online_seconds))
 
 
-def handoff_text(session: Session, settings: Settings, now: datetime) -> str:
+def handoff_text(session: Session, settings: Settings, now: datetime) -> UserText:
     """Honest: promise a counselor 'right away' only when one is online and on duty."""
     on_duty = within_office_hours(settings.office_hours, settings.timezone, now)
     if on_duty and responders_online(session, settings, now) > 0:
-        return HANDOFF_ONLINE_TEXT
-    return HANDOFF_OFFLINE_TEXT
+        return HANDOFF_WAITING
+    return HANDOFF_OFFLINE
 
 
 def case_summary(case: Case, now: datetime | None = None) -> dict[str, Any]:

@@ -40,7 +40,7 @@ def install_case_features(app: FastAPI) -> None:
     case_log = _NotifyingCaseLog(settings, context.crypto, broker)
     context.case_events = broker
     context.case_log = case_log
-    context.pipeline_hooks.register(CaseHooks(case_log))
+    context.pipeline_hooks.register(CaseHooks(case_log, context.user_texts))
     app.include_router(auth_router)
     app.include_router(cases_router)
     app.include_router(console_router)
@@ -51,7 +51,8 @@ def install_case_features(app: FastAPI) -> None:
                                 tick_seconds=settings.case_notifier_tick_seconds, metrics=context.metrics)
         case_log.notifier = notifier
         context.case_notifier = notifier
-        context.handoff = HandoffService(context.write_gate, context.rasa, case_log, broker)
+        context.handoff = HandoffService(context.write_gate, context.rasa, case_log, broker,
+                                         texts=context.user_texts)
         context.pipeline.storage_down_reply = StorageDownReplier(context.channel_senders)
         return await notifier.start()
 

@@ -263,11 +263,15 @@ def fill_template(text: str, values: dict[str, Any]) -> str:
     return _SLOT_RE.sub(substitute, text)
 
 
+def variations_for(variations: list[dict[str, Any]], channel: str | None) -> list[dict[str, Any]]:
+    """The channel's own variations, else the ones for every channel (as Rasa chooses)."""
+    for_channel = [v for v in variations if channel and v.get("channel") == channel]
+    return for_channel or [v for v in variations if not v.get("channel")]
+
+
 def pick_variation(variations: list[dict[str, Any]], channel: str | None,
                    chooser: random.Random | None = None) -> dict[str, Any] | None:
-    for_channel = [v for v in variations if channel and v.get("channel") == channel]
-    generic = [v for v in variations if not v.get("channel")]
-    candidates = for_channel or generic
+    candidates = variations_for(variations, channel)
     if not candidates:
         return None
     return (chooser or random).choice(candidates)
@@ -299,3 +303,14 @@ def render_nlg(session: Session, name: str, arguments: dict[str, Any], tracker: 
     values = dict((tracker or {}).get("slots") or {})
     values.update(arguments or {})
     return render(variation, values)
+
+
+def render_gateway_text(session: Session, name: str, channel: str | None) -> dict[str, Any] | None:
+    """The live version of one of the gateway's own texts (welcome, handoff notices…): its first
+    variation for the channel, else its first, so a notice reads the same every time; None when unknown."""
+    response = session.scalar(select(ContentResponse).where(ContentResponse.name == name))
+    version = live_version(session, response.id) if response is not None else None
+    if version is None:
+        return None
+    candidates = variations_for(version.variations, channel)
+    return render(candidates[0], {}) if candidates else None

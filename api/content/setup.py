@@ -91,6 +91,7 @@ def install_content(app: FastAPI) -> None:
         app.include_router(router)
     context = app_context(app)
     context.pipeline_hooks.register(ContentHooks(context.crypto, context.settings.timezone))
+    context.user_texts.install(responses.render_gateway_text)
     context.startup_services.append(_start)
     app.include_router(ui_router("/content", STATIC_DIR, assets_path="/content/static",
                                  assets={"content.js": JAVASCRIPT, "content.css": CSS}, redirect_slash=True))

@@ -29,27 +29,12 @@ from api.messaging.models import Conversation, ConversationState, InboundMessage
 from api.messaging.outbox import enqueue
 from api.messaging.rasa_client import RasaClient, RasaUnavailable
 from api.messaging.risk import Risk
+from api.messaging.texts import NON_TEXT, SERVICE_UNAVAILABLE, WELCOME, UserText, UserTexts
 from api.metrics import GatewayMetrics
 from api.security.crypto import Crypto
 
 log = logging.getLogger(__name__)
 
-# Texts as docs/content.md writes them (same as domain.yml's utter_service_unavailable, utter_welcome
-# and utter_non_text).
-HOTLINE_FALLBACK_TEXT = (
-    "Mình đang gặp trục trặc một chút. Nếu bạn cần giúp ngay, hãy gọi 111: miễn phí, cả ngày lẫn đêm."
-)
-WELCOME_TEXT = (
-    "Chào bạn! 👋 Mình là Trợ lý Bảo vệ trẻ em, một chatbot (máy trả lời tự động) của chương trình "
-    "bảo vệ trẻ em. Mình chỉ bạn cách giữ an toàn và lắng nghe khi bạn lo lắng.\n\n"
-    "🔒 Riêng tư: bạn không cần nói tên thật. Khi bạn kể chuyện nguy hiểm, tư vấn viên (người thật) sẽ đọc để giúp "
-    "bạn, và có thể báo cho 111 hoặc công an để giữ bạn an toàn.\n\n"
-    "Cần người giúp ngay? Gọi 111: miễn phí, cả ngày lẫn đêm."
-)
-NON_TEXT_REPLY = (
-    "Mình chỉ đọc được chữ, không xem được ảnh, nhãn dán hay tin nhắn thoại, và mình không giữ chúng. "
-    "Bạn nhắn bằng chữ cho mình nhé. Nếu có ai ép bạn gửi ảnh, đó không phải lỗi của bạn: gọi 111 để được giúp."
-)
 TEXT_KINDS = ("text", "button")
 NON_TEXT_KINDS = ("sticker", "photo", "voice", "document", "other")
 
@@ -135,6 +120,7 @@ class Pipeline:
         hooks: HookRegistry,
         crypto: Crypto,
         *,
+        texts: UserTexts | None = None,
         retry_base_seconds: float = 1.0,
         retry_max_seconds: float = 30.0,
         metrics: GatewayMetrics | None = None,
@@ -143,6 +129,7 @@ class Pipeline:
         self.rasa = rasa
         self.hooks = hooks
         self.crypto = crypto
+        self.texts = texts or UserTexts()
         self.retry_base_seconds = retry_base_seconds
         self.retry_max_seconds = retry_max_seconds
         self.metrics = metrics or GatewayMetrics()
@@ -200,11 +187,11 @@ class Pipeline:
                         snap.channel, self.crypto.decrypt(snap.platform_user_id_encrypted), visible, risk)
                 raise
         elif snap.kind == "follow":
-            await self._finish(snap, [{"text": WELCOME_TEXT}], None, source="system")
+            await self._finish(snap, WELCOME, None, source="system")
         elif snap.kind == "unfollow":
             await self._finish(snap, [], None, source="system")
         else:
-            await self._finish(snap, [{"text": NON_TEXT_REPLY}], None, source="system")
+            await self._finish(snap, NON_TEXT, None, source="system")
 
     async def _parse_risk(self, snap: _Snapshot) -> Risk | None:
         try:
@@ -245,13 +232,17 @@ class Pipeline:
         return False
 
     async def _finish(
-        self, snap: _Snapshot, replies: list[dict[str, Any]], risk: Risk | None, *, source: str
+        self, snap: _Snapshot, replies: list[dict[str, Any]] | UserText, risk: Risk | None, *, source: str
     ) -> None:
+        """Complete the turn with Rasa's replies, or with one of the gateway's own texts (rendered from
+        the live content in this transaction)."""
         async with self.gate.transaction() as session:
             inbound = session.get(InboundMessage, snap.inbound_id)
             conversation = session.get(Conversation, snap.conversation_id)
             if inbound is None or conversation is None or inbound.status != InboundStatus.PROCESSING:
                 return  # our claim expired and someone else owns the message now
+            if isinstance(replies, UserText):
+                replies = [self.texts.render(session, replies, conversation.channel)]
             await self._complete(session, conversation, inbound, replies, risk, source=source)
 
     async def _complete(
@@ -292,7 +283,7 @@ class Pipeline:
                 enqueue(
                     session,
                     conversation,
-                    [{"text": HOTLINE_FALLBACK_TEXT}],
+                    [self.texts.render(session, SERVICE_UNAVAILABLE, conversation.channel)],
                     "system",
                     idempotency_prefix=f"fallback:{inbound.id}",
                     crypto=self.crypto,

@@ -19,6 +19,11 @@ class TokenBucket:
         self._tokens = min(self.capacity, self._tokens + (now - self._updated) * self.rate)
         self._updated = now
 
+    def available(self) -> float:
+        """Tokens there are now (a full bucket sends its whole burst at once)."""
+        self._refill()
+        return self._tokens
+
     async def acquire(self) -> None:
         async with self._lock:
             while True:

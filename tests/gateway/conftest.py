@@ -2,7 +2,9 @@
 Telegram and Rasa servers on 127.0.0.1, and the app with its lifespan running.
 
 Reuse: `database` (api.db.session.Database, migrated to heads), `settings`, `fake_telegram`,
-`fake_rasa`, `app` (not started), `client` (httpx.AsyncClient with the app started).
+`fake_rasa`, `fake_zalo`, `app` (not started), `client` (httpx.AsyncClient with the app started),
+`chromium` (the system Chromium, headless, for the browser tests). A folder's own fixtures live in
+its conftest.py.
 """
 from __future__ import annotations
 
@@ -10,23 +12,29 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 import pytest_asyncio
 from cryptography.fernet import Fernet
 from fastapi import FastAPI
+from playwright.sync_api import Browser, sync_playwright
 
 from api.db.migrate import upgrade_to_heads
 from api.db.session import Database
 from api.main import create_app
 from api.settings import Settings
 from tests.gateway.fakes.rasa import FakeRasa
-from tests.gateway.fakes.telegram import FakeTelegram
+from tests.gateway.fakes.server import FakeService
+from tests.gateway.fakes.telegram import TELEGRAM_TOKEN, FakeTelegram
+from tests.gateway.fakes.telegram_updates import TELEGRAM_SECRET
+from tests.gateway.fakes.zalo import FakeZalo
 
 POSTGRES_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/test"
-TELEGRAM_TOKEN = "123456:TEST-TOKEN"
-TELEGRAM_SECRET = "test-webhook-secret_0123"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run"]
 DATABASE_BACKENDS = ["sqlite"] + ([] if os.environ.get("NO_POSTGRES") == "1" else ["postgresql"])
 
 
@@ -63,38 +71,59 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 
 @pytest.fixture
+def postgres_admin_dsn() -> str:
+    """Where to create, drop or lock the PostgreSQL test databases."""
+    return POSTGRES_ADMIN_DSN
+
+
+@pytest.fixture
 def database(database_url: str) -> Iterator[Database]:
     db = Database(database_url)
     yield db
     db.dispose()
 
 
-@pytest.fixture(scope="session")
-def fake_telegram_server() -> Iterator[FakeTelegram]:
-    server = FakeTelegram(TELEGRAM_TOKEN).start()
+def _served(server: FakeService) -> Iterator[Any]:
+    server.start()
     yield server
     server.stop()
+
+
+def _fresh(server: Any) -> Iterator[Any]:
+    """The session's server with nothing recorded and no failure planned, before and after the test."""
+    server.reset()
+    yield server
+    server.reset()
+
+
+@pytest.fixture(scope="session")
+def fake_telegram_server() -> Iterator[FakeTelegram]:
+    yield from _served(FakeTelegram(TELEGRAM_TOKEN))
 
 
 @pytest.fixture(scope="session")
 def fake_rasa_server() -> Iterator[FakeRasa]:
-    server = FakeRasa().start()
-    yield server
-    server.stop()
+    yield from _served(FakeRasa())
+
+
+@pytest.fixture(scope="session")
+def fake_zalo_server() -> Iterator[FakeZalo]:
+    yield from _served(FakeZalo())
 
 
 @pytest.fixture
 def fake_telegram(fake_telegram_server: FakeTelegram) -> Iterator[FakeTelegram]:
-    fake_telegram_server.reset()
-    yield fake_telegram_server
-    fake_telegram_server.reset()
+    yield from _fresh(fake_telegram_server)
 
 
 @pytest.fixture
 def fake_rasa(fake_rasa_server: FakeRasa) -> Iterator[FakeRasa]:
-    fake_rasa_server.reset()
-    yield fake_rasa_server
-    fake_rasa_server.reset()
+    yield from _fresh(fake_rasa_server)
+
+
+@pytest.fixture
+def fake_zalo(fake_zalo_server: FakeZalo) -> Iterator[FakeZalo]:
+    yield from _fresh(fake_zalo_server)
 
 
 @pytest.fixture
@@ -139,5 +168,15 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
         async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as http:
             yield http
 
-# Zalo fixtures (fake Zalo API server) live with the Zalo helpers.
-from tests.gateway.zalo_support import fake_zalo, fake_zalo_server  # noqa: E402, F401
+
+@pytest.fixture
+def chromium() -> Iterator[Browser]:
+    """The system Chromium, headless (the browser tests are skipped where it is not installed)."""
+    if not os.path.exists(CHROMIUM):
+        pytest.skip("system Chromium not installed")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()

@@ -5,8 +5,8 @@ import pytest
 
 from api.cli import telegram_set_webhook
 from api.settings import Settings
-from tests.gateway.conftest import TELEGRAM_SECRET
 from tests.gateway.fakes.telegram import FakeTelegram
+from tests.gateway.fakes.telegram_updates import TELEGRAM_SECRET
 
 pytestmark = pytest.mark.asyncio
 

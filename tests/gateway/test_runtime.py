@@ -29,12 +29,12 @@ async def test_cancel_and_wait_unwinds_the_task_and_keeps_or_swallows_its_error(
 
     async def loop_forever() -> None:
         try:
-            await asyncio.sleep(3600)
+            await asyncio.sleep(3600)  # a loop that never ends by itself
         finally:
             unwound.append("loop")
 
     task = asyncio.create_task(loop_forever())
-    await asyncio.sleep(0)
+    await asyncio.sleep(0)  # one turn of the loop: the task starts before it is cancelled
     await cancel_and_wait(task)
     assert task.cancelled() and unwound == ["loop"]
 

@@ -59,3 +59,8 @@ async def drained(app: Any, timeout: float = 8.0) -> None:
     """Wait until the app has nothing left to do: no user message waiting or in the pipeline, no
     reply waiting or being sent. "Nothing more happens" checks come after this, not after a sleep."""
     await eventually(lambda: _idle(app.state.context.database), timeout=timeout, what="the queues to drain")
+
+
+def drained_blocking(app: Any, timeout: float = 8.0) -> None:
+    """`drained()` for a test outside the event loop (the gateway serving in a thread)."""
+    eventually_blocking(lambda: _idle(app.state.context.database), timeout=timeout, what="the queues to drain")

@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from tests.gateway.fakes.server import ServerThread
+from tests.gateway.fakes.server import FakeService, ServerThread
 
 LONG_PARAGRAPH = ("Mình muốn kể cho bạn nghe về an toàn cơ thể. " * 20).strip()
 LONG_BUTTON_PAYLOAD = '/choose_topic{"topic": "an_toan_co_the_va_nguoi_la_tren_mang_xa_hoi_rat_dai"}'
@@ -31,7 +31,7 @@ def risk_of(text: str) -> dict[str, Any]:
     return {"level": "none", "category": None, "signals": []}
 
 
-class FakeRasa:
+class FakeRasa(FakeService):
     def __init__(self) -> None:
         self.down = False
         self.delay_seconds = 0.0
@@ -43,6 +43,7 @@ class FakeRasa:
         self.paused: set[str] = set()
         self.in_flight = 0
         self.max_in_flight = 0
+        self.refused = 0  # turns answered 503 while down
         self._lock = threading.Lock()
         app = Starlette(routes=[
             Route("/", self._root),
@@ -53,13 +54,6 @@ class FakeRasa:
         ])
         self._server = ServerThread(app)
         self.url = self._server.url
-
-    def start(self) -> FakeRasa:
-        self._server.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.stop()
 
     def reset(self) -> None:
         with self._lock:
@@ -73,6 +67,7 @@ class FakeRasa:
             self.paused.clear()
             self.in_flight = 0
             self.max_in_flight = 0
+            self.refused = 0
 
     def texts(self) -> list[str]:
         with self._lock:
@@ -85,13 +80,15 @@ class FakeRasa:
 
     async def _webhook(self, request: Request) -> Response:
         if self.down:
+            with self._lock:
+                self.refused += 1
             return Response(status_code=503)
         with self._lock:
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
         try:
             if self.delay_seconds:
-                await asyncio.sleep(self.delay_seconds)
+                await asyncio.sleep(self.delay_seconds)  # the fake's behaviour: a slow Rasa turn
         finally:
             with self._lock:
                 self.in_flight -= 1

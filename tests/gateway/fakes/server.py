@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import threading
+from typing import Self
 
 import uvicorn
 
@@ -52,3 +53,16 @@ class ServerThread:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+class FakeService:
+    """A fake outside service served by a ServerThread (`self._server`, set by the subclass)."""
+
+    _server: ServerThread
+
+    def start(self) -> Self:
+        self._server.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.stop()

@@ -14,7 +14,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from tests.gateway.fakes.server import ServerThread
+from tests.gateway.fakes.server import FakeService, ServerThread
+
+TELEGRAM_TOKEN = "123456:TEST-TOKEN"
 
 
 @dataclass
@@ -32,8 +34,8 @@ class PlannedFailure:
     description: str = "Internal Server Error"
 
 
-class FakeTelegram:
-    def __init__(self, token: str = "123456:TEST-TOKEN", port: int | None = None) -> None:
+class FakeTelegram(FakeService):
+    def __init__(self, token: str = TELEGRAM_TOKEN, port: int | None = None) -> None:
         self.token = token
         self.calls: list[TelegramCall] = []
         self._lock = threading.Lock()
@@ -46,13 +48,6 @@ class FakeTelegram:
         self.url = self._server.url
 
     # -- control ---------------------------------------------------------------------------
-    def start(self) -> FakeTelegram:
-        self._server.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.stop()
-
     def reset(self) -> None:
         with self._lock:
             self.calls.clear()

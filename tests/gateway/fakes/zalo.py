@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from tests.gateway.fakes.server import ServerThread
+from tests.gateway.fakes.server import FakeService, ServerThread
 
 APP_SECRET = "test-zalo-app-secret"
 
@@ -53,7 +53,7 @@ class _State:
     expires_in: str = "90000"
 
 
-class FakeZalo:
+class FakeZalo(FakeService):
     def __init__(self, app_secret: str = APP_SECRET) -> None:
         self.app_secret = app_secret
         self._lock = threading.Lock()
@@ -64,13 +64,6 @@ class FakeZalo:
         ])
         self._server = ServerThread(app)
         self.url = self._server.url
-
-    def start(self) -> FakeZalo:
-        self._server.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.stop()
 
     # --- switches and inspection ------------------------------------------------------
 
@@ -157,7 +150,7 @@ class FakeZalo:
         with self._lock:
             delay = self._state.refresh_delay_seconds
         if delay:
-            await asyncio.sleep(delay)
+            await asyncio.sleep(delay)  # the fake's behaviour: a slow token refresh (races between replicas)
         with self._lock:
             state = self._state
             if secret != self.app_secret:

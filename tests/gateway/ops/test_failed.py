@@ -12,9 +12,9 @@ from api.cli import main as cli_main
 from api.db.base import utcnow
 from api.messaging.models import InboundMessage, OutboundMessage
 from api.settings import Settings, get_settings
-from tests.gateway.case_support import ADMIN_EMAIL, ADMIN_PASSWORD, STAFF_PASSWORD, case_settings, login
 from tests.gateway.fakes.telegram import FakeTelegram
-from tests.gateway.telegram_updates import post_update, text_update
+from tests.gateway.fakes.telegram_updates import post_update, text_update
+from tests.gateway.staff import ADMIN_EMAIL, ADMIN_PASSWORD, STAFF_PASSWORD, login, staff_settings
 from tests.gateway.waiting import drained, eventually
 
 pytestmark = pytest.mark.asyncio
@@ -24,7 +24,7 @@ SECRET_WORDS = "điều em chưa kể"
 
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
-    return case_settings(settings)
+    return staff_settings(settings)
 
 
 @pytest.fixture

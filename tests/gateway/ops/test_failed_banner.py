@@ -3,24 +3,24 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import Browser, expect
 
 from api.settings import Settings
-from tests.gateway.case_support import ADMIN_EMAIL, ADMIN_PASSWORD, case_settings, live_gateway
-from tests.gateway.conftest import TELEGRAM_SECRET
 from tests.gateway.fakes.telegram import FakeTelegram
-from tests.gateway.telegram_updates import text_update
-from tests.gateway.test_console_browser import CHROMIUM_ARGS
+from tests.gateway.fakes.telegram_updates import TELEGRAM_SECRET, text_update
+from tests.gateway.live import live_gateway
+from tests.gateway.staff import ADMIN_EMAIL, ADMIN_PASSWORD, staff_settings
 from tests.gateway.waiting import eventually_blocking
 
 CHAT = 626262
 
 
-def test_console_shows_admins_a_failed_banner(settings: Settings, fake_telegram: FakeTelegram) -> None:
+def test_console_shows_admins_a_failed_banner(settings: Settings, fake_telegram: FakeTelegram,
+                                              chromium: Browser) -> None:
     if not settings.database_url.startswith("sqlite"):
         pytest.skip("the browser check runs once; the counts are covered on both databases above")
     fake_telegram.fail_next(400, times=1)
-    with live_gateway(case_settings(settings)) as gateway, httpx.Client(base_url=gateway.url, timeout=10) as http:
+    with live_gateway(staff_settings(settings)) as gateway, httpx.Client(base_url=gateway.url, timeout=10) as http:
         response = http.post("/webhooks/telegram", json=text_update(CHAT, "xin chào"),
                              headers={"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET})
         assert response.status_code == 200
@@ -29,18 +29,12 @@ def test_console_shows_admins_a_failed_banner(settings: Settings, fake_telegram:
         headers = {"Authorization": f"Bearer {token}"}
         eventually_blocking(lambda: http.get("/api/v1/admin/failed/count", headers=headers).json()["total"] == 1,
                             what="the failed delivery")
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
-                                                 args=CHROMIUM_ARGS)
-            try:
-                page = browser.new_page()
-                page.goto(f"{gateway.url}/console")
-                page.fill("#login-email", ADMIN_EMAIL)
-                page.fill("#login-password", ADMIN_PASSWORD)
-                page.click("#login-form button[type=submit]")
-                banner = page.locator("#failed-banner")
-                expect(banner).to_be_visible()
-                expect(banner).to_contain_text("1 tin trả lời không gửi được")
-                expect(banner).to_contain_text("requeue-failed")
-            finally:
-                browser.close()
+        page = chromium.new_page()
+        page.goto(f"{gateway.url}/console")
+        page.fill("#login-email", ADMIN_EMAIL)
+        page.fill("#login-password", ADMIN_PASSWORD)
+        page.click("#login-form button[type=submit]")
+        banner = page.locator("#failed-banner")
+        expect(banner).to_be_visible()
+        expect(banner).to_contain_text("1 tin trả lời không gửi được")
+        expect(banner).to_contain_text("requeue-failed")

@@ -17,9 +17,9 @@ from api.messaging.models import Conversation, InboundMessage, OutboundMessage
 from api.metrics import GatewayMetrics
 from api.ops.queues import DatabaseStateCollector
 from api.settings import Settings
-from tests.gateway.case_support import case_settings
 from tests.gateway.fakes.telegram import FakeTelegram
-from tests.gateway.telegram_updates import post_update, text_update
+from tests.gateway.fakes.telegram_updates import post_update, text_update
+from tests.gateway.staff import staff_settings
 from tests.gateway.waiting import drained, eventually
 
 pytestmark = pytest.mark.asyncio
@@ -49,7 +49,7 @@ async def scrape(client: httpx.AsyncClient) -> dict[tuple[str, tuple[tuple[str, 
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
     # The counselor group is set, so a disclosure sends a staff notification.
-    return case_settings(settings)
+    return staff_settings(settings)
 
 
 async def test_traffic_is_counted(client: httpx.AsyncClient, fake_telegram: FakeTelegram) -> None:

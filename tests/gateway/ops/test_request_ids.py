@@ -14,10 +14,9 @@ from sqlalchemy import select
 
 from api.logs import configure_logging, remove_logging_handler
 from api.messaging.models import InboundMessage, OutboundMessage
-from tests.gateway.conftest import TELEGRAM_SECRET
 from tests.gateway.fakes.rasa import FakeRasa
 from tests.gateway.fakes.telegram import FakeTelegram
-from tests.gateway.telegram_updates import text_update
+from tests.gateway.fakes.telegram_updates import TELEGRAM_SECRET, text_update
 from tests.gateway.waiting import drained
 
 pytestmark = pytest.mark.asyncio

@@ -14,9 +14,9 @@ import httpx
 import pytest
 from cryptography.fernet import Fernet
 
-from tests.gateway.case_support import ADMIN_EMAIL, ADMIN_PASSWORD
 from tests.gateway.fakes.rasa import FakeRasa
 from tests.gateway.fakes.server import free_port
+from tests.gateway.staff import ADMIN_EMAIL, ADMIN_PASSWORD
 from tests.gateway.waiting import eventually_blocking
 
 REPO = Path(__file__).resolve().parents[3]

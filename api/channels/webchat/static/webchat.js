@@ -73,25 +73,26 @@
 
   function scrollToEnd() { log.scrollTop = log.scrollHeight; }
 
-  function addUserMessage(text) {
+  // A message bubble; screen readers hear who speaks (the label is visually hidden).
+  function newBubble(kind, speaker) {
     var bubble = document.createElement("div");
-    bubble.className = "msg user";
+    bubble.className = "msg " + kind;
     var label = document.createElement("span");
     label.className = "visually-hidden";
-    label.textContent = "Bạn: ";
+    label.textContent = speaker + ": ";
     bubble.appendChild(label);
+    return bubble;
+  }
+
+  function addUserMessage(text) {
+    var bubble = newBubble("user", "Bạn");
     bubble.appendChild(document.createTextNode(text));
     log.appendChild(bubble);
     scrollToEnd();
   }
 
   function addBotMessage(message) {
-    var bubble = document.createElement("div");
-    bubble.className = "msg bot";
-    var label = document.createElement("span");
-    label.className = "visually-hidden";
-    label.textContent = "Trợ lý: ";
-    bubble.appendChild(label);
+    var bubble = newBubble("bot", "Trợ lý");
     if (message.text) {
       var p = document.createElement("p");
       p.className = "text";
