@@ -24,6 +24,7 @@ from api.db.gate import WriteGate
 from api.db.migrate import upgrade_to_heads
 from api.db.session import Database
 from api.messaging.delivery import DeliveryWorker
+from api.messaging.instances import InstanceRegistry
 from api.messaging.outbox import add_outbox_listener, remove_outbox_listener
 from api.messaging.pipeline import Pipeline
 from api.messaging.rasa_client import RasaClient
@@ -55,6 +56,12 @@ def freeze_startup_heap() -> None:
     gc.freeze()
 
 
+def _wake_workers(context: AppContext) -> None:
+    """Claims of a stopped process went back to pending: look at them now."""
+    context.inbound_worker.notify()
+    context.delivery_worker.notify()
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     context = AppContext(settings=settings, crypto=Crypto(settings))
@@ -83,11 +90,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             retry_base_seconds=settings.inbound_retry_base_seconds,
             retry_max_seconds=settings.inbound_retry_max_seconds,
         )
-        context.inbound_worker = InboundWorker(gate, context.pipeline, settings)
-        context.delivery_worker = DeliveryWorker(gate, context.channel_senders, context.crypto, settings)
+        context.instance = InstanceRegistry(gate, settings, on_released=lambda: _wake_workers(context))
+        context.inbound_worker = InboundWorker(gate, context.pipeline, settings, instance_id=context.instance.id)
+        context.delivery_worker = DeliveryWorker(gate, context.channel_senders, context.crypto, settings,
+                                                 instance_id=context.instance.id)
         services: list[Any] = []
         add_outbox_listener(context.delivery_worker.notify)
         try:
+            # Registered first (taking back what dead processes held), stopped last (after the
+            # workers released their claims).
+            services.append(await context.instance.start())
             for start in context.startup_services:
                 service = await start(app)
                 if service is not None:

@@ -65,6 +65,12 @@ class Settings(BaseSettings):
     delivery_per_recipient_burst: int = 3
     telegram_overall_max_rate: float = 30.0  # Bot API: about 30 messages/s per bot (AIORateLimiter)
     shutdown_grace_seconds: float = 10.0
+    # Outbox lanes: while replies are being sent, broadcasts get at most this share of the global rate.
+    delivery_broadcast_share: float = 0.2
+    # Crash recovery: each gateway process records a heartbeat this often; the claims of a process
+    # whose heartbeat is older than instance_dead_after_seconds go back to pending.
+    instance_heartbeat_seconds: float = 2.0
+    instance_dead_after_seconds: float = 6.0
 
     bootstrap_admin_email: str = ""
     bootstrap_admin_password: SecretStr = SecretStr("")
@@ -102,6 +108,7 @@ class Settings(BaseSettings):
     retrain_timeout_seconds: int = 3 * 3600
     zalo_reply_window_days: int = 7
     broadcast_poll_seconds: float = 5.0
+    broadcast_batch_size: int = 200  # subscribers queued per short transaction while dispatching
 
     @property
     def telegram_enabled(self) -> bool:

@@ -24,8 +24,8 @@ from sqlalchemy.orm import Session
 from api.db.after_commit import savepoint
 from api.db.base import utcnow
 from api.db.gate import WriteGate
-from api.messaging.models import Conversation, ConversationState, InboundMessage, InboundStatus
-from api.messaging.outbox import enqueue
+from api.messaging.models import Conversation, ConversationState, InboundMessage, InboundStatus, Lane
+from api.messaging.outbox import enqueue, reply_lane
 from api.messaging.rasa_client import RasaClient, RasaUnavailable
 from api.messaging.risk import Risk
 from api.security.crypto import Crypto
@@ -258,12 +258,13 @@ class Pipeline:
         queued: list[dict[str, Any]] = []
         if conversation.state != ConversationState.COUNSELOR and replies:
             enqueue(session, conversation, replies, source, idempotency_prefix=f"inbound:{inbound.id}",
-                    crypto=self.crypto)
+                    crypto=self.crypto, lane=reply_lane(conversation, risk))
             queued = replies
         await self._run_hook(session, "after_bot_turn", conversation, inbound, queued, risk)
         inbound.status = InboundStatus.DONE
         inbound.processed_at = utcnow()
         inbound.lease_expires_at = None
+        inbound.claimed_by = None
         inbound.last_error = None
 
     def retry_delay(self, attempts: int) -> float:
@@ -285,9 +286,11 @@ class Pipeline:
                     "system",
                     idempotency_prefix=f"fallback:{inbound.id}",
                     crypto=self.crypto,
+                    lane=Lane.SAFETY,  # the hotline while Rasa is away: it may be the only answer
                 )
                 inbound.fallback_sent = True
             inbound.status = InboundStatus.PENDING
             inbound.lease_expires_at = None
+            inbound.claimed_by = None
             inbound.last_error = error[:500]
             inbound.next_attempt_at = utcnow() + timedelta(seconds=self.retry_delay(inbound.attempts))
