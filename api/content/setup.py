@@ -6,9 +6,11 @@ import logging
 from pathlib import Path
 
 from fastapi import FastAPI
+from sqlalchemy.exc import IntegrityError
 
 from api.content import broadcasts, directory, responses
 from api.content.hooks import ContentHooks
+from api.content.models import BroadcastStatus
 from api.content.retrain import RetrainRunner
 from api.content.routes import ROUTERS
 from api.context import app_context
@@ -34,7 +36,8 @@ def seed(database: Database, settings: Settings) -> None:
 
 
 class BroadcastScheduler:
-    """Sends scheduled broadcasts when their time comes."""
+    """Starts scheduled broadcasts when their time comes and dispatches every sending broadcast in
+    batches (also one a stopped process left half-way), without holding up the event loop."""
 
     def __init__(self, app: FastAPI, poll_seconds: float = SCHEDULER_POLL_SECONDS) -> None:
         self.app = app
@@ -45,19 +48,48 @@ class BroadcastScheduler:
         self._task.start()
         return self
 
-    def run_due(self) -> int:
+    def wake(self) -> None:
+        """A broadcast was started: dispatch it now rather than at the next poll."""
+        self._task.wake()
+
+    def start_due(self) -> list[int]:
+        """Mark the scheduled broadcasts whose time has come as sending; all sending broadcasts' ids."""
+        with app_context(self.app).database.transaction() as session:
+            for broadcast in broadcasts.due(session):
+                broadcasts.start(broadcast)
+            session.flush()
+            return broadcasts.sending(session)
+
+    async def dispatch(self, broadcast_id: int) -> int:
+        """Queue the broadcast batch by batch: read and encrypt in a thread, write in a short
+        transaction, let the loop run in between. Returns how many outbox rows were queued."""
         context = app_context(self.app)
         settings, database = context.settings, context.database
-        sent = 0
-        with database.transaction() as session:
-            for broadcast in broadcasts.due(session):
-                broadcasts.dispatch(session, broadcast, context.crypto,
-                                    zalo_window_days=settings.zalo_reply_window_days)
-                sent += 1
-        return sent
+        queued = 0
+        while True:
+            batch = await asyncio.to_thread(self._read_batch, database, broadcast_id)
+            if batch.status != BroadcastStatus.SENDING:
+                return queued
+            try:
+                async with context.write_gate.transaction() as session:
+                    if batch.empty:
+                        broadcasts.finish(session, broadcast_id)
+                        return queued
+                    queued += broadcasts.write_batch(session, batch)
+            except IntegrityError:  # another process queued some of them first: read again
+                log.info("broadcast %s: batch taken by another process, reading again", broadcast_id)
+            await asyncio.sleep(0)
+
+    def _read_batch(self, database: Database, broadcast_id: int) -> broadcasts.Batch:
+        context = app_context(self.app)
+        with database.session() as session:
+            return broadcasts.next_batch(session, broadcast_id, context.crypto,
+                                         size=context.settings.broadcast_batch_size,
+                                         zalo_window_days=context.settings.zalo_reply_window_days)
 
     async def _round(self) -> None:
-        await asyncio.to_thread(self.run_due)
+        for broadcast_id in await asyncio.to_thread(self.start_due):
+            await self.dispatch(broadcast_id)
 
     @staticmethod
     def _round_failed(exc: Exception) -> None:  # keep scheduling; the next round retries
