@@ -5,8 +5,9 @@ users who wrote within the reply window (7 days) can be reached, so the others a
 Someone talking with a counselor is skipped too: a campaign message must not cut into that.
 
 Dispatch (the scheduler, api/content/setup.py) goes in batches of BROADCAST_BATCH_SIZE subscribers:
-each batch is read and encrypted in a worker thread and written in one short transaction, so the
-event loop and the replies never wait for a whole broadcast to be queued. A broadcast stays
+each batch is read and written in one short step (the text is encrypted once per channel, not once
+per recipient), with the event loop free in between, so replies never wait for a whole broadcast to
+be queued. A broadcast stays
 "sending" until every subscriber is reached; a process stopped half-way leaves it so, and the next
 scheduler round (in any process) carries on with the subscribers not yet reached, never twice.
 Broadcast rows go in the outbox's last lane (see api/messaging/delivery.py).
@@ -75,7 +76,8 @@ class Batch:
         return not self.deliveries
 
 
-def _skip_reason(conversation: Conversation, window_start: datetime) -> str | None:
+def _skip_reason(conversation: Any, window_start: datetime) -> str | None:
+    """Why this conversation (id, channel, state, last_user_message_at) gets no broadcast, if it does not."""
     if conversation.state in (ConversationState.COUNSELOR, ConversationState.WAITING):
         return "with_counselor"
     if conversation.channel == "zalo":
@@ -88,7 +90,7 @@ def _skip_reason(conversation: Conversation, window_start: datetime) -> str | No
 def next_batch(session: Session, broadcast_id: int, crypto: Crypto, *, size: int = BATCH,
                zalo_window_days: int = 7, now: datetime | None = None) -> Batch:
     """Read up to `size` subscribers not yet reached and build their outbox and delivery rows
-    (read only: run it in a worker thread, then write it with `write_batch`)."""
+    (read only; write it with `write_batch`)."""
     broadcast = session.get(Broadcast, broadcast_id)
     if broadcast is None:
         return Batch(broadcast_id, BroadcastStatus.CANCELLED)
@@ -97,14 +99,15 @@ def next_batch(session: Session, broadcast_id: int, crypto: Crypto, *, size: int
         return batch
     now = now or utcnow()
     reached = select(BroadcastDelivery.conversation_id).where(BroadcastDelivery.broadcast_id == broadcast_id)
+    # Plain rows, not ORM objects: a batch leaves little garbage for the collector to walk.
     rows = session.execute(
-        select(Conversation)
+        select(Conversation.id, Conversation.channel, Conversation.state, Conversation.last_user_message_at)
         .join(Subscriber, Subscriber.conversation_id == Conversation.id)
         .where(Subscriber.subscribed.is_(True), Subscriber.channel.in_(broadcast.channels),
                Subscriber.conversation_id.not_in(reached))
         .order_by(Subscriber.id)
         .limit(size)
-    ).scalars().all()
+    ).all()
     payload = payload_of(session, broadcast)
     # The same campaign text for everyone: encrypted once per channel, not once per recipient.
     encrypted: dict[str, list[str]] = {}
@@ -129,25 +132,26 @@ def next_batch(session: Session, broadcast_id: int, crypto: Crypto, *, size: int
     return batch
 
 
-def write_batch(session: Session, batch: Batch) -> int:
+def write_batch(session: Session, batch: Batch, *, notify: bool = True) -> int:
     """Insert a prepared batch in this (short) transaction unless the broadcast was cancelled
     meanwhile; returns how many rows were queued. The unique keys (one delivery per conversation,
-    one outbox row per idempotency key) make a batch written twice fail instead of sending twice."""
+    one outbox row per idempotency key) make a batch written twice fail instead of sending twice.
+    `notify`: wake the delivery worker after the commit (only from the loop's thread)."""
     status = session.execute(select(Broadcast.status).where(Broadcast.id == batch.broadcast_id)
                              .with_for_update()).scalar_one_or_none()
     if status != BroadcastStatus.SENDING or batch.empty:
         return 0
     first_row: dict[int, int] = {}
     if batch.outbound:
-        inserted = session.execute(
-            insert(OutboundMessage).returning(OutboundMessage.id, OutboundMessage.conversation_id,
-                                              sort_by_parameter_order=True),
-            batch.outbound)
+        outbox = OutboundMessage.__table__
+        inserted = session.connection().execute(
+            insert(outbox).returning(outbox.c.id, outbox.c.conversation_id), batch.outbound)
         for row_id, conversation_id in inserted:
             first_row[conversation_id] = min(row_id, first_row.get(conversation_id, row_id))
-        call_after_commit(session, notify_outbox)
+        if notify:
+            call_after_commit(session, notify_outbox)
     deliveries = [{**d, "outbound_message_id": first_row.get(d["conversation_id"])} for d in batch.deliveries]
-    session.execute(insert(BroadcastDelivery), deliveries)
+    session.connection().execute(insert(BroadcastDelivery.__table__), deliveries)
     return len(first_row)
 
 

@@ -162,8 +162,8 @@ class DeliveryWorker(LeasedWorker[_Claimed]):
             try:
                 async with self.gate.transaction() as session:
                     row = session.get(OutboundMessage, item.row_id)
-                    if row is None or row.status != OutboundStatus.SENDING:
-                        return
+                    if row is None or row.status != OutboundStatus.SENDING or row.attempts != item.attempts:
+                        return  # taken back from this process meanwhile and claimed again
                     row.lease_expires_at = None
                     row.claimed_by = None
                     if result.ok:

@@ -219,7 +219,8 @@ class Pipeline:
         async with self.gate.transaction() as session:
             inbound = session.get(InboundMessage, snap.inbound_id)
             conversation = session.get(Conversation, snap.conversation_id)
-            if inbound is None or conversation is None or inbound.status != InboundStatus.PROCESSING:
+            if (inbound is None or conversation is None or inbound.status != InboundStatus.PROCESSING
+                    or inbound.attempts != snap.attempts):  # claimed again since (by another process)
                 return True  # our claim expired and someone else owns the message now
             for hooks in self.hooks:
                 try:
@@ -239,7 +240,8 @@ class Pipeline:
         async with self.gate.transaction() as session:
             inbound = session.get(InboundMessage, snap.inbound_id)
             conversation = session.get(Conversation, snap.conversation_id)
-            if inbound is None or conversation is None or inbound.status != InboundStatus.PROCESSING:
+            if (inbound is None or conversation is None or inbound.status != InboundStatus.PROCESSING
+                    or inbound.attempts != snap.attempts):  # claimed again since (by another process)
                 return  # our claim expired and someone else owns the message now
             await self._complete(session, conversation, inbound, replies, risk, source=source)
 
@@ -276,7 +278,8 @@ class Pipeline:
         async with self.gate.transaction() as session:
             inbound = session.get(InboundMessage, snap.inbound_id)
             conversation = session.get(Conversation, snap.conversation_id)
-            if inbound is None or conversation is None or inbound.status != InboundStatus.PROCESSING:
+            if (inbound is None or conversation is None or inbound.status != InboundStatus.PROCESSING
+                    or inbound.attempts != snap.attempts):  # claimed again since (by another process)
                 return
             if not inbound.fallback_sent and conversation.state != ConversationState.COUNSELOR:
                 enqueue(
