@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Table, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from api.content.models import Broadcast, BroadcastDelivery, BroadcastStatus, DeliveryStatus, Quiz, Subscriber
@@ -143,7 +143,7 @@ def write_batch(session: Session, batch: Batch, *, notify: bool = True) -> int:
         return 0
     first_row: dict[int, int] = {}
     if batch.outbound:
-        outbox = OutboundMessage.__table__
+        outbox = cast(Table, OutboundMessage.__table__)
         inserted = session.connection().execute(
             insert(outbox).returning(outbox.c.id, outbox.c.conversation_id), batch.outbound)
         for row_id, conversation_id in inserted:
@@ -151,7 +151,7 @@ def write_batch(session: Session, batch: Batch, *, notify: bool = True) -> int:
         if notify:
             call_after_commit(session, notify_outbox)
     deliveries = [{**d, "outbound_message_id": first_row.get(d["conversation_id"])} for d in batch.deliveries]
-    session.connection().execute(insert(BroadcastDelivery.__table__), deliveries)
+    session.connection().execute(insert(cast(Table, BroadcastDelivery.__table__)), deliveries)
     return len(first_row)
 
 

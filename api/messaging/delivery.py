@@ -10,7 +10,7 @@ Lanes (`Lane`): rows are claimed by lane, then oldest first, so a safety reply (
 above, counselors, case notices) goes before ordinary replies and both before broadcasts; a
 conversation's rows keep their order within a lane. Tokens of the global rate go to the best lane
 waiting; broadcast rows hold at most half of the worker's slots (replies always find one free), and
-while replies are being sent broadcasts get at most DELIVERY_BROADCAST_SHARE of the global rate.
+while replies wait to be sent broadcasts get at most DELIVERY_BROADCAST_SHARE of the global rate.
 
 A process that dies between the platform call and marking the row sent leaves it in sending; the
 row goes back to pending once its process stops beating (api/messaging/instances.py) or its lease
@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-import time
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -39,9 +38,6 @@ from api.security.crypto import Crypto
 from api.settings import Settings
 
 log = logging.getLogger(__name__)
-
-# Replies count as "being sent" for this long after the last one (broadcasts keep to their share).
-REPLIES_RECENT_SECONDS = 1.0
 
 
 @dataclass
@@ -75,7 +71,6 @@ class DeliveryWorker(LeasedWorker[_Claimed]):
         self.broadcast_slots = max(1, self.concurrency // 2)
         self._broadcasts_claimed: set[int] = set()
         self._replies_claimed: set[int] = set()
-        self._last_reply_at = float("-inf")
 
     async def recover_abandoned(self) -> int:
         """Sends whose lease ran out go back to pending (retried: a duplicate beats a lost message)."""
@@ -96,15 +91,15 @@ class DeliveryWorker(LeasedWorker[_Claimed]):
         self._broadcasts_claimed.update(item.row_id for item in broadcasts)
         return replies + broadcasts
 
-    def _claim_order(self) -> tuple[ColumnElement[Any], ...]:
+    def _claim_order(self) -> tuple[Any, ...]:
         return (OutboundMessage.lane, OutboundMessage.id)
 
     def _same_queue(self, earlier: Any) -> tuple[ColumnElement[bool], ...]:
         return (earlier.lane == OutboundMessage.lane,)
 
-    def replies_in_progress(self) -> bool:
-        """Replies claimed or sent within the last moment: broadcasts keep to their share."""
-        return bool(self._replies_claimed) or time.monotonic() - self._last_reply_at < REPLIES_RECENT_SECONDS
+    def replies_waiting(self) -> bool:
+        """Replies claimed and not sent yet: meanwhile broadcasts keep to their share of the rate."""
+        return bool(self._replies_claimed)
 
     def _load(self, session: Session, row_id: int) -> _Claimed:
         outbound, conversation = session.execute(
@@ -136,11 +131,8 @@ class DeliveryWorker(LeasedWorker[_Claimed]):
         try:
             result = await self._send(item)
         finally:
-            if item.lane == Lane.BROADCAST:
-                self._broadcasts_claimed.discard(item.row_id)
-            elif item.row_id in self._replies_claimed:
-                self._replies_claimed.discard(item.row_id)
-                self._last_reply_at = time.monotonic()
+            self._broadcasts_claimed.discard(item.row_id)
+            self._replies_claimed.discard(item.row_id)
         await self._record(item, result)
 
     async def _send(self, item: _Claimed) -> SendResult:
@@ -148,7 +140,7 @@ class DeliveryWorker(LeasedWorker[_Claimed]):
         if sender is None:
             return SendResult.transient(f"channel {item.channel} is not configured")
         await self.recipient_buckets.bucket(item.conversation_id).acquire()
-        if item.lane == Lane.BROADCAST and self.replies_in_progress():
+        if item.lane == Lane.BROADCAST and self.replies_waiting():
             await self.broadcast_bucket.acquire()
         await self.global_bucket.acquire(priority=item.lane)
         try:

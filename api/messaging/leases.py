@@ -127,7 +127,7 @@ class LeasedWorker(ABC, Generic[Claim]):
                 .execution_options(synchronize_session=False)
             )
 
-    def _claim_order(self) -> tuple[ColumnElement[Any], ...]:
+    def _claim_order(self) -> tuple[Any, ...]:
         """The order in which due rows are claimed (oldest first; the outbox: by lane, then oldest)."""
         return (self.model.id,)
 
