@@ -34,7 +34,7 @@ NLU_INPUTS := $(shell find data/nlu data/lexicon -name '*.yml' 2>/dev/null) $(wi
 CORE_INPUTS := $(shell find data/rules data/stories -name '*.yml' 2>/dev/null) domain.yml config.yml
 
 .PHONY: help run test train eval validate lint typecheck test-unit test-conversations \
-        test-gateway bench-parse bench-gateway clean envs browser train-candidate bench-escalation \
+        test-gateway bench-parse bench-gateway clean envs browser train-candidate bench-escalation bench-reliability \
         eval-sets eval-context test-deploy deploy-tools
 
 help:
@@ -146,6 +146,10 @@ bench-gateway: envs $(MODEL)
 
 bench-escalation: envs $(MODEL)
 	$(GW_VENV)/bin/python scripts/bench_escalation.py
+
+# Replies and disclosures idle vs during a 3,000-subscriber broadcast (fake Rasa and Telegram).
+bench-reliability: envs
+	$(GW_VENV)/bin/python scripts/bench_reliability.py
 
 clean:
 	rm -rf build models results var/log

@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from api.db.gate import WriteGate
     from api.db.session import Database
     from api.messaging.delivery import DeliveryWorker
+    from api.messaging.instances import InstanceRegistry
     from api.messaging.pipeline import Pipeline
     from api.messaging.rasa_client import RasaClient
     from api.messaging.worker import InboundWorker
@@ -96,6 +97,7 @@ class AppContext:
     pipeline: Pipeline = field(init=False)
     inbound_worker: InboundWorker = field(init=False)
     delivery_worker: DeliveryWorker = field(init=False)
+    instance: InstanceRegistry = field(init=False)  # this process in gateway_instances (heartbeat)
     risk_lexicon: Any = field(init=False)  # the intake screen's compiled lexicon
     # Cases (api/cases/setup.py).
     case_events: EventBroker = field(init=False)

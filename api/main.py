@@ -23,6 +23,7 @@ from api.db.gate import WriteGate
 from api.db.migrate import upgrade_to_heads
 from api.db.session import Database
 from api.messaging.delivery import DeliveryWorker
+from api.messaging.instances import InstanceRegistry
 from api.messaging.outbox import add_outbox_listener, remove_outbox_listener
 from api.messaging.pipeline import Pipeline
 from api.messaging.rasa_client import RasaClient
@@ -45,6 +46,12 @@ def freeze_startup_heap() -> None:
     and reply latencies in the gateway benchmark. They live as long as the process anyway."""
     gc.collect()
     gc.freeze()
+
+
+def _wake_workers(context: AppContext) -> None:
+    """Claims of a stopped process went back to pending: look at them now."""
+    context.inbound_worker.notify()
+    context.delivery_worker.notify()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -79,13 +86,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             retry_max_seconds=settings.inbound_retry_max_seconds,
             metrics=context.metrics,
         )
-        context.inbound_worker = InboundWorker(gate, context.pipeline, settings, context.metrics)
+        context.instance = InstanceRegistry(gate, settings, on_released=lambda: _wake_workers(context))
+        context.inbound_worker = InboundWorker(gate, context.pipeline, settings, metrics=context.metrics,
+                                               instance_id=context.instance.id)
         context.delivery_worker = DeliveryWorker(gate, context.channel_senders, context.crypto, settings,
-                                                 context.metrics)
+                                                 metrics=context.metrics, instance_id=context.instance.id)
         services: list[Any] = context.background_services
         services.clear()
         add_outbox_listener(context.delivery_worker.notify)
         try:
+            # Registered first (taking back what dead processes held), stopped last (after the
+            # workers released their claims).
+            services.append(await context.instance.start())
             for start in context.startup_services:
                 service = await start(app)
                 if service is not None:

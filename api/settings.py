@@ -79,6 +79,13 @@ class Settings(BaseSettings):
     # gateway stays ready without it (it keeps storing messages and sends the hotline fallback).
     ready_requires_rasa: bool = True
 
+    # Outbox lanes: while replies are being sent, broadcasts get at most this share of the global rate.
+    delivery_broadcast_share: float = 0.2
+    # Crash recovery: each gateway process records a heartbeat this often; the claims of a process
+    # whose heartbeat is older than instance_dead_after_seconds go back to pending.
+    instance_heartbeat_seconds: float = 2.0
+    instance_dead_after_seconds: float = 6.0
+
     bootstrap_admin_email: str = ""
     bootstrap_admin_password: SecretStr = SecretStr("")
     session_secret: SecretStr = SecretStr("dev-only-session-secret-change-me")
@@ -115,6 +122,7 @@ class Settings(BaseSettings):
     retrain_timeout_seconds: int = 3 * 3600
     zalo_reply_window_days: int = 7
     broadcast_poll_seconds: float = 5.0
+    broadcast_batch_size: int = 200  # subscribers queued per short transaction while dispatching
 
     @field_validator("log_format")
     @classmethod

@@ -268,8 +268,10 @@ def conditions(args: argparse.Namespace, rasa: str) -> str:
 
 
 def start_gateway(
-    args: argparse.Namespace, rasa_url: str, telegram_url: str, workdir: str
+    args: argparse.Namespace, rasa_url: str, telegram_url: str, workdir: str, *,
+    overrides: dict[str, str] | None = None, repo: Path = REPO,
 ) -> tuple[subprocess.Popen, str]:  # type: ignore[type-arg]
+    """`python -m api` from `repo` against the fakes; `overrides` replace environment settings."""
     port = args.gateway_port or free_port()
     env = {**os.environ,
            "ENVIRONMENT": "development", "GATEWAY_HOST": "127.0.0.1", "GATEWAY_PORT": str(port),
@@ -283,9 +285,10 @@ def start_gateway(
            "ZALO_APP_ID": "", "ZALO_ACCESS_TOKEN": ""}
     if args.sqlite_synchronous:  # otherwise the gateway's own default
         env["SQLITE_SYNCHRONOUS"] = args.sqlite_synchronous
+    env.update(overrides or {})
     profile = ["-m", "cProfile", "-o", os.environ["BENCH_PROFILE"]] if os.environ.get("BENCH_PROFILE") else []
     log_path = os.environ.get("BENCH_GATEWAY_LOG", f"{workdir}/gateway.log")
-    process = subprocess.Popen([sys.executable, *profile, "-m", "api"], cwd=str(REPO), env=env,  # noqa: S603
+    process = subprocess.Popen([sys.executable, *profile, "-m", "api"], cwd=str(repo), env=env,  # noqa: S603
                                stdout=subprocess.DEVNULL, stderr=open(log_path, "w"))  # noqa: SIM115
     return process, f"http://127.0.0.1:{port}"
 

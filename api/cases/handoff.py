@@ -21,7 +21,7 @@ from api.cases.service import CASE_EVENT_ROLES, CaseLog, case_summary, queue_not
 from api.db.after_commit import call_after_commit
 from api.db.base import utcnow
 from api.db.gate import WriteGate
-from api.messaging.models import Conversation, ConversationState, OutboundMessage
+from api.messaging.models import Conversation, ConversationState, Lane, OutboundMessage
 from api.messaging.outbox import enqueue
 from api.messaging.pipeline import split_rasa_replies
 from api.messaging.rasa_client import RasaClient, RasaUnavailable
@@ -255,7 +255,7 @@ class HandoffService:
                 _, visible = split_rasa_replies(list((checkin or {}).get("messages") or []))
                 texts = visible or [self.texts.render(session, CHECKIN, conversation.channel)]
                 enqueue(session, conversation, texts, "bot" if visible else "system",
-                        crypto=self.case_log.crypto)
+                        crypto=self.case_log.crypto, lane=Lane.SAFETY)  # the check-in after a case
                 fresh = session.get(Case, case.id)
                 if fresh is not None:
                     self.case_log.record_bot_replies(session, fresh, texts)

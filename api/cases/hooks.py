@@ -9,7 +9,7 @@ from api.cases.intake import screen_marker
 from api.cases.models import CaseStatus
 from api.cases.service import CaseChange, CaseLog, handoff_text, open_case_for
 from api.db.base import utcnow
-from api.messaging.models import Conversation, ConversationState, InboundMessage
+from api.messaging.models import Conversation, ConversationState, InboundMessage, Lane
 from api.messaging.outbox import enqueue
 from api.messaging.pipeline import ConversationHooks
 from api.messaging.risk import Risk
@@ -78,5 +78,5 @@ class CaseHooks(ConversationHooks):
             notice = self.texts.render(session, handoff_text(session, self.case_log.settings, utcnow()),
                                        conversation.channel)
             enqueue(session, conversation, [notice], "system",
-                    idempotency_prefix=f"handoff:{inbound.id}", crypto=self.case_log.crypto)
+                    idempotency_prefix=f"handoff:{inbound.id}", crypto=self.case_log.crypto, lane=Lane.SAFETY)
             self.case_log.add_message(session, case, "system", notice["text"])

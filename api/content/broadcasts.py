@@ -3,19 +3,30 @@
 Channel rules: the delivery worker applies Telegram's rate limits to every outbox row; on Zalo only
 users who wrote within the reply window (7 days) can be reached, so the others are skipped here.
 Someone talking with a counselor is skipped too: a campaign message must not cut into that.
+
+Dispatch (the scheduler, api/content/setup.py) goes in batches of BROADCAST_BATCH_SIZE subscribers:
+each batch is read and written in one short step (the text is encrypted once per channel, not once
+per recipient), with the event loop free in between, so replies never wait for a whole broadcast to
+be queued. A broadcast stays
+"sending" until every subscriber is reached; a process stopped half-way leaves it so, and the next
+scheduler round (in any process) carries on with the subscribers not yet reached, never twice.
+Broadcast rows go in the outbox's last lane (see api/messaging/delivery.py).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from api.content.models import Broadcast, BroadcastDelivery, BroadcastStatus, DeliveryStatus, Quiz, Subscriber
+from api.db.after_commit import call_after_commit
 from api.db.base import utcnow
-from api.messaging.models import Conversation, ConversationState, OutboundMessage, OutboundStatus
-from api.messaging.outbox import enqueue
+from api.messaging.models import Conversation, ConversationState, Lane, OutboundMessage, OutboundStatus
+from api.messaging.outbox import notify_outbox
+from api.messaging.senders import split_payload_for_channel
 from api.security.crypto import Crypto
 
 CHANNELS = ("telegram", "zalo", "web")
@@ -45,47 +56,117 @@ def payload_of(session: Session, broadcast: Broadcast) -> dict[str, Any]:
     return payload
 
 
-def dispatch(session: Session, broadcast: Broadcast, crypto: Crypto, *, zalo_window_days: int = 7,
-             now: datetime | None = None) -> int:
-    """Queue the broadcast for every current subscriber of its channels not yet reached; returns
-    how many rows were queued. Re-running it is harmless (one delivery per conversation)."""
-    if broadcast.status == BroadcastStatus.CANCELLED:
-        return 0
-    now = now or utcnow()
+def start(broadcast: Broadcast, now: datetime | None = None) -> None:
+    """Mark the broadcast as sending; the scheduler dispatches it (see `dispatch`)."""
     broadcast.status = BroadcastStatus.SENDING
-    broadcast.started_at = broadcast.started_at or now
-    payload = payload_of(session, broadcast)
-    reached = select(BroadcastDelivery.conversation_id).where(BroadcastDelivery.broadcast_id == broadcast.id)
+    broadcast.started_at = broadcast.started_at or now or utcnow()
+
+
+@dataclass
+class Batch:
+    """The next recipients of a broadcast, prepared outside any write transaction."""
+
+    broadcast_id: int
+    status: str
+    outbound: list[dict[str, Any]] = field(default_factory=list)
+    deliveries: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not self.deliveries
+
+
+def _skip_reason(conversation: Any, window_start: datetime) -> str | None:
+    """Why this conversation (id, channel, state, last_user_message_at) gets no broadcast, if it does not."""
+    if conversation.state in (ConversationState.COUNSELOR, ConversationState.WAITING):
+        return "with_counselor"
+    if conversation.channel == "zalo":
+        last = _aware(conversation.last_user_message_at)
+        if last is None or last < window_start:
+            return "outside_zalo_window"
+    return None
+
+
+def next_batch(session: Session, broadcast_id: int, crypto: Crypto, *, size: int = BATCH,
+               zalo_window_days: int = 7, now: datetime | None = None) -> Batch:
+    """Read up to `size` subscribers not yet reached and build their outbox and delivery rows
+    (read only; write it with `write_batch`)."""
+    broadcast = session.get(Broadcast, broadcast_id)
+    if broadcast is None:
+        return Batch(broadcast_id, BroadcastStatus.CANCELLED)
+    batch = Batch(broadcast_id, broadcast.status)
+    if broadcast.status != BroadcastStatus.SENDING:
+        return batch
+    now = now or utcnow()
+    reached = select(BroadcastDelivery.conversation_id).where(BroadcastDelivery.broadcast_id == broadcast_id)
+    # Plain rows, not ORM objects: a batch leaves little garbage for the collector to walk.
     rows = session.execute(
-        select(Subscriber, Conversation)
-        .join(Conversation, Conversation.id == Subscriber.conversation_id)
+        select(Conversation.id, Conversation.channel, Conversation.state, Conversation.last_user_message_at)
+        .join(Subscriber, Subscriber.conversation_id == Conversation.id)
         .where(Subscriber.subscribed.is_(True), Subscriber.channel.in_(broadcast.channels),
                Subscriber.conversation_id.not_in(reached))
         .order_by(Subscriber.id)
+        .limit(size)
     ).all()
-    queued = 0
+    payload = payload_of(session, broadcast)
+    # The same campaign text for everyone: encrypted once per channel, not once per recipient.
+    encrypted: dict[str, list[str]] = {}
     window_start = now - timedelta(days=zalo_window_days)
-    for _subscriber, conversation in rows:
-        skip = None
-        if conversation.state in (ConversationState.COUNSELOR, ConversationState.WAITING):
-            skip = "with_counselor"
-        elif conversation.channel == "zalo":
-            last = _aware(conversation.last_user_message_at)
-            if last is None or last < window_start:
-                skip = "outside_zalo_window"
-        delivery = BroadcastDelivery(broadcast_id=broadcast.id, conversation_id=conversation.id,
-                                     channel=conversation.channel,
-                                     status=DeliveryStatus.SKIPPED if skip else DeliveryStatus.QUEUED,
-                                     skip_reason=skip)
-        if not skip:
-            outbound = enqueue(session, conversation, [payload], "broadcast",
-                               idempotency_prefix=f"broadcast:{broadcast.id}:{conversation.id}", crypto=crypto)
-            delivery.outbound_message_id = outbound[0].id if outbound else None
-            queued += 1
-        session.add(delivery)
-    broadcast.status = BroadcastStatus.DONE
-    broadcast.finished_at = now
-    return queued
+    for conversation in rows:
+        skip = _skip_reason(conversation, window_start)
+        batch.deliveries.append({"broadcast_id": broadcast_id, "conversation_id": conversation.id,
+                                 "channel": conversation.channel, "skip_reason": skip, "created_at": now,
+                                 "status": DeliveryStatus.SKIPPED if skip else DeliveryStatus.QUEUED})
+        if skip:
+            continue
+        parts = encrypted.get(conversation.channel)
+        if parts is None:
+            parts = encrypted[conversation.channel] = [
+                crypto.encrypt_json(part) for part in split_payload_for_channel(conversation.channel, payload)]
+        for index, part in enumerate(parts):
+            batch.outbound.append({
+                "conversation_id": conversation.id, "channel": conversation.channel, "payload_encrypted": part,
+                "source": "broadcast", "lane": int(Lane.BROADCAST), "status": OutboundStatus.PENDING,
+                "attempts": 0, "created_at": now,
+                "idempotency_key": f"broadcast:{broadcast_id}:{conversation.id}:{index}"})
+    return batch
+
+
+def write_batch(session: Session, batch: Batch, *, notify: bool = True) -> int:
+    """Insert a prepared batch in this (short) transaction unless the broadcast was cancelled
+    meanwhile; returns how many rows were queued. The unique keys (one delivery per conversation,
+    one outbox row per idempotency key) make a batch written twice fail instead of sending twice.
+    `notify`: wake the delivery worker after the commit (only from the loop's thread)."""
+    status = session.execute(select(Broadcast.status).where(Broadcast.id == batch.broadcast_id)
+                             .with_for_update()).scalar_one_or_none()
+    if status != BroadcastStatus.SENDING or batch.empty:
+        return 0
+    first_row: dict[int, int] = {}
+    if batch.outbound:
+        outbox = cast(Table, OutboundMessage.__table__)
+        inserted = session.connection().execute(
+            insert(outbox).returning(outbox.c.id, outbox.c.conversation_id), batch.outbound)
+        for row_id, conversation_id in inserted:
+            first_row[conversation_id] = min(row_id, first_row.get(conversation_id, row_id))
+        if notify:
+            call_after_commit(session, notify_outbox)
+    deliveries = [{**d, "outbound_message_id": first_row.get(d["conversation_id"])} for d in batch.deliveries]
+    session.connection().execute(insert(cast(Table, BroadcastDelivery.__table__)), deliveries)
+    return len(first_row)
+
+
+def finish(session: Session, broadcast_id: int, now: datetime | None = None) -> None:
+    """Every subscriber was reached: the broadcast is done (unless it was cancelled meanwhile)."""
+    broadcast = session.get(Broadcast, broadcast_id)
+    if broadcast is not None and broadcast.status == BroadcastStatus.SENDING:
+        broadcast.status = BroadcastStatus.DONE
+        broadcast.finished_at = now or utcnow()
+
+
+def sending(session: Session) -> list[int]:
+    """Broadcasts being dispatched (also those a stopped process left half-way)."""
+    return list(session.scalars(select(Broadcast.id).where(Broadcast.status == BroadcastStatus.SENDING)
+                                .order_by(Broadcast.id)))
 
 
 def cancel(session: Session, broadcast: Broadcast) -> int:

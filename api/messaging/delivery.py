@@ -6,8 +6,15 @@ oldest unfinished row of a conversation is the only one that may be sent). Trans
 5xx, timeouts) are retried with exponential backoff and jitter, at least the platform's retry_after;
 permanent errors and rows past OUTBOX_MAX_ATTEMPTS are recorded as failed.
 
-A process that dies between the platform call and marking the row sent leaves it in sending; its
-lease expires and the row is retried (a possible duplicate is preferred to a lost safety message).
+Lanes (`Lane`): rows are claimed by lane, then oldest first, so a safety reply (risk at concern or
+above, counselors, case notices) goes before ordinary replies and both before broadcasts; a
+conversation's rows keep their order within a lane. Tokens of the global rate go to the best lane
+waiting; broadcast rows hold at most half of the worker's slots (replies always find one free), and
+while replies wait to be sent broadcasts get at most DELIVERY_BROADCAST_SHARE of the global rate.
+
+A process that dies between the platform call and marking the row sent leaves it in sending; the
+row goes back to pending once its process stops beating (api/messaging/instances.py) or its lease
+expires, and is retried (a possible duplicate is preferred to a lost safety message).
 """
 from __future__ import annotations
 
@@ -18,15 +25,15 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from api.db.base import utcnow
 from api.db.gate import WriteGate
 from api.logs import bind_request_id
 from api.messaging.leases import LeasedWorker
-from api.messaging.models import Conversation, OutboundMessage, OutboundStatus
-from api.messaging.ratelimit import KeyedBuckets, TokenBucket
+from api.messaging.models import Conversation, Lane, OutboundMessage, OutboundStatus
+from api.messaging.ratelimit import KeyedBuckets, PriorityTokenBucket, TokenBucket
 from api.messaging.senders import ChannelRegistry, SendResult
 from api.metrics import GatewayMetrics
 from api.security.crypto import Crypto
@@ -41,6 +48,7 @@ class _Claimed:
     conversation_id: int
     channel: str
     attempts: int
+    lane: int
     platform_user_id: str
     payload: dict[str, Any]
     request_id: str | None = None
@@ -48,19 +56,25 @@ class _Claimed:
 
 class DeliveryWorker(LeasedWorker[_Claimed]):
     def __init__(self, gate: WriteGate, channels: ChannelRegistry, crypto: Crypto, settings: Settings,
-                 metrics: GatewayMetrics | None = None) -> None:
+                 *, metrics: GatewayMetrics | None = None, instance_id: str | None = None) -> None:
         super().__init__(gate, OutboundMessage, "sending", settings,
-                         concurrency=max(4, settings.worker_concurrency * 2), name="delivery", log=log)
+                         concurrency=max(4, settings.worker_concurrency * 2), name="delivery", log=log,
+                         instance_id=instance_id)
         self.channels = channels
         self.crypto = crypto
         self.metrics = metrics or GatewayMetrics()
         self.max_attempts = max(1, settings.outbox_max_attempts)
         self.retry_base = settings.outbox_retry_base_seconds
         self.retry_max = settings.outbox_retry_max_seconds
-        self.global_bucket = TokenBucket(settings.delivery_global_rate_per_second,
-                                         burst=max(1.0, settings.delivery_global_rate_per_second))
+        rate = settings.delivery_global_rate_per_second
+        self.global_bucket = PriorityTokenBucket(rate, burst=max(1.0, rate))
         self.recipient_buckets = KeyedBuckets(settings.delivery_per_recipient_rate_per_second,
                                               burst=settings.delivery_per_recipient_burst)
+        share = min(1.0, max(0.0, settings.delivery_broadcast_share))
+        self.broadcast_bucket = TokenBucket(rate * share, burst=1.0)
+        self.broadcast_slots = max(1, self.concurrency // 2)
+        self._broadcasts_claimed: set[int] = set()
+        self._replies_claimed: set[int] = set()
 
     async def recover_abandoned(self) -> int:
         """Sends whose lease ran out go back to pending (retried: a duplicate beats a lost message)."""
@@ -71,9 +85,25 @@ class DeliveryWorker(LeasedWorker[_Claimed]):
 
     async def claim(self, limit: int) -> list[_Claimed]:
         """Claim up to `limit` rows of configured channels, each the oldest unfinished one of its
-        conversation, with what sending needs (decrypted)."""
-        channels = self.channels.channels()
-        return await self._claim(limit, OutboundMessage.channel.in_(channels), load=self._load)
+        conversation in its lane, with what sending needs (decrypted): replies first, then
+        broadcast rows as long as they hold fewer than `broadcast_slots`."""
+        channels = OutboundMessage.channel.in_(self.channels.channels())
+        replies = await self._claim(limit, channels, OutboundMessage.lane < Lane.BROADCAST, load=self._load)
+        self._replies_claimed.update(item.row_id for item in replies)
+        room = min(limit - len(replies), self.broadcast_slots - len(self._broadcasts_claimed))
+        broadcasts = await self._claim(room, channels, OutboundMessage.lane == Lane.BROADCAST, load=self._load)
+        self._broadcasts_claimed.update(item.row_id for item in broadcasts)
+        return replies + broadcasts
+
+    def _claim_order(self) -> tuple[Any, ...]:
+        return (OutboundMessage.lane, OutboundMessage.id)
+
+    def _same_queue(self, earlier: Any) -> tuple[ColumnElement[bool], ...]:
+        return (earlier.lane == OutboundMessage.lane,)
+
+    def replies_waiting(self) -> bool:
+        """Replies claimed and not sent yet: meanwhile broadcasts keep to their share of the rate."""
+        return bool(self._replies_claimed)
 
     def _load(self, session: Session, row_id: int) -> _Claimed:
         outbound, conversation = session.execute(
@@ -86,6 +116,7 @@ class DeliveryWorker(LeasedWorker[_Claimed]):
             conversation_id=conversation.id,
             channel=outbound.channel,
             attempts=outbound.attempts,
+            lane=outbound.lane,
             platform_user_id=self.crypto.decrypt(conversation.platform_user_id_encrypted),
             payload=self.crypto.decrypt_json(outbound.payload_encrypted),
             request_id=outbound.request_id,
@@ -103,29 +134,38 @@ class DeliveryWorker(LeasedWorker[_Claimed]):
 
     async def _handle(self, item: _Claimed) -> None:
         bind_request_id(item.request_id)  # this task's logs carry the id of the message answered
+        try:
+            result = await self._send(item)
+        finally:
+            self._broadcasts_claimed.discard(item.row_id)
+            self._replies_claimed.discard(item.row_id)
+        await self._record(item, result)
+
+    async def _send(self, item: _Claimed) -> SendResult:
         sender = self.channels.get(item.channel)
         if sender is None:
-            result = SendResult.transient(f"channel {item.channel} is not configured")
             self.metrics.delivery_failures.labels(item.channel, "not_configured").inc()
-        else:
-            await self.recipient_buckets.bucket(item.conversation_id).acquire()
-            await self.global_bucket.acquire()
-            try:
-                result = await sender.send(item.platform_user_id, item.payload)
-            except Exception as exc:  # a sender bug must not wedge the row in sending
-                log.exception("channel sender %s raised", item.channel)
-                self.metrics.delivery_failures.labels(item.channel, "sender_error").inc()
-                result = SendResult.transient(f"{type(exc).__name__}: {exc}")
-        await self._record(item, result)
+            return SendResult.transient(f"channel {item.channel} is not configured")
+        await self.recipient_buckets.bucket(item.conversation_id).acquire()
+        if item.lane == Lane.BROADCAST and self.replies_waiting():
+            await self.broadcast_bucket.acquire()
+        await self.global_bucket.acquire(priority=item.lane)
+        try:
+            return await sender.send(item.platform_user_id, item.payload)
+        except Exception as exc:  # a sender bug must not wedge the row in sending
+            log.exception("channel sender %s raised", item.channel)
+            self.metrics.delivery_failures.labels(item.channel, "sender_error").inc()
+            return SendResult.transient(f"{type(exc).__name__}: {exc}")
 
     async def _record(self, item: _Claimed, result: SendResult) -> None:
         for attempt in range(5):  # marking sent must not be lost to a brief database error
             try:
                 async with self.gate.transaction() as session:
                     row = session.get(OutboundMessage, item.row_id)
-                    if row is None or row.status != OutboundStatus.SENDING:
-                        return
+                    if row is None or row.status != OutboundStatus.SENDING or row.attempts != item.attempts:
+                        return  # taken back from this process meanwhile and claimed again
                     row.lease_expires_at = None
+                    row.claimed_by = None
                     outcome = self._outcome(result, row.attempts)
                     if result.ok:
                         row.status = OutboundStatus.SENT

@@ -3,7 +3,13 @@
 A row is claimed by an atomic status update (pending → the table's in-flight status) on the oldest
 unfinished row of its conversation, so two gateway processes on one database never take the same row
 nor two rows of one conversation at the same time. Claims carry a lease; a claim whose lease ran out
-(the process died) goes back to pending, at start-up and periodically.
+(the process died) goes back to pending, at start-up and periodically. Each claim also names the
+gateway process that holds it (`claimed_by`): when that process stops sending heartbeats its claims are
+released within seconds (api/messaging/instances.py), long before the lease would run out.
+
+On PostgreSQL the candidates are selected `FOR UPDATE SKIP LOCKED`, so processes claiming at the same
+moment take different rows instead of waiting on each other's locks; SQLite has one writer at a time
+(BEGIN IMMEDIATE) and needs no row locks.
 """
 from __future__ import annotations
 
@@ -14,7 +20,7 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Generic, Self, TypeVar
+from typing import Any, Generic, Self, TypeVar
 
 from sqlalchemy import ColumnElement, and_, exists, or_, select, update
 from sqlalchemy.orm import Session, aliased
@@ -38,8 +44,10 @@ class LeasedWorker(ABC, Generic[Claim]):
     """
 
     def __init__(self, gate: WriteGate, model: type[InboundMessage] | type[OutboundMessage], in_flight: str,
-                 settings: Settings, *, concurrency: int, name: str, log: logging.Logger) -> None:
+                 settings: Settings, *, concurrency: int, name: str, log: logging.Logger,
+                 instance_id: str | None = None) -> None:
         self.gate = gate
+        self.instance_id = instance_id  # the GatewayInstance that holds this process's claims
         self.model = model
         self.in_flight = in_flight
         self.concurrency = concurrency
@@ -111,7 +119,7 @@ class LeasedWorker(ABC, Generic[Claim]):
             condition = and_(condition, or_(model.lease_expires_at.is_(None), model.lease_expires_at < now))
         async with self.gate.transaction() as session:
             result = session.execute(
-                update(model).where(condition).values(status="pending", lease_expires_at=None)
+                update(model).where(condition).values(status="pending", lease_expires_at=None, claimed_by=None)
                 .execution_options(synchronize_session=False)
             )
         self._last_recovery = time.monotonic()
@@ -125,14 +133,25 @@ class LeasedWorker(ABC, Generic[Claim]):
             session.execute(
                 update(model)
                 .where(model.id.in_(row_ids), model.status == self.in_flight)
-                .values(status="pending", lease_expires_at=None)
+                .values(status="pending", lease_expires_at=None, claimed_by=None)
                 .execution_options(synchronize_session=False)
             )
+
+    def _claim_order(self) -> tuple[Any, ...]:
+        """The order in which due rows are claimed (oldest first; the outbox: by lane, then oldest)."""
+        return (self.model.id,)
+
+    def _same_queue(self, earlier: Any) -> tuple[ColumnElement[bool], ...]:
+        """Extra conditions for an earlier row of the conversation to hold back a later one
+        (the outbox: only rows of the same lane; order is kept within a lane)."""
+        return ()
 
     async def _claim(self, limit: int, *where: ColumnElement[bool],
                      load: Callable[[Session, int], Claim]) -> list[Claim]:
         """Claim up to `limit` due rows matching `where`, each the oldest unfinished one of its
         conversation; `load` turns each claimed id into a claim inside the claiming transaction."""
+        if limit <= 0:
+            return []
         model = self.model
         now = utcnow()
         earlier = aliased(model)
@@ -140,6 +159,7 @@ class LeasedWorker(ABC, Generic[Claim]):
             earlier.conversation_id == model.conversation_id,
             earlier.id < model.id,
             earlier.status.in_(("pending", self.in_flight)),
+            *self._same_queue(earlier),
         )
         candidates = (
             select(model.id)
@@ -149,9 +169,11 @@ class LeasedWorker(ABC, Generic[Claim]):
                 or_(model.next_attempt_at.is_(None), model.next_attempt_at <= now),
                 head_of_conversation,
             )
-            .order_by(model.id)
+            .order_by(*self._claim_order())
             .limit(limit)
         )
+        if not self.gate.database.is_sqlite:
+            candidates = candidates.with_for_update(skip_locked=True, of=model)
         claimed: list[Claim] = []
         lease = now + timedelta(seconds=self.lease_seconds)
         async with self.gate.transaction() as session:
@@ -160,7 +182,8 @@ class LeasedWorker(ABC, Generic[Claim]):
                 result = session.execute(
                     update(model)
                     .where(model.id == row_id, model.status == "pending")
-                    .values(status=self.in_flight, attempts=model.attempts + 1, lease_expires_at=lease)
+                    .values(status=self.in_flight, attempts=model.attempts + 1, lease_expires_at=lease,
+                            claimed_by=self.instance_id)
                     .execution_options(synchronize_session=False)
                 )
                 if result.rowcount == 1:  # type: ignore[attr-defined]

@@ -6,7 +6,7 @@ reply and all text are Fernet-encrypted; the sender id is a pseudonymous HMAC.
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -16,6 +16,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -42,6 +43,14 @@ class InboundStatus(StrEnum):
     PROCESSING = "processing"
     DONE = "done"
     FAILED = "failed"
+
+
+class Lane(IntEnum):
+    """Outbox lanes, sent in this order: a child's safety reply never waits behind a broadcast."""
+
+    SAFETY = 0  # replies in a conversation at risk (concern or above), counselors, case notices
+    REPLY = 1  # every other reply
+    BROADCAST = 2  # campaign messages, paced (DELIVERY_BROADCAST_SHARE)
 
 
 class OutboundStatus(StrEnum):
@@ -97,6 +106,7 @@ class InboundMessage(Base):
     fallback_sent: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    claimed_by: Mapped[str | None] = mapped_column(String(36), nullable=True)  # GatewayInstance.id
     last_error: Mapped[str | None] = mapped_column(String(500), nullable=True)
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     # The webhook's request id (X-Request-ID or made up): ties the worker's and delivery's logs to it.
@@ -111,6 +121,7 @@ class OutboundMessage(Base):
     __table_args__ = (
         Index("ix_outbound_messages_status_due", "status", "next_attempt_at"),
         Index("ix_outbound_messages_conversation_order", "conversation_id", "id"),
+        Index("ix_outbound_messages_status_lane", "status", "lane", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -120,11 +131,26 @@ class OutboundMessage(Base):
     source: Mapped[str] = mapped_column(String(16))
     # The request id of the message this row answers (or of the console request that wrote it).
     request_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    lane: Mapped[int] = mapped_column(SmallInteger, default=Lane.REPLY, server_default=str(int(Lane.REPLY)))
     status: Mapped[str] = mapped_column(String(16), default="pending", server_default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    claimed_by: Mapped[str | None] = mapped_column(String(36), nullable=True)  # GatewayInstance.id
     last_error: Mapped[str | None] = mapped_column(String(500), nullable=True)
     idempotency_key: Mapped[str] = mapped_column(String(128), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class GatewayInstance(Base):
+    """A running gateway process and its last heartbeat. The claims of a process whose heartbeat
+    stopped (killed, host lost) are taken back by the others within seconds (api/messaging/instances.py)."""
+
+    __tablename__ = "gateway_instances"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    hostname: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    heartbeat_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)

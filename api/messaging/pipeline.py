@@ -25,8 +25,8 @@ from api.db.after_commit import savepoint
 from api.db.base import utcnow
 from api.db.gate import WriteGate
 from api.logs import bind_request_id
-from api.messaging.models import Conversation, ConversationState, InboundMessage, InboundStatus
-from api.messaging.outbox import enqueue
+from api.messaging.models import Conversation, ConversationState, InboundMessage, InboundStatus, Lane
+from api.messaging.outbox import enqueue, reply_lane
 from api.messaging.rasa_client import RasaClient, RasaUnavailable
 from api.messaging.risk import Risk
 from api.messaging.texts import NON_TEXT, SERVICE_UNAVAILABLE, WELCOME, UserText, UserTexts
@@ -217,7 +217,8 @@ class Pipeline:
         async with self.gate.transaction() as session:
             inbound = session.get(InboundMessage, snap.inbound_id)
             conversation = session.get(Conversation, snap.conversation_id)
-            if inbound is None or conversation is None or inbound.status != InboundStatus.PROCESSING:
+            if (inbound is None or conversation is None or inbound.status != InboundStatus.PROCESSING
+                    or inbound.attempts != snap.attempts):  # claimed again since (by another process)
                 return True  # our claim expired and someone else owns the message now
             for hooks in self.hooks:
                 try:
@@ -239,7 +240,8 @@ class Pipeline:
         async with self.gate.transaction() as session:
             inbound = session.get(InboundMessage, snap.inbound_id)
             conversation = session.get(Conversation, snap.conversation_id)
-            if inbound is None or conversation is None or inbound.status != InboundStatus.PROCESSING:
+            if (inbound is None or conversation is None or inbound.status != InboundStatus.PROCESSING
+                    or inbound.attempts != snap.attempts):  # claimed again since (by another process)
                 return  # our claim expired and someone else owns the message now
             if isinstance(replies, UserText):
                 replies = [self.texts.render(session, replies, conversation.channel)]
@@ -260,12 +262,13 @@ class Pipeline:
         queued: list[dict[str, Any]] = []
         if conversation.state != ConversationState.COUNSELOR and replies:
             enqueue(session, conversation, replies, source, idempotency_prefix=f"inbound:{inbound.id}",
-                    crypto=self.crypto)
+                    crypto=self.crypto, lane=reply_lane(conversation, risk))
             queued = replies
         await self._run_hook(session, "after_bot_turn", conversation, inbound, queued, risk)
         inbound.status = InboundStatus.DONE
         inbound.processed_at = utcnow()
         inbound.lease_expires_at = None
+        inbound.claimed_by = None
         inbound.last_error = None
 
     def retry_delay(self, attempts: int) -> float:
@@ -277,7 +280,8 @@ class Pipeline:
         async with self.gate.transaction() as session:
             inbound = session.get(InboundMessage, snap.inbound_id)
             conversation = session.get(Conversation, snap.conversation_id)
-            if inbound is None or conversation is None or inbound.status != InboundStatus.PROCESSING:
+            if (inbound is None or conversation is None or inbound.status != InboundStatus.PROCESSING
+                    or inbound.attempts != snap.attempts):  # claimed again since (by another process)
                 return
             if not inbound.fallback_sent and conversation.state != ConversationState.COUNSELOR:
                 enqueue(
@@ -287,9 +291,11 @@ class Pipeline:
                     "system",
                     idempotency_prefix=f"fallback:{inbound.id}",
                     crypto=self.crypto,
+                    lane=Lane.SAFETY,  # the hotline while Rasa is away: it may be the only answer
                 )
                 inbound.fallback_sent = True
             inbound.status = InboundStatus.PENDING
             inbound.lease_expires_at = None
+            inbound.claimed_by = None
             inbound.last_error = error[:500]
             inbound.next_attempt_at = utcnow() + timedelta(seconds=self.retry_delay(inbound.attempts))

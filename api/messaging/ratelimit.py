@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import asyncio
+import heapq
+import itertools
 import time
 from collections import OrderedDict
 
@@ -32,6 +34,49 @@ class TokenBucket:
                     self._tokens -= 1
                     return
                 await asyncio.sleep((1 - self._tokens) / self.rate)
+
+
+class PriorityTokenBucket:
+    """A token bucket whose tokens go to the waiter with the lowest `priority` first (first come,
+    first served among equals): a reply waiting for the global rate is served before the broadcast
+    sends that were already waiting."""
+
+    def __init__(self, rate_per_second: float, burst: float) -> None:
+        self.rate = max(rate_per_second, 1e-6)
+        self.capacity = max(burst, 1.0)
+        self._tokens = self.capacity
+        self._updated = time.monotonic()
+        self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
+        self._order = itertools.count()
+        self._dispenser: asyncio.Task[None] | None = None
+
+    def _refill(self) -> None:
+        now = time.monotonic()
+        self._tokens = min(self.capacity, self._tokens + (now - self._updated) * self.rate)
+        self._updated = now
+
+    async def acquire(self, priority: int = 0) -> None:
+        self._refill()
+        if not self._waiters and self._tokens >= 1:
+            self._tokens -= 1
+            return
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._waiters, (priority, next(self._order), waiter))
+        if self._dispenser is None or self._dispenser.done():
+            self._dispenser = asyncio.create_task(self._dispense(), name="token-dispenser")
+        await waiter
+
+    async def _dispense(self) -> None:
+        """Hand out tokens as they come, best waiter first, until nobody waits."""
+        while self._waiters:
+            self._refill()
+            if self._tokens < 1:
+                await asyncio.sleep((1 - self._tokens) / self.rate)
+                continue
+            _, _, waiter = heapq.heappop(self._waiters)
+            if not waiter.done():  # a cancelled waiter gets no token
+                self._tokens -= 1
+                waiter.set_result(None)
 
 
 class KeyedBuckets:

@@ -24,10 +24,11 @@ MAX_UNEXPECTED_FAILURES = 5
 
 
 class InboundWorker(LeasedWorker[int]):
-    def __init__(self, gate: WriteGate, pipeline: Pipeline, settings: Settings,
-                 metrics: GatewayMetrics | None = None) -> None:
+    def __init__(self, gate: WriteGate, pipeline: Pipeline, settings: Settings, *,
+                 metrics: GatewayMetrics | None = None, instance_id: str | None = None) -> None:
         super().__init__(gate, InboundMessage, "processing", settings,
-                         concurrency=max(1, settings.worker_concurrency), name="inbound", log=log)
+                         concurrency=max(1, settings.worker_concurrency), name="inbound", log=log,
+                         instance_id=instance_id)
         self.pipeline = pipeline
         self.metrics = metrics or pipeline.metrics
 
@@ -64,6 +65,7 @@ class InboundWorker(LeasedWorker[int]):
                     return
                 inbound.last_error = f"{type(exc).__name__}: {exc}"[:500]
                 inbound.lease_expires_at = None
+                inbound.claimed_by = None
                 if inbound.attempts >= MAX_UNEXPECTED_FAILURES:
                     inbound.status = InboundStatus.FAILED
                     self.metrics.inbound_failures.labels("parked").inc()

@@ -14,7 +14,7 @@ from api.content.deps import ContentStaff
 from api.content.models import Broadcast, BroadcastStatus, Quiz, Subscriber
 from api.content.safe_words import check_broadcast
 from api.context import app_context
-from api.deps import AppSettings, DbSession
+from api.deps import DbSession
 
 router = APIRouter(prefix="/api/v1", tags=["content: broadcasts"])
 
@@ -85,16 +85,18 @@ def get_broadcast(broadcast_id: int, db: DbSession, _user: ContentStaff) -> dict
 
 
 @router.post("/broadcasts/{broadcast_id}/send")
-def send_broadcast(broadcast_id: int, request: Request, settings: AppSettings, db: DbSession,
+def send_broadcast(broadcast_id: int, request: Request, db: DbSession,
                    user: ContentStaff) -> dict[str, Any]:
     broadcast = _broadcast(db, broadcast_id)
     if broadcast.status not in (BroadcastStatus.DRAFT, BroadcastStatus.SCHEDULED):
         raise HTTPException(status.HTTP_409_CONFLICT, detail="Tin này đã gửi hoặc đã huỷ. / Already sent or "
                                                              "cancelled.")
-    queued = broadcast_service.dispatch(db, broadcast, app_context(request.app).crypto,
-                                        zalo_window_days=settings.zalo_reply_window_days)
-    audit(db, user, "content.broadcast.send", f"broadcast:{broadcast.id}", {"queued": queued})
+    # Queued by the scheduler in short batches (it wakes now): a request never holds the database
+    # for the whole subscriber list.
+    broadcast_service.start(broadcast)
+    audit(db, user, "content.broadcast.send", f"broadcast:{broadcast.id}", {"channels": broadcast.channels})
     db.commit()
+    app_context(request.app).broadcast_scheduler.wake()
     return broadcast_service.broadcast_out(db, broadcast)
 
 
