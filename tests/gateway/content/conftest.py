@@ -6,34 +6,9 @@ from pathlib import Path
 import pytest
 
 from api.settings import Settings
-
-TEST_DOMAIN = """\
-version: "3.1"
-intents:
-  - greet
-  - ask_hotline_111
-  - faq
-responses:
-  utter_greet:
-    - text: "Chào {name}! Mình là bạn đồng hành của chương trình."
-  utter_ask_hotline_111:
-    - text: "Tổng đài 111 miễn phí, 24/7."
-  utter_disclosure_sexual_abuse:
-    - text: "Cảm ơn em đã kể. Đó không phải lỗi của em. Em hãy gọi 111 (miễn phí, 24/7) nhé."
-      buttons:
-        - title: "Nói chuyện với tư vấn viên"
-          payload: "/request_counselor"
-  utter_default:
-    - text: "Mình chưa hiểu lắm. Nếu cần giúp ngay, em gọi 111 nhé."
-  utter_thank:
-    - text: "Không có gì!"
-"""
+from tests.gateway.content.small_domain import content_settings
 
 
 @pytest.fixture
 def settings(settings: Settings, tmp_path: Path) -> Settings:  # overrides the shared fixture
-    domain = tmp_path / "domain.yml"
-    domain.write_text(TEST_DOMAIN, encoding="utf-8")
-    (tmp_path / "nlu").mkdir()
-    return settings.model_copy(update={"domain_path": str(domain), "nlu_data_dir": str(tmp_path / "nlu"),
-                                       "broadcast_poll_seconds": 0.2})
+    return content_settings(settings, tmp_path)

@@ -2,20 +2,22 @@
 crash without sending anyone the broadcast twice."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, select
-from tests.gateway.content_support import settings as content_settings  # noqa: F401
-from tests.gateway.content_support import staff_token
 
 from api.content import broadcasts
 from api.content.models import Broadcast, BroadcastDelivery, BroadcastStatus
 from api.main import create_app
 from api.messaging.models import OutboundMessage
 from api.settings import Settings
+from tests.gateway.content.small_domain import content_settings
 from tests.gateway.fakes.telegram import FakeTelegram
 from tests.gateway.messaging.support import LoopLag, add_telegram_subscribers, probing
+from tests.gateway.staff import staff_token
 from tests.gateway.waiting import drained, eventually
 
 pytestmark = pytest.mark.asyncio
@@ -24,9 +26,9 @@ MAX_LOOP_LAG = 0.1  # seconds
 
 
 @pytest.fixture
-def settings(content_settings: Settings) -> Settings:  # noqa: F811
+def settings(settings: Settings, tmp_path: Path) -> Settings:  # overrides the shared fixture
     # Below the Telegram client's own limit (30/s), so the outbox's rate is the one that binds.
-    return content_settings.model_copy(update={"delivery_global_rate_per_second": 25.0})
+    return content_settings(settings, tmp_path).model_copy(update={"delivery_global_rate_per_second": 25.0})
 
 
 def _count(app: FastAPI, model: type[BroadcastDelivery] | type[OutboundMessage]) -> int:

@@ -2,13 +2,12 @@
 broadcast rows last; a conversation's rows keep their order within a lane."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, select
-from tests.gateway.content_support import settings as content_settings  # noqa: F401
-from tests.gateway.content_support import staff_token
-from tests.gateway.telegram_updates import post_update, text_update
 
 from api.content.models import BroadcastDelivery
 from api.db.gate import WriteGate
@@ -19,8 +18,11 @@ from api.messaging.outbox import enqueue
 from api.messaging.senders import ChannelRegistry, SendResult
 from api.security.crypto import Crypto
 from api.settings import Settings
+from tests.gateway.content.small_domain import content_settings
 from tests.gateway.fakes.telegram import FakeTelegram
+from tests.gateway.fakes.telegram_updates import post_update, text_update
 from tests.gateway.messaging.support import add_telegram_subscribers
+from tests.gateway.staff import staff_token
 from tests.gateway.waiting import drained, eventually
 
 pytestmark = pytest.mark.asyncio
@@ -32,8 +34,8 @@ RATE = 20.0  # sends per second, below the Telegram client's own 30/s: the broad
 
 
 @pytest.fixture
-def settings(content_settings: Settings) -> Settings:  # noqa: F811
-    return content_settings.model_copy(update={"delivery_global_rate_per_second": RATE})
+def settings(settings: Settings, tmp_path: Path) -> Settings:  # overrides the shared fixture
+    return content_settings(settings, tmp_path).model_copy(update={"delivery_global_rate_per_second": RATE})
 
 
 def _deliveries(app: FastAPI) -> int:

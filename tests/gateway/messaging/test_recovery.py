@@ -10,7 +10,6 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
-from tests.gateway.telegram_updates import post_update, text_update
 
 from api.db.base import utcnow
 from api.db.session import Database
@@ -22,6 +21,7 @@ from api.security.crypto import Crypto
 from api.settings import Settings
 from tests.gateway.fakes.rasa import FakeRasa
 from tests.gateway.fakes.telegram import FakeTelegram
+from tests.gateway.fakes.telegram_updates import post_update, text_update
 from tests.gateway.waiting import drained, eventually
 
 pytestmark = pytest.mark.asyncio
