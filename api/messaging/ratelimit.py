@@ -55,6 +55,11 @@ class PriorityTokenBucket:
         self._tokens = min(self.capacity, self._tokens + (now - self._updated) * self.rate)
         self._updated = now
 
+    def available(self) -> float:
+        """Tokens there are now (a full bucket sends its whole burst at once)."""
+        self._refill()
+        return self._tokens
+
     async def acquire(self, priority: int = 0) -> None:
         self._refill()
         if not self._waiters and self._tokens >= 1:
