@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -66,6 +67,21 @@ class Settings(BaseSettings):
     telegram_overall_max_rate: float = 30.0  # Bot API: about 30 messages/s per bot (AIORateLimiter)
     shutdown_grace_seconds: float = 10.0
 
+    # Login throttling (api/auth/throttle.py). Limits are written like "20/5 minutes" or "10/second".
+    login_limit_per_address: str = "20/5 minutes"  # failed logins from one client address, then 429
+    login_limit_global: str = "10/second"  # login attempts for the whole gateway, then 429
+    login_failures_before_delay: int = 5  # an email's recent failures before its attempts are slowed
+    login_delay_max_seconds: float = 8.0  # the slowdown doubles per failure up to this; never a lockout
+    password_hash_threads: int = 1  # threads checking passwords (~100 ms of CPU each)
+    # Where rate-limit counters live: empty = this process's memory; a Redis URL (redis://host:6379/1)
+    # when several gateway processes serve logins, so the limits hold across them.
+    rate_limit_storage_url: str = ""
+    # /docs and /openapi.json: "on", "off", or empty = served only when ENVIRONMENT=development.
+    api_docs: Literal["", "on", "off"] = ""
+    # Sites allowed to show the web chat (/chat) in a frame, e.g. "https://campaign.example.org";
+    # space separated; empty = no site may frame it. Every other page may never be framed.
+    chat_frame_ancestors: str = ""
+
     bootstrap_admin_email: str = ""
     bootstrap_admin_password: SecretStr = SecretStr("")
     session_secret: SecretStr = SecretStr("dev-only-session-secret-change-me")
@@ -102,6 +118,10 @@ class Settings(BaseSettings):
     retrain_timeout_seconds: int = 3 * 3600
     zalo_reply_window_days: int = 7
     broadcast_poll_seconds: float = 5.0
+
+    @property
+    def api_docs_enabled(self) -> bool:
+        return self.api_docs == "on" or (self.api_docs == "" and self.environment == "development")
 
     @property
     def telegram_enabled(self) -> bool:

@@ -11,9 +11,11 @@ from api.auth import audit
 from api.content import directory
 from api.content.deps import ContentStaff
 from api.content.models import DirectoryEntry
-from api.deps import DbSession
+from api.deps import ERROR_RESPONSES, DbSession, RowId
+from api.security.json_body import GuardedJsonRoute
 
-router = APIRouter(prefix="/api/v1", tags=["content: directory"])
+router = APIRouter(prefix="/api/v1", tags=["content: directory"], route_class=GuardedJsonRoute,
+                   responses=ERROR_RESPONSES)
 
 
 class EntryIn(BaseModel):
@@ -50,7 +52,7 @@ def add_directory_entry(body: EntryIn, db: DbSession, user: ContentStaff) -> dic
 
 
 @router.delete("/directory/{entry_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_directory_entry(entry_id: int, db: DbSession, user: ContentStaff) -> None:
+def delete_directory_entry(entry_id: RowId, db: DbSession, user: ContentStaff) -> None:
     entry = db.get(DirectoryEntry, entry_id)
     if entry is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail="Không có mục này. / No such entry.")
