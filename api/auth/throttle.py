@@ -27,7 +27,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from limits import RateLimitItem, parse
-from limits.aio.strategies import SlidingWindowCounterRateLimiter
+from limits.aio.strategies import FixedWindowRateLimiter, MovingWindowRateLimiter
 from limits.storage import storage_from_string
 
 from api.auth.passwords import verify_password
@@ -60,7 +60,11 @@ class LoginThrottle:
     def __init__(self, settings: Settings) -> None:
         uri = limits_storage_uri(settings)
         options = {"implementation": "redispy"} if uri.startswith("async+redis") else {}
-        self._limiter = SlidingWindowCounterRateLimiter(storage_from_string(uri, **options))
+        storage = storage_from_string(uri, **options)
+        # Exact moving windows for the limits that refuse; a plain counter for an email's failures
+        # (they only set the slowdown, and a moving window would keep a timestamp per failure).
+        self._limiter = MovingWindowRateLimiter(storage)
+        self._counter = FixedWindowRateLimiter(storage)
         self._per_address: RateLimitItem = parse(settings.login_limit_per_address)
         self._global: RateLimitItem = parse(settings.login_limit_global)
         self._email_failures: RateLimitItem = parse(EMAIL_FAILURE_WINDOW)
@@ -86,7 +90,7 @@ class LoginThrottle:
         return float(min(self._max_delay, DELAY_BASE_SECONDS * 2**min(excess, 16)))
 
     async def recent_failures(self, email: str) -> int:
-        stats = await self._limiter.get_window_stats(self._email_failures, "login-email", _key(email))
+        stats = await self._counter.get_window_stats(self._email_failures, "login-email", _key(email))
         return self._email_failures.amount - stats.remaining
 
     async def verify(self, password_hash: str | None, password: str) -> bool:
@@ -96,10 +100,10 @@ class LoginThrottle:
 
     async def failed(self, email: str, address: str) -> None:
         await self._limiter.hit(self._per_address, "login-address", _key(address))
-        await self._limiter.hit(self._email_failures, "login-email", _key(email))
+        await self._counter.hit(self._email_failures, "login-email", _key(email))
 
     async def succeeded(self, email: str) -> None:
-        await self._limiter.clear(self._email_failures, "login-email", _key(email))
+        await self._counter.clear(self._email_failures, "login-email", _key(email))
 
     async def _retry_after(self, item: RateLimitItem, *identifiers: str) -> int:
         stats = await self._limiter.get_window_stats(item, *identifiers)
