@@ -16,8 +16,17 @@ from api.auth.throttle import Throttled
 from api.auth.tokens import issue_token
 from api.db.base import utcnow
 from api.db.session import Database
-from api.deps import ERROR_RESPONSES, AdminUser, AppSettings, CaseWorker, Ctx, CurrentUser, DbSession, RowId
-from api.security.json_body import GuardedJsonRoute
+from api.deps import (
+    ERROR_RESPONSES,
+    AdminUser,
+    AppSettings,
+    CaseWorker,
+    Ctx,
+    CurrentUser,
+    DbSession,
+    GuardedJsonRoute,
+    RowId,
+)
 from api.settings import Settings
 
 router = APIRouter(prefix="/api/v1", tags=["auth"], route_class=GuardedJsonRoute,
