@@ -21,9 +21,7 @@ from api.auth.tokens import InvalidToken, read_token
 from api.context import AppContext, app_context
 from api.db.base import utcnow
 from api.db.session import Database
-from api.security.json_body import INT64_MAX
-# Re-exported for api.auth.routes, which may import api.deps but not api.security (same layer).
-from api.security.json_body import GuardedJsonRoute as GuardedJsonRoute
+from api.security.json_body import INT64_MAX, GuardedJsonRoute  # noqa: F401 (re-exported for api.auth.routes)
 from api.settings import Settings
 
 _bearer = HTTPBearer(auto_error=False)
