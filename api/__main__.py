@@ -16,7 +16,8 @@ def main() -> None:
     for noisy in ("httpx", "httpcore", "telegram", "apscheduler"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     uvicorn.run(create_app(settings), host=settings.gateway_host, port=settings.gateway_port,
-                log_level="info", access_log=False)
+                log_level="info", access_log=False, proxy_headers=True,
+                forwarded_allow_ips=settings.forwarded_allow_ips)
 
 
 if __name__ == "__main__":

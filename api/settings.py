@@ -15,6 +15,9 @@ class Settings(BaseSettings):
     environment: str = Field(default="development", description="development | test | production")
     gateway_host: str = "127.0.0.1"
     gateway_port: int = 8000
+    # Proxies whose X-Forwarded-For is believed (uvicorn's forwarded_allow_ips), so the login limits
+    # per client address see the person's address, not the proxy's. "*" when only the proxy can reach us.
+    forwarded_allow_ips: str = "127.0.0.1"
     public_base_url: str = "http://127.0.0.1:8000"
     database_url: str = "sqlite:///var/gateway.db"
     # SQLite only (always WAL). FULL (default): every commit is synced to disk before the webhook's 200,
