@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
+from datetime import UTC, datetime
 
 from fastapi import APIRouter, HTTPException, Request, status
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -59,6 +59,12 @@ class UserOut(BaseModel):
     role: str
     active: bool
     last_seen_at: datetime | None
+
+    @field_validator("last_seen_at")
+    @classmethod
+    def _in_utc(cls, value: datetime | None) -> datetime | None:
+        # SQLite gives naive datetimes back; the schema promises an RFC 3339 date-time (with offset).
+        return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
 class UserCreate(BaseModel):
