@@ -29,7 +29,7 @@ from api.channels.base import (
 from api.channels.webchat.mailbox import CHANNEL, WebChatMailbox
 from api.context import app_context
 from api.db.gate import WriteGate
-from api.messaging.inbound import accept_inbound
+from api.messaging.inbound import MAX_INBOUND_TEXT_CHARS, accept_inbound
 from api.security.crypto import Crypto
 from api.security.json_body import INT64_MAX, BadJsonBody
 from api.ui import CSS, JAVASCRIPT, ui_router
@@ -40,8 +40,8 @@ router = APIRouter()
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 CLIENT_ID_PATTERN = r"^[A-Za-z0-9_-]{16,64}$"
-# The same limit as Telegram's own: a longer message is refused with TEXT_TOO_LONG, never cut.
-MAX_TEXT_CHARS = 4096
+# Every channel's limit (Telegram's own): a longer web chat message is refused with TEXT_TOO_LONG, never cut.
+MAX_TEXT_CHARS = MAX_INBOUND_TEXT_CHARS
 MAX_PAYLOAD_CHARS = 300
 # Room for MAX_TEXT_CHARS written as \uXXXX escapes (6 bytes each) and the other fields.
 MAX_BODY_BYTES = 32 * 1024
