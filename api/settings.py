@@ -71,7 +71,7 @@ class Settings(BaseSettings):
     shutdown_grace_seconds: float = 10.0
 
     # Login throttling (api/auth/throttle.py). Limits are written like "20/5 minutes" or "10/second".
-    login_limit_per_address: str = "20/5 minutes"  # failed logins from one client address, then 429
+    login_limit_per_address: str = "30/5 minutes"  # login attempts from one client address, then 429
     login_limit_global: str = "10/second"  # login attempts for the whole gateway, then 429
     login_failures_before_delay: int = 5  # an email's recent failures before its attempts are slowed
     login_delay_max_seconds: float = 8.0  # the slowdown doubles per failure up to this; never a lockout

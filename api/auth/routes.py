@@ -174,7 +174,7 @@ async def login(body: LoginRequest, request: Request, context: Ctx) -> TokenResp
     found = await asyncio.to_thread(_user_for_login, context.database, email)
     password_ok = await throttle.verify(found[1] if found else None, body.password)
     if found is None or not password_ok or not found[2]:
-        await throttle.failed(email, address)
+        await throttle.failed(email)
         await asyncio.to_thread(_record_failed_login, context.database)
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail=LOGIN_FAILED)
     await throttle.succeeded(email)

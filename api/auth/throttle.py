@@ -5,13 +5,13 @@ the password check on a small pool of its own.
     delay = await throttle.admit(email, address)   # raises Throttled(retry_after) → 429
     await asyncio.sleep(delay)                  # grows with the email's recent failures
     ok = await throttle.verify(password_hash, password)
-    await (throttle.succeeded(email) if ok else throttle.failed(email, address))
+    await (throttle.succeeded(email) if ok else throttle.failed(email))
 
 Why this shape:
 - A password check costs ~100 ms of CPU. It runs on `password_hash_threads` threads (1 by default),
   so a flood of logins can never take more than that share of the machine from the message path,
   and the global limit keeps the queue in front of that pool short.
-- Failed logins are counted per client address: a flood from one address gets 429 at once.
+- Login attempts are counted per client address: a flood from one address gets 429 at once.
 - An email's failures never lock its owner out. They slow every further attempt on that email
   (progressively, up to `login_delay_max_seconds`), which makes guessing one password slow, while
   the right password still signs the person in.
@@ -77,7 +77,9 @@ class LoginThrottle:
         """Raise Throttled when this address or the gateway is over its limit; else the seconds to
         wait before checking the password (0 until the email has failed `login_failures_before_delay`
         times recently)."""
-        if not await self._limiter.test(self._per_address, "login-address", _key(address)):
+        # Counted here, before the password check: counting only failures once they are known let a
+        # burst through (every attempt queued for the check passed the test before any failed).
+        if not await self._limiter.hit(self._per_address, "login-address", _key(address)):
             raise Throttled(await self._retry_after(self._per_address, "login-address", _key(address)))
         if not await self._limiter.hit(self._global, "login-all"):
             raise Throttled(await self._retry_after(self._global, "login-all"))
@@ -98,8 +100,7 @@ class LoginThrottle:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._pool, verify_password, password_hash, password)
 
-    async def failed(self, email: str, address: str) -> None:
-        await self._limiter.hit(self._per_address, "login-address", _key(address))
+    async def failed(self, email: str) -> None:
         await self._counter.hit(self._email_failures, "login-email", _key(email))
 
     async def succeeded(self, email: str) -> None:

@@ -3,6 +3,7 @@ failures slow further attempts but never lock out its owner, the password check 
 pool, and the counters are shared through Redis when it is configured."""
 from __future__ import annotations
 
+import asyncio
 import threading
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -66,6 +67,15 @@ async def test_a_flood_from_one_address_gets_429_and_the_real_user_still_signs_i
         assert (await _login(client_from(COUNSELOR_DESK), ADMIN_EMAIL, ADMIN_PASSWORD)).status_code == 200
 
 
+async def test_a_concurrent_burst_from_one_address_cannot_slip_past_the_limit(settings: Settings) -> None:
+    """Attempts count when they arrive, not when their password check ends."""
+    async with running(settings) as (_, client_from):
+        attacker = client_from(ATTACKER)
+        answers = await asyncio.gather(*[_login(attacker, f"burst-{i}@example.vn", "guess-password-1")
+                                         for i in range(12)])
+        assert sorted(a.status_code for a in answers) == [401] * 5 + [429] * 7
+
+
 async def test_failures_on_an_email_slow_it_down_but_never_lock_out_the_right_password(settings: Settings) -> None:
     async with running(settings) as (app, client_from):
         throttle: LoginThrottle = app.state.context.login_throttle
@@ -110,7 +120,8 @@ async def test_counters_are_shared_through_redis(settings: Settings) -> None:
     email, address = f"{uuid.uuid4().hex}@example.vn", f"test-{uuid.uuid4().hex}"
     try:
         for _ in range(3):
-            await first.failed(email, address)
+            await first.admit(email, address)
+            await first.failed(email)
         assert await second.recent_failures(email) == 3
         with pytest.raises(throttle_module.Throttled):
             await second.admit(email, address)
