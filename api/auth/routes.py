@@ -8,6 +8,7 @@ from fastapi import APIRouter, HTTPException, Request, status
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from api.auth.audit import audit
 from api.auth.models import CASE_ROLES, ROLES, User
@@ -137,22 +138,16 @@ def _user_for_login(database: Database, email: str) -> tuple[int, str, bool] | N
     return (row.id, row.password_hash, row.active) if row else None
 
 
-def _record_failed_login(database: Database) -> None:
-    with database.transaction() as session:
-        audit(session, None, "auth.login_failed", "", {})
-
-
-def _complete_login(database: Database, settings: Settings, user_id: int) -> TokenResponse:
-    with database.transaction() as session:
-        user = session.get(User, user_id)
-        assert user is not None
-        user.last_seen_at = utcnow()
-        audit(session, user, "auth.login", f"user:{user.id}")
-        session.flush()
-        token = issue_token(settings.session_secret.get_secret_value(), user.id, user.token_version,
-                            settings.access_token_minutes)
-        return TokenResponse(access_token=token, expires_in=settings.access_token_minutes * 60,
-                             user=UserOut.model_validate(user))
+def _complete_login(session: Session, settings: Settings, user_id: int) -> TokenResponse:
+    user = session.get(User, user_id)
+    assert user is not None
+    user.last_seen_at = utcnow()
+    audit(session, user, "auth.login", f"user:{user.id}")
+    session.flush()
+    token = issue_token(settings.session_secret.get_secret_value(), user.id, user.token_version,
+                        settings.access_token_minutes)
+    return TokenResponse(access_token=token, expires_in=settings.access_token_minutes * 60,
+                         user=UserOut.model_validate(user))
 
 
 @router.post("/auth/login", response_model=TokenResponse,
@@ -175,10 +170,14 @@ async def login(body: LoginRequest, request: Request, context: Ctx) -> TokenResp
     password_ok = await throttle.verify(found[1] if found else None, body.password)
     if found is None or not password_ok or not found[2]:
         await throttle.failed(email)
-        await asyncio.to_thread(_record_failed_login, context.database)
+        # Writes go through the write gate, behind the webhooks' urgent ones: on SQLite a login's
+        # own transaction would otherwise contend with the message path for the write lock.
+        async with context.write_gate.transaction() as session:
+            audit(session, None, "auth.login_failed", "", {})
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail=LOGIN_FAILED)
     await throttle.succeeded(email)
-    return await asyncio.to_thread(_complete_login, context.database, context.settings, found[0])
+    async with context.write_gate.transaction() as session:
+        return _complete_login(session, context.settings, found[0])
 
 
 @router.get("/auth/me", response_model=UserOut)
