@@ -70,8 +70,8 @@ class LoginThrottle:
         self._email_failures: RateLimitItem = parse(EMAIL_FAILURE_WINDOW)
         self._free_failures = settings.login_failures_before_delay
         self._max_delay = settings.login_delay_max_seconds
-        self._pool = ThreadPoolExecutor(max_workers=settings.password_hash_threads,
-                                        thread_name_prefix="password-check")
+        self._threads = settings.password_hash_threads
+        self._pool: ThreadPoolExecutor | None = None  # made on first use, again after close()
 
     async def admit(self, email: str, address: str) -> float:
         """Raise Throttled when this address or the gateway is over its limit; else the seconds to
@@ -97,6 +97,8 @@ class LoginThrottle:
 
     async def verify(self, password_hash: str | None, password: str) -> bool:
         """The password check, on the login pool (never on the event loop, never more threads)."""
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=self._threads, thread_name_prefix="password-check")
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._pool, verify_password, password_hash, password)
 
@@ -111,4 +113,7 @@ class LoginThrottle:
         return max(1, math.ceil(stats.reset_time - time.time()))
 
     def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        """Stop the pool's thread (the app's lifespan ends); a later check starts a new one."""
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
