@@ -37,7 +37,8 @@ def main() -> None:
     app = create_app(settings)
     config = uvicorn.Config(app, host=settings.gateway_host, port=settings.gateway_port, log_level="info",
                             access_log=False, log_config=None,  # logging is configured above
-                            timeout_graceful_shutdown=settings.timeout_graceful_shutdown_seconds)
+                            timeout_graceful_shutdown=settings.timeout_graceful_shutdown_seconds,
+                            proxy_headers=True, forwarded_allow_ips=settings.forwarded_allow_ips)
     GatewayServer(config, app_context(app).shutdown.request).run()
 
 

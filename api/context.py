@@ -10,14 +10,13 @@ sits below them and imports none of them at run time (import-linter skips TYPE_C
 """
 from __future__ import annotations
 
-import time
-from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
 
+from api.auth.throttle import LoginThrottle
 from api.messaging.pipeline import HookRegistry
 from api.messaging.senders import ChannelRegistry
 from api.messaging.texts import UserTexts
@@ -50,32 +49,6 @@ if TYPE_CHECKING:
 StartService = Callable[[FastAPI], Awaitable[Any]]
 
 
-class LoginThrottle:
-    """Failed logins per email in a sliding window (per process): too many and login answers 429."""
-
-    WINDOW_SECONDS = 15 * 60
-    MAX_FAILURES = 10
-    MAX_TRACKED_EMAILS = 10_000
-
-    def __init__(self) -> None:
-        self._failures: dict[str, deque[float]] = defaultdict(deque)
-
-    def too_many_failures(self, email: str) -> bool:
-        if len(self._failures) > self.MAX_TRACKED_EMAILS:  # bounded memory under a spray of made-up emails
-            self._failures.clear()
-        window = self._failures[email]
-        cutoff = time.monotonic() - self.WINDOW_SECONDS
-        while window and window[0] < cutoff:
-            window.popleft()
-        return len(window) >= self.MAX_FAILURES
-
-    def failed(self, email: str) -> None:
-        self._failures[email].append(time.monotonic())
-
-    def succeeded(self, email: str) -> None:
-        self._failures.pop(email, None)
-
-
 @dataclass(eq=False)
 class AppContext:
     # Built by create_app.
@@ -84,7 +57,7 @@ class AppContext:
     pipeline_hooks: HookRegistry = field(default_factory=HookRegistry)
     channel_senders: ChannelRegistry = field(default_factory=ChannelRegistry)
     startup_services: list[StartService] = field(default_factory=list)
-    login_throttle: LoginThrottle = field(default_factory=LoginThrottle)
+    login_throttle: LoginThrottle = field(init=False)  # api/auth/throttle.py, built by create_app
     metrics: GatewayMetrics = field(default_factory=GatewayMetrics)
     shutdown: ShutdownFlag = field(default_factory=ShutdownFlag)
     # What the lifespan started (workers, channel and feature services), for readiness.

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, HTTPException, Path, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
@@ -20,9 +21,36 @@ from api.auth.tokens import InvalidToken, read_token
 from api.context import AppContext, app_context
 from api.db.base import utcnow
 from api.db.session import Database
+from api.security.json_body import INT64_MAX, GuardedJsonRoute  # noqa: F401 (re-exported for api.auth.routes)
 from api.settings import Settings
 
 _bearer = HTTPBearer(auto_error=False)
+
+
+class ErrorOut(BaseModel):
+    """Every error answer of the JSON API: a message, or FastAPI's list of invalid fields (422)."""
+
+    detail: Any
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {"model": ErrorOut, "description": description}
+
+
+# The error statuses the API's routes answer, documented in the OpenAPI schema of every API router.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: _error("Malformed request (body not JSON, invalid characters)"),
+    401: _error("Not signed in, or the session expired"),
+    403: _error("Signed in without the role this needs"),
+    404: _error("No such object"),
+    409: _error("Conflicts with the current state"),
+    413: _error("Body too large"),
+    422: _error("Invalid fields, JSON nested too deeply, or a number out of range"),
+    429: _error("Too many requests (Retry-After says when to retry)"),
+    500: _error("Unexpected server error (no details are given)"),
+}
+# A row id in a path: what a database integer column can hold (a larger number answers 422, not 500).
+RowId = Annotated[int, Path(ge=1, le=INT64_MAX)]
 # Presence is written at most this often per user, not on every request.
 _PRESENCE_WRITE_SECONDS = 30
 

@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from api.auth.throttle import LoginThrottle
 from api.cases.intake import load_risk_lexicon
 from api.cases.setup import install_case_features
 from api.channels.base import install_channel
@@ -31,6 +32,7 @@ from api.messaging.worker import InboundWorker
 from api.ops.health import database_is_up
 from api.ops.setup import install_operations
 from api.security.crypto import Crypto
+from api.security.headers import SecurityHeadersMiddleware
 from api.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -54,9 +56,17 @@ def _wake_workers(context: AppContext) -> None:
     context.delivery_worker.notify()
 
 
+async def internal_error(request: Request, exc: Exception) -> JSONResponse:
+    """The last resort for an error no handler expected: a JSON 500 that says nothing about the
+    code (the traceback goes to the server log only)."""
+    log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path)
+    return JSONResponse({"detail": "Lỗi máy chủ. Vui lòng thử lại sau."}, status_code=500)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     context = AppContext(settings=settings, crypto=Crypto(settings))
+    context.login_throttle = LoginThrottle(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -116,10 +126,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     log.exception("error while stopping %s", type(service).__name__)
             services.clear()
             await rasa.aclose()
+            context.login_throttle.close()
             database.dispose()
 
-    app = FastAPI(title="Child protection chatbot gateway", lifespan=lifespan, docs_url=None, redoc_url=None)
+    docs = settings.api_docs_enabled
+    app = FastAPI(title="Child protection chatbot gateway", lifespan=lifespan, redoc_url=None,
+                  docs_url="/docs" if docs else None, openapi_url="/openapi.json" if docs else None,
+                  max_body_size=settings.max_body_bytes)
     app.state.context = context
+    app.add_middleware(SecurityHeadersMiddleware, chat_frame_ancestors=settings.chat_frame_ancestors)
+    app.add_exception_handler(Exception, internal_error)
 
     for channel in CHANNELS:
         install_channel(app, channel)
@@ -127,7 +143,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_content(app)
     install_operations(app)
 
-    @app.get("/health")
+    @app.get("/health", responses={503: {"description": "The database is down"}})
     async def health(request: Request) -> JSONResponse:
         """The first health check (kept for existing checks): 200 while the database answers.
         Probes use /health/live and /health/ready (api/ops/routes.py)."""

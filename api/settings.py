@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -14,6 +15,9 @@ class Settings(BaseSettings):
     environment: str = Field(default="development", description="development | test | production")
     gateway_host: str = "127.0.0.1"
     gateway_port: int = 8000
+    # Proxies whose X-Forwarded-For is believed (uvicorn's forwarded_allow_ips), so the login limits
+    # per client address see the person's address, not the proxy's. "*" when only the proxy can reach us.
+    forwarded_allow_ips: str = "127.0.0.1"
     public_base_url: str = "http://127.0.0.1:8000"
     database_url: str = "sqlite:///var/gateway.db"
     # SQLite only (always WAL). FULL (default): every commit is synced to disk before the webhook's 200,
@@ -86,6 +90,21 @@ class Settings(BaseSettings):
     instance_heartbeat_seconds: float = 2.0
     instance_dead_after_seconds: float = 6.0
 
+    # Login throttling (api/auth/throttle.py). Limits are written like "20/5 minutes" or "10/second".
+    login_limit_per_address: str = "30/5 minutes"  # login attempts from one client address, then 429
+    login_limit_global: str = "10/second"  # login attempts for the whole gateway, then 429
+    login_failures_before_delay: int = 5  # an email's recent failures before its attempts are slowed
+    login_delay_max_seconds: float = 8.0  # the slowdown doubles per failure up to this; never a lockout
+    password_hash_threads: int = 1  # threads checking passwords (~100 ms of CPU each)
+    # Where rate-limit counters live: empty = this process's memory; a Redis URL (redis://host:6379/1)
+    # when several gateway processes serve logins, so the limits hold across them.
+    rate_limit_storage_url: str = ""
+    # /docs and /openapi.json: "on", "off", or empty = served only when ENVIRONMENT=development.
+    api_docs: Literal["", "on", "off"] = ""
+    # Sites allowed to show the web chat (/chat) in a frame, e.g. "https://campaign.example.org";
+    # space separated; empty = no site may frame it. Every other page may never be framed.
+    chat_frame_ancestors: str = ""
+
     bootstrap_admin_email: str = ""
     bootstrap_admin_password: SecretStr = SecretStr("")
     session_secret: SecretStr = SecretStr("dev-only-session-secret-change-me")
@@ -137,6 +156,10 @@ class Settings(BaseSettings):
         if value.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
             raise ValueError("LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
         return value.upper()
+
+    @property
+    def api_docs_enabled(self) -> bool:
+        return self.api_docs == "on" or (self.api_docs == "" and self.environment == "development")
 
     @property
     def telegram_enabled(self) -> bool:

@@ -11,6 +11,10 @@ Targets: ack p99 <= 20 ms; reply p95 <= 250 ms at 30 msg/s; throughput >= 0.6 x 
   .venv/bin/python scripts/bench_gateway.py                 # starts Rasa + actions (NLG at the gateway)
   .venv/bin/python scripts/bench_gateway.py --rasa-url http://127.0.0.1:5005 [--rasa-token T]
   .venv/bin/python scripts/bench_gateway.py --fake-rasa 0.02   # self-check without a Rasa server
+  .venv/bin/python scripts/bench_gateway.py --fake-rasa 0.02 --login-flood 10   # + failed logins/s meanwhile
+
+--login-flood R sends R failed logins a second (made-up emails, one client address) during the
+fixed-rate phase and prints how they were answered: the login limits must keep the ack p99.
 
 The fake Telegram has no rate limits, so the gateway's delivery limits are raised for the run (the
 real Bot API allows about 30 messages/s; those limits are a property of Telegram, not of the gateway).
@@ -19,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import contextlib
 import gc
 import itertools
@@ -267,6 +272,28 @@ def conditions(args: argparse.Namespace, rasa: str) -> str:
             f"worker concurrency {args.worker_concurrency}; load average {machine_load()}")
 
 
+async def login_flood(http: httpx.AsyncClient, gateway: str, rate: float, seconds: float) -> collections.Counter[int]:
+    """Failed logins with made-up emails at a fixed rate; the statuses they got (0 = no answer)."""
+    statuses: collections.Counter[int] = collections.Counter()
+    total = min(int(rate * seconds), MAX_REQUESTS)
+    start = time.monotonic() + 0.2
+
+    async def one(i: int) -> None:
+        try:
+            response = await http.post(f"{gateway}/api/v1/auth/login",
+                                       json={"email": f"nobody-{i}@example.vn", "password": "wrong-password-42"})
+            statuses[response.status_code] += 1
+        except httpx.HTTPError:
+            statuses[0] += 1
+
+    pending = []
+    for i in range(total):
+        await asyncio.sleep(max(0.0, start + i / rate - time.monotonic()))
+        pending.append(asyncio.create_task(one(i)))
+    await asyncio.gather(*pending)
+    return statuses
+
+
 def start_gateway(
     args: argparse.Namespace, rasa_url: str, telegram_url: str, workdir: str, *,
     overrides: dict[str, str] | None = None, repo: Path = REPO,
@@ -377,8 +404,13 @@ async def measure(args: argparse.Namespace, fake_rasa: FakeRasa | None, rasa_url
             print(f"bare Rasa REST throughput: {bare:.1f} msg/s ({args.users} concurrent senders)")
             async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=200)) as http:
                 await fixed_rate(http, gateway, watcher, args.users, 5, 1, chat_base=10_000)  # warm-up
-                acks, replies, lost = await fixed_rate(http, gateway, watcher, args.users, args.rate, args.seconds,
-                                                       chat_base=100_000)
+                flood = (login_flood(http, gateway, args.login_flood, args.seconds) if args.login_flood
+                         else asyncio.sleep(0, collections.Counter()))
+                (acks, replies, lost), statuses = await asyncio.gather(
+                    fixed_rate(http, gateway, watcher, args.users, args.rate, args.seconds, chat_base=100_000), flood)
+                if args.login_flood:
+                    print(f"login flood {args.login_flood:.0f}/s meanwhile, answered: "
+                          + ", ".join(f"{code or 'no answer'} x{n}" for code, n in sorted(statuses.items())))
                 ms = [a * 1000 for a in acks]
                 rms = [r * 1000 for r in replies]
                 print(f"offered {args.rate:.0f} msg/s for {args.seconds:.0f} s: {len(acks)} acked, "
@@ -407,6 +439,8 @@ def main() -> None:
     add_gateway_arguments(parser)
     parser.add_argument("--rate", type=float, default=30.0, help="offered messages per second")
     parser.add_argument("--seconds", type=float, default=15.0, help="length of each measured phase")
+    parser.add_argument("--login-flood", type=float, default=0.0, metavar="RATE",
+                        help="failed logins per second during the fixed-rate phase")
     args = parser.parse_args()
     require_local(args)
     asyncio.run(run(args))

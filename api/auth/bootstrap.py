@@ -6,7 +6,7 @@ import logging
 from sqlalchemy import func, select
 
 from api.auth.models import User
-from api.auth.passwords import hash_password
+from api.auth.passwords import hash_password, password_problem
 from api.db.session import Database
 from api.settings import Settings
 
@@ -19,6 +19,9 @@ def ensure_bootstrap_admin(db: Database, settings: Settings) -> User | None:
     password = settings.bootstrap_admin_password.get_secret_value()
     if not email or not password:
         return None
+    problem = password_problem(password)
+    if problem:  # refuse to start with a weak first admin rather than create it
+        raise ValueError(f"BOOTSTRAP_ADMIN_PASSWORD does not meet the password policy: {problem}")
     with db.transaction() as session:
         if session.scalar(select(func.count()).select_from(User)):
             return None

@@ -1,21 +1,37 @@
 """Login and user management under /api/v1."""
 from __future__ import annotations
 
-from datetime import datetime
+import asyncio
+from datetime import UTC, datetime
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, HTTPException, Request, status
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from api.auth.audit import audit
 from api.auth.models import CASE_ROLES, ROLES, User
-from api.auth.passwords import MIN_PASSWORD_LENGTH, hash_password, verify_password
+from api.auth.passwords import MAX_PASSWORD_LENGTH, check_password_policy, hash_password
+from api.auth.throttle import Throttled
 from api.auth.tokens import issue_token
 from api.db.base import utcnow
-from api.deps import AdminUser, AppSettings, CaseWorker, Ctx, CurrentUser, DbSession
+from api.db.session import Database
+from api.deps import (
+    ERROR_RESPONSES,
+    AdminUser,
+    AppSettings,
+    CaseWorker,
+    Ctx,
+    CurrentUser,
+    DbSession,
+    GuardedJsonRoute,
+    RowId,
+)
+from api.settings import Settings
 
-router = APIRouter(prefix="/api/v1", tags=["auth"])
+router = APIRouter(prefix="/api/v1", tags=["auth"], route_class=GuardedJsonRoute,
+                   responses=ERROR_RESPONSES)
 
 def _normalise_email(value: str) -> str:
     value = value.strip().lower()
@@ -45,10 +61,16 @@ class UserOut(BaseModel):
     active: bool
     last_seen_at: datetime | None
 
+    @field_validator("last_seen_at")
+    @classmethod
+    def _in_utc(cls, value: datetime | None) -> datetime | None:
+        # SQLite gives naive datetimes back; the schema promises an RFC 3339 date-time (with offset).
+        return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+
 
 class UserCreate(BaseModel):
-    email: str
-    password: str = Field(min_length=MIN_PASSWORD_LENGTH, max_length=1024)
+    email: str = Field(max_length=254)
+    password: str = Field(max_length=MAX_PASSWORD_LENGTH)
     role: str
     display_name: str = Field(default="", max_length=120)
 
@@ -56,6 +78,11 @@ class UserCreate(BaseModel):
     @classmethod
     def _valid_email(cls, value: str) -> str:
         return _normalise_email(value)
+
+    @field_validator("password")
+    @classmethod
+    def _strong_enough(cls, value: str) -> str:
+        return check_password_policy(value)
 
     @field_validator("role")
     @classmethod
@@ -66,10 +93,25 @@ class UserCreate(BaseModel):
 
 
 class UserUpdate(BaseModel):
-    password: str | None = Field(default=None, min_length=MIN_PASSWORD_LENGTH, max_length=1024)
+    """Only the fields sent change; a field sent as null is refused (422), it never blanks a column."""
+
+    password: str | None = Field(default=None, max_length=MAX_PASSWORD_LENGTH)
     role: str | None = None
     display_name: str | None = Field(default=None, max_length=120)
     active: bool | None = None
+
+    @field_validator("password", "role", "display_name", "active", mode="before")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        # Runs only for fields present in the body (defaults are not validated).
+        if value is None:
+            raise ValueError("không được để trống (null)")
+        return value
+
+    @field_validator("password")
+    @classmethod
+    def _strong_enough(cls, value: str | None) -> str | None:
+        return check_password_policy(value) if value is not None else None
 
     @field_validator("role")
     @classmethod
@@ -86,28 +128,56 @@ class ColleagueOut(BaseModel):
     online: bool
 
 
-@router.post("/auth/login", response_model=TokenResponse)
-def login(body: LoginRequest, session: DbSession, settings: AppSettings, context: Ctx) -> TokenResponse:
-    email = body.email.strip().lower()
-    throttle = context.login_throttle
-    if throttle.too_many_failures(email):
-        raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS,
-                            detail="Đăng nhập sai quá nhiều lần. Vui lòng thử lại sau 15 phút.")
-    user = session.scalar(select(User).where(User.email == email))
-    if not verify_password(user.password_hash if user else None, body.password) or user is None \
-            or not user.active:
-        throttle.failed(email)
-        audit(session, None, "auth.login_failed", "", {})
-        session.commit()
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail="Email hoặc mật khẩu không đúng.")
-    throttle.succeeded(email)
+LOGIN_FAILED = "Email hoặc mật khẩu không đúng."
+TOO_MANY_LOGINS = "Có quá nhiều lần đăng nhập. Vui lòng đợi một chút rồi thử lại."
+
+
+def _user_for_login(database: Database, email: str) -> tuple[int, str, bool] | None:
+    with database.session() as session:
+        row = session.execute(select(User.id, User.password_hash, User.active).where(User.email == email)).first()
+    return (row.id, row.password_hash, row.active) if row else None
+
+
+def _complete_login(session: Session, settings: Settings, user_id: int) -> TokenResponse:
+    user = session.get(User, user_id)
+    assert user is not None
     user.last_seen_at = utcnow()
     audit(session, user, "auth.login", f"user:{user.id}")
-    session.commit()
+    session.flush()
     token = issue_token(settings.session_secret.get_secret_value(), user.id, user.token_version,
                         settings.access_token_minutes)
     return TokenResponse(access_token=token, expires_in=settings.access_token_minutes * 60,
                          user=UserOut.model_validate(user))
+
+
+@router.post("/auth/login", response_model=TokenResponse,
+             responses={401: {"description": "Wrong email or password"},
+                        429: {"description": "Too many login attempts (Retry-After says when to retry)"}})
+async def login(body: LoginRequest, request: Request, context: Ctx) -> TokenResponse:
+    """Sign in. The password check runs on its own small pool; see api/auth/throttle.py for the
+    limits (per client address, global) and the slowdown per email that never locks its owner out."""
+    email = body.email.strip().lower()
+    throttle = context.login_throttle
+    address = request.client.host if request.client else "unknown"
+    try:
+        delay = await throttle.admit(email, address)
+    except Throttled as exc:
+        raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, detail=TOO_MANY_LOGINS,
+                            headers={"Retry-After": str(exc.retry_after)}) from None
+    if delay:
+        await asyncio.sleep(delay)
+    found = await asyncio.to_thread(_user_for_login, context.database, email)
+    password_ok = await throttle.verify(found[1] if found else None, body.password)
+    if found is None or not password_ok or not found[2]:
+        await throttle.failed(email)
+        # Writes go through the write gate, behind the webhooks' urgent ones: on SQLite a login's
+        # own transaction would otherwise contend with the message path for the write lock.
+        async with context.write_gate.transaction() as session:
+            audit(session, None, "auth.login_failed", "", {})
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail=LOGIN_FAILED)
+    await throttle.succeeded(email)
+    async with context.write_gate.transaction() as session:
+        return _complete_login(session, context.settings, found[0])
 
 
 @router.get("/auth/me", response_model=UserOut)
@@ -148,7 +218,7 @@ def create_user(body: UserCreate, admin: AdminUser, session: DbSession) -> User:
 
 
 @router.patch("/users/{user_id}", response_model=UserOut)
-def update_user(user_id: int, body: UserUpdate, admin: AdminUser, session: DbSession) -> User:
+def update_user(user_id: RowId, body: UserUpdate, admin: AdminUser, session: DbSession) -> User:
     user = session.get(User, user_id)
     if user is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail="Không tìm thấy tài khoản.")

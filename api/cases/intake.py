@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from api.cases.service import CaseLog
 from api.db.after_commit import savepoint
+from api.messaging.inbound import clip_inbound_text
 from api.messaging.models import Conversation, InboundMessage
 from api.messaging.risk import Risk, RiskLevel
 from vietnlu import risk as risk_engine
@@ -65,6 +66,7 @@ def screen_inbound(session: Session, inbound: InboundMessage, text: str | None,
     if case_log is None or lexicon is None:
         return None
     inbound_id = inbound.id
+    text = clip_inbound_text(text) or ""  # the stored text is cut the same way (api/messaging/inbound.py)
     try:
         reading = risk_engine.assess(text, None, 0.0, lexicon=lexicon)
         if reading.level not in ACT_LEVELS:

@@ -22,12 +22,14 @@ from api.cases.service import _aware, _iso, case_summary
 from api.context import app_context
 from api.db.base import utcnow
 from api.db.session import Database
-from api.deps import CaseWorker, DbSession, get_database, mark_seen, user_from_token
+from api.deps import ERROR_RESPONSES, CaseWorker, DbSession, RowId, get_database, mark_seen, user_from_token
 from api.messaging.models import Conversation
 from api.messaging.risk import LEVELS as RISK_LEVELS
+from api.security.json_body import GuardedJsonRoute
 
 log = logging.getLogger(__name__)
-router = APIRouter(prefix="/api/v1", tags=["cases"])
+router = APIRouter(prefix="/api/v1", tags=["cases"], route_class=GuardedJsonRoute,
+                   responses=ERROR_RESPONSES)
 HEARTBEAT_SECONDS = 15.0
 MAX_TEXT = 4000
 
@@ -113,7 +115,7 @@ def list_cases(user: CaseWorker, session: DbSession,
 
 
 @router.get("/cases/{case_id}")
-def get_case(case_id: int, user: CaseWorker, session: DbSession, request: Request) -> dict[str, Any]:
+def get_case(case_id: RowId, user: CaseWorker, session: DbSession, request: Request) -> dict[str, Any]:
     case = session.get(Case, case_id)
     if case is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail="Không tìm thấy ca.")
@@ -155,37 +157,37 @@ def get_case(case_id: int, user: CaseWorker, session: DbSession, request: Reques
 
 
 @router.post("/cases/{case_id}/accept")
-async def accept_case(case_id: int, user: CaseWorker, handoff: Handoff) -> dict[str, Any]:
+async def accept_case(case_id: RowId, user: CaseWorker, handoff: Handoff) -> dict[str, Any]:
     case = await _run(handoff.accept(case_id, user))
     return case_summary(case)
 
 
 @router.post("/cases/{case_id}/messages", status_code=status.HTTP_202_ACCEPTED)
-async def reply_to_child(case_id: int, body: TextBody, user: CaseWorker, handoff: Handoff) -> dict[str, str]:
+async def reply_to_child(case_id: RowId, body: TextBody, user: CaseWorker, handoff: Handoff) -> dict[str, str]:
     await _run(handoff.reply(case_id, user, body.text))
     return {"status": "queued"}
 
 
 @router.post("/cases/{case_id}/notes", status_code=status.HTTP_201_CREATED)
-async def add_note(case_id: int, body: TextBody, user: CaseWorker, handoff: Handoff) -> dict[str, str]:
+async def add_note(case_id: RowId, body: TextBody, user: CaseWorker, handoff: Handoff) -> dict[str, str]:
     await _run(handoff.add_note(case_id, user, body.text))
     return {"status": "saved"}
 
 
 @router.post("/cases/{case_id}/transfer")
-async def transfer_case(case_id: int, body: TransferBody, user: CaseWorker, handoff: Handoff) -> dict[str, Any]:
+async def transfer_case(case_id: RowId, body: TransferBody, user: CaseWorker, handoff: Handoff) -> dict[str, Any]:
     case = await _run(handoff.transfer(case_id, user, body.user_id))
     return case_summary(case)
 
 
 @router.post("/cases/{case_id}/handback")
-async def hand_back(case_id: int, body: HandbackBody, user: CaseWorker, handoff: Handoff) -> dict[str, Any]:
+async def hand_back(case_id: RowId, body: HandbackBody, user: CaseWorker, handoff: Handoff) -> dict[str, Any]:
     case = await _run(handoff.hand_back(case_id, user, body.note.strip()))
     return case_summary(case)
 
 
 @router.post("/cases/{case_id}/close")
-async def close_case(case_id: int, body: CloseBody, user: CaseWorker, handoff: Handoff) -> dict[str, Any]:
+async def close_case(case_id: RowId, body: CloseBody, user: CaseWorker, handoff: Handoff) -> dict[str, Any]:
     case = await _run(handoff.close(case_id, user, body.outcome, body.note.strip()))
     return case_summary(case)
 

@@ -18,6 +18,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from api.context import app_context
+from api.security.json_body import BadJsonBody, parse_json_body
 from api.settings import Settings
 
 BODY_TOO_LARGE = "request body too large"
@@ -75,6 +76,19 @@ async def read_limited_body(request: Request, max_bytes: int | None = None) -> b
             raise BodyTooLarge
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+async def read_json_body(request: Request, max_bytes: int | None = None) -> tuple[bytes, Any]:
+    """The raw body and its JSON value, read by the one checked JSON reader (api/security/json_body.py).
+    Raises BodyTooLarge or BadJsonBody; `bad_body_response` turns either into the webhook error shape."""
+    raw = await read_limited_body(request, max_bytes)
+    return raw, parse_json_body(raw)
+
+
+def bad_body_response(error: BodyTooLarge | BadJsonBody) -> JSONResponse:
+    if isinstance(error, BodyTooLarge):
+        return error.response()
+    return webhook_error(error.status, error.message)
 
 
 def inbound_stored(app: FastAPI, channel: str) -> None:

@@ -15,6 +15,16 @@ from api.security.crypto import Crypto
 
 log = logging.getLogger(__name__)
 
+# Longest text kept from one inbound message (Telegram's own limit; Zalo's is lower). A longer text,
+# which only a forged or future platform event could carry, is stored cut to this length with
+# `truncated_from_chars` in its metadata, so the conversation goes on and the intake screen and Rasa
+# never work on an unbounded string. The web chat refuses such a message instead (its page says why).
+MAX_INBOUND_TEXT_CHARS = 4096
+
+
+def clip_inbound_text(text: str | None) -> str | None:
+    return text[:MAX_INBOUND_TEXT_CHARS] if text is not None else None
+
 
 def get_or_create_conversation(
     session: Session, *, channel: str, platform_user_id: str, crypto: Crypto
@@ -70,6 +80,10 @@ def accept_inbound(
     conversation = get_or_create_conversation(
         session, channel=channel, platform_user_id=platform_user_id, crypto=crypto
     )
+    metadata = dict(metadata or {})
+    if text is not None and len(text) > MAX_INBOUND_TEXT_CHARS:
+        metadata["truncated_from_chars"] = len(text)
+        text = clip_inbound_text(text)
     now = utcnow()
     inbound = InboundMessage(
         channel=channel,
@@ -77,7 +91,7 @@ def accept_inbound(
         conversation_id=conversation.id,
         kind=kind,
         text_encrypted=crypto.encrypt(text) if text is not None else None,
-        message_metadata=dict(metadata or {}),
+        message_metadata=metadata,
         status=InboundStatus.PENDING,
         attempts=0,
         fallback_sent=False,

@@ -2,22 +2,27 @@
 from __future__ import annotations
 
 import hmac
-import json
 import logging
-from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from telegram import Update
 
 from api.cases.intake import screen_inbound
-from api.channels.base import BodyTooLarge, inbound_stored, read_limited_body, webhook_error
+from api.channels.base import (
+    BodyTooLarge,
+    bad_body_response,
+    inbound_stored,
+    read_json_body,
+    webhook_error,
+)
 from api.channels.telegram.adapter import CHANNEL, event_from_update
 from api.channels.telegram.state import resolve_callback_data
 from api.context import app_context
 from api.messaging.inbound import accept_inbound
 from api.messaging.models import Conversation
 from api.messaging.outbox import enqueue
+from api.security.json_body import BadJsonBody
 
 log = logging.getLogger(__name__)
 
@@ -36,13 +41,9 @@ async def telegram_webhook(request: Request) -> JSONResponse:
     if not expected or not hmac.compare_digest(provided.encode("utf-8"), expected.encode("utf-8")):
         return webhook_error(403, "forbidden")
     try:
-        body = await read_limited_body(request)
-    except BodyTooLarge as exc:
-        return exc.response()
-    try:
-        data: Any = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        return webhook_error(400, "body is not valid JSON")
+        _, data = await read_json_body(request)
+    except (BodyTooLarge, BadJsonBody) as error:
+        return bad_body_response(error)
     if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
         return webhook_error(400, "not a Telegram update (update_id missing)")
     try:

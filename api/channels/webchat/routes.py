@@ -7,24 +7,31 @@ the replies delivered to that browser after a given id, waiting up to `wait` sec
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 import uuid
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from api.cases.intake import screen_inbound
-from api.channels.base import BodyTooLarge, inbound_stored, read_limited_body, webhook_error
+from api.channels.base import (
+    BODY_TOO_LARGE,
+    BodyTooLarge,
+    bad_body_response,
+    inbound_stored,
+    read_json_body,
+    webhook_error,
+)
 from api.channels.webchat.mailbox import CHANNEL, WebChatMailbox
 from api.context import app_context
 from api.db.gate import WriteGate
-from api.messaging.inbound import accept_inbound
+from api.messaging.inbound import MAX_INBOUND_TEXT_CHARS, accept_inbound
 from api.security.crypto import Crypto
+from api.security.json_body import INT64_MAX, BadJsonBody
 from api.ui import CSS, JAVASCRIPT, ui_router
 
 log = logging.getLogger(__name__)
@@ -33,9 +40,13 @@ router = APIRouter()
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 CLIENT_ID_PATTERN = r"^[A-Za-z0-9_-]{16,64}$"
-MAX_TEXT_CHARS = 1000
+# Every channel's limit (Telegram's own): a longer web chat message is refused with TEXT_TOO_LONG, never cut.
+MAX_TEXT_CHARS = MAX_INBOUND_TEXT_CHARS
 MAX_PAYLOAD_CHARS = 300
-MAX_BODY_BYTES = 8 * 1024
+# Room for MAX_TEXT_CHARS written as \uXXXX escapes (6 bytes each) and the other fields.
+MAX_BODY_BYTES = 32 * 1024
+TEXT_TOO_LONG = (f"Tin nhắn dài quá (tối đa {MAX_TEXT_CHARS} ký tự). Bạn chia thành vài tin ngắn hơn rồi gửi "
+                 "lại nhé. Nếu cần giúp ngay, gọi 111.")
 MAX_WAIT_SECONDS = 25.0
 POLL_INTERVAL_SECONDS = 0.25
 # Per browser: a burst of messages is fine, a flood is not.
@@ -57,7 +68,7 @@ class WebChatMessageIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     client_id: str = Field(pattern=CLIENT_ID_PATTERN)
-    text: str = Field(min_length=1, max_length=MAX_TEXT_CHARS)
+    text: str = Field(min_length=1)
     # Set when the user tapped a quick reply: what goes to the assistant (text is what was shown).
     payload: str | None = Field(default=None, min_length=1, max_length=MAX_PAYLOAD_CHARS)
     # Random per message from the page, so a retried POST is stored once.
@@ -69,6 +80,10 @@ class WebChatMessageIn(BaseModel):
         if any(ord(ch) < 32 and ch not in "\n\t" for ch in value):
             raise ValueError("text contains control characters")
         return value
+
+    @property
+    def too_long(self) -> bool:
+        return len(self.text) > MAX_TEXT_CHARS
 
 
 class RateLimiter:
@@ -117,18 +132,18 @@ router.include_router(ui_router("/chat", STATIC_DIR, assets_path="/chat",
 @router.post("/webchat/messages", include_in_schema=False)
 async def post_message(request: Request) -> JSONResponse:
     try:
-        raw = await read_limited_body(request, MAX_BODY_BYTES)
-    except BodyTooLarge as exc:
-        return exc.response()
-    try:
-        data: Any = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        return webhook_error(400, "body must be JSON")
+        _, data = await read_json_body(request, MAX_BODY_BYTES)
+    except BodyTooLarge:
+        return JSONResponse({"ok": False, "error": BODY_TOO_LARGE, "message": TEXT_TOO_LONG}, status_code=413)
+    except BadJsonBody as error:
+        return bad_body_response(error)
     try:
         message = WebChatMessageIn.model_validate(data)
     except ValidationError as exc:
         fields = sorted({".".join(str(p) for p in err["loc"]) or "body" for err in exc.errors()})
         return webhook_error(422, "invalid fields: " + ", ".join(fields))
+    if message.too_long:
+        return JSONResponse({"ok": False, "error": "text too long", "message": TEXT_TOO_LONG}, status_code=422)
     if not _limiter(request).allow(message.client_id):
         response = webhook_error(429, "too many messages")
         response.headers["Retry-After"] = "5"
@@ -159,7 +174,7 @@ async def post_message(request: Request) -> JSONResponse:
 async def get_messages(
     request: Request,
     client_id: Annotated[str, Query(pattern=CLIENT_ID_PATTERN)],
-    after: Annotated[int, Query(ge=0)] = 0,
+    after: Annotated[int, Query(ge=0, le=INT64_MAX)] = 0,
     wait: Annotated[float, Query(ge=0, le=MAX_WAIT_SECONDS)] = 0,
 ) -> JSONResponse:
     mailbox = _mailbox(request)

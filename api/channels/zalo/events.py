@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
+
+from api.security.json_body import BadJsonBody, parse_json_body
 
 EventKind = Literal["text", "image", "sticker", "link", "follow", "unfollow", "ignored"]
 
@@ -47,9 +48,9 @@ class ZaloEvent:
 def decode_body(raw_body: bytes) -> dict[str, Any]:
     """Decode the webhook body into a JSON object or raise MalformedEvent."""
     try:
-        data = json.loads(raw_body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise MalformedEvent("body is not valid JSON") from exc
+        data = parse_json_body(raw_body)
+    except BadJsonBody as exc:  # not JSON, nested too deeply, a lone surrogate...: a 400 like any bad body
+        raise MalformedEvent(exc.message) from exc
     if not isinstance(data, dict):
         raise MalformedEvent("body is not a JSON object")
     return data

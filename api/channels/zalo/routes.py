@@ -60,8 +60,8 @@ async def zalo_webhook(request: Request) -> JSONResponse:
         return webhook_error(403, "missing signature")
     try:
         data = decode_body(raw_body)
-    except MalformedEvent:
-        return webhook_error(400, "body must be a JSON object")
+    except MalformedEvent as exc:
+        return webhook_error(400, f"body must be a JSON object: {exc}")
     app_id, timestamp = signing_fields(data)
     if app_id != settings.zalo_app_id or not signature_is_valid(
         signature,

@@ -14,9 +14,11 @@ from api.content.deps import ContentStaff
 from api.content.models import Broadcast, BroadcastStatus, Quiz, Subscriber
 from api.content.safe_words import check_broadcast
 from api.context import app_context
-from api.deps import DbSession
+from api.deps import ERROR_RESPONSES, DbSession, RowId
+from api.security.json_body import GuardedJsonRoute
 
-router = APIRouter(prefix="/api/v1", tags=["content: broadcasts"])
+router = APIRouter(prefix="/api/v1", tags=["content: broadcasts"], route_class=GuardedJsonRoute,
+                   responses=ERROR_RESPONSES)
 
 
 class ButtonIn(BaseModel):
@@ -80,12 +82,12 @@ def _broadcast(db: Any, broadcast_id: int) -> Broadcast:
 
 
 @router.get("/broadcasts/{broadcast_id}")
-def get_broadcast(broadcast_id: int, db: DbSession, _user: ContentStaff) -> dict[str, Any]:
+def get_broadcast(broadcast_id: RowId, db: DbSession, _user: ContentStaff) -> dict[str, Any]:
     return broadcast_service.broadcast_out(db, _broadcast(db, broadcast_id))
 
 
 @router.post("/broadcasts/{broadcast_id}/send")
-def send_broadcast(broadcast_id: int, request: Request, db: DbSession,
+def send_broadcast(broadcast_id: RowId, request: Request, db: DbSession,
                    user: ContentStaff) -> dict[str, Any]:
     broadcast = _broadcast(db, broadcast_id)
     if broadcast.status not in (BroadcastStatus.DRAFT, BroadcastStatus.SCHEDULED):
@@ -101,7 +103,7 @@ def send_broadcast(broadcast_id: int, request: Request, db: DbSession,
 
 
 @router.post("/broadcasts/{broadcast_id}/cancel")
-def cancel_broadcast(broadcast_id: int, db: DbSession, user: ContentStaff) -> dict[str, Any]:
+def cancel_broadcast(broadcast_id: RowId, db: DbSession, user: ContentStaff) -> dict[str, Any]:
     broadcast = _broadcast(db, broadcast_id)
     try:
         withdrawn = broadcast_service.cancel(db, broadcast)

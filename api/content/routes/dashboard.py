@@ -8,9 +8,11 @@ from fastapi.responses import PlainTextResponse
 
 from api.content import dashboard
 from api.content.deps import ContentStaff
-from api.deps import AppSettings, DbSession
+from api.deps import ERROR_RESPONSES, AppSettings, DbSession
+from api.security.json_body import GuardedJsonRoute
 
-router = APIRouter(prefix="/api/v1", tags=["content: dashboard"])
+router = APIRouter(prefix="/api/v1", tags=["content: dashboard"], route_class=GuardedJsonRoute,
+                   responses=ERROR_RESPONSES)
 
 
 @router.get("/dashboard")

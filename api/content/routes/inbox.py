@@ -15,9 +15,11 @@ from api.content.models import InboxItem
 from api.content.routes.common import repo_path
 from api.context import app_context
 from api.db.base import utcnow
-from api.deps import AppSettings, DbSession
+from api.deps import ERROR_RESPONSES, AppSettings, DbSession, RowId
+from api.security.json_body import GuardedJsonRoute
 
-router = APIRouter(prefix="/api/v1", tags=["content: inbox"])
+router = APIRouter(prefix="/api/v1", tags=["content: inbox"], route_class=GuardedJsonRoute,
+                   responses=ERROR_RESPONSES)
 
 
 class ReviewIn(BaseModel):
@@ -41,7 +43,7 @@ def inbox_topics(settings: AppSettings, _user: ContentStaff) -> list[str]:
 
 
 @router.post("/inbox/{item_id}/review")
-def review_item(item_id: int, body: ReviewIn, request: Request, settings: AppSettings, db: DbSession,
+def review_item(item_id: RowId, body: ReviewIn, request: Request, settings: AppSettings, db: DbSession,
                 user: ContentStaff) -> dict[str, Any]:
     item = db.get(InboxItem, item_id)
     if item is None:

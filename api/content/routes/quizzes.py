@@ -12,9 +12,11 @@ from api.content import quizzes
 from api.content.deps import ContentStaff
 from api.content.models import Quiz
 from api.content.safe_words import check_quiz
-from api.deps import DbSession
+from api.deps import ERROR_RESPONSES, DbSession, RowId
+from api.security.json_body import GuardedJsonRoute
 
-router = APIRouter(prefix="/api/v1", tags=["content: quizzes"])
+router = APIRouter(prefix="/api/v1", tags=["content: quizzes"], route_class=GuardedJsonRoute,
+                   responses=ERROR_RESPONSES)
 
 
 class QuestionIn(BaseModel):
@@ -58,7 +60,7 @@ def create_quiz(body: QuizIn, db: DbSession, user: ContentStaff) -> dict[str, An
 
 
 @router.put("/quizzes/{quiz_id}")
-def update_quiz(quiz_id: int, body: QuizIn, db: DbSession, user: ContentStaff) -> dict[str, Any]:
+def update_quiz(quiz_id: RowId, body: QuizIn, db: DbSession, user: ContentStaff) -> dict[str, Any]:
     quiz = db.get(Quiz, quiz_id)
     if quiz is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail="Không có bộ đố vui này. / No such quiz.")

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import hmac
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
 from pydantic import BaseModel, Field
@@ -28,10 +28,13 @@ from api.content.responses import (
 from api.content.safe_words import check_response
 from api.context import app_context
 from api.db.session import Database
-from api.deps import AppSettings, DbSession
+from api.deps import ERROR_RESPONSES, AppSettings, DbSession, RowId
+from api.security.json_body import INT64_MAX, GuardedJsonRoute
 
-router = APIRouter(prefix="/api/v1/responses", tags=["content: responses"])
-nlg_router = APIRouter(tags=["content: responses"])
+router = APIRouter(prefix="/api/v1/responses", tags=["content: responses"], route_class=GuardedJsonRoute,
+                   responses=ERROR_RESPONSES)
+nlg_router = APIRouter(tags=["content: responses"], route_class=GuardedJsonRoute,
+                   responses=ERROR_RESPONSES)
 
 
 class Button(BaseModel):
@@ -128,7 +131,7 @@ def create_version(name: str, body: VersionIn, db: DbSession, user: ContentStaff
 
 
 @router.post("/{name}/versions/{version}/approve")
-def approve(name: str, version: int, db: DbSession, user: ContentReviewer) -> dict[str, Any]:
+def approve(name: str, version: RowId, db: DbSession, user: ContentReviewer) -> dict[str, Any]:
     try:
         response = get_response(db, name)
         row = approve_version(db, response, get_version(db, response, version), author_of(user))
@@ -140,7 +143,7 @@ def approve(name: str, version: int, db: DbSession, user: ContentReviewer) -> di
 
 
 @router.post("/{name}/versions/{version}/reject")
-def reject(name: str, version: int, db: DbSession, user: ContentReviewer) -> dict[str, Any]:
+def reject(name: str, version: RowId, db: DbSession, user: ContentReviewer) -> dict[str, Any]:
     try:
         response = get_response(db, name)
         row = reject_version(db, get_version(db, response, version), author_of(user))
@@ -152,7 +155,7 @@ def reject(name: str, version: int, db: DbSession, user: ContentReviewer) -> dic
 
 
 @router.post("/{name}/versions/{version}/rollback", status_code=status.HTTP_201_CREATED)
-def rollback(name: str, version: int, db: DbSession, user: ContentStaff) -> dict[str, Any]:
+def rollback(name: str, version: RowId, db: DbSession, user: ContentStaff) -> dict[str, Any]:
     """A new version copying an old one (pending approval when safety-critical)."""
     try:
         response = get_response(db, name)
@@ -167,7 +170,8 @@ def rollback(name: str, version: int, db: DbSession, user: ContentStaff) -> dict
 
 @router.get("/{name}/diff")
 def diff(name: str, db: DbSession, _user: ContentReviewer,
-         from_version: int = Query(alias="from"), to_version: int = Query(alias="to")) -> dict[str, Any]:
+         from_version: Annotated[int, Query(alias="from", ge=1, le=INT64_MAX)],
+         to_version: Annotated[int, Query(alias="to", ge=1, le=INT64_MAX)]) -> dict[str, Any]:
     try:
         response = get_response(db, name)
         old, new = get_version(db, response, from_version), get_version(db, response, to_version)

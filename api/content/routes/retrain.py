@@ -11,9 +11,11 @@ from api.content.deps import ContentStaff
 from api.content.models import RetrainJob
 from api.content.retrain import RetrainRunner, job_out
 from api.context import app_context
-from api.deps import DbSession
+from api.deps import ERROR_RESPONSES, DbSession, RowId
+from api.security.json_body import GuardedJsonRoute
 
-router = APIRouter(prefix="/api/v1", tags=["content: retrain"])
+router = APIRouter(prefix="/api/v1", tags=["content: retrain"], route_class=GuardedJsonRoute,
+                   responses=ERROR_RESPONSES)
 
 
 def _runner(request: Request) -> RetrainRunner:
@@ -40,7 +42,7 @@ def list_retrains(db: DbSession, _user: ContentStaff) -> list[dict[str, Any]]:
 
 
 @router.get("/retrain/{job_id}")
-def get_retrain(job_id: int, db: DbSession, _user: ContentStaff) -> dict[str, Any]:
+def get_retrain(job_id: RowId, db: DbSession, _user: ContentStaff) -> dict[str, Any]:
     job = db.get(RetrainJob, job_id)
     if job is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail="Không có lần huấn luyện này. / No such job.")

@@ -152,7 +152,7 @@
     text = (text || "").trim();
     if (!text || leaving) { return; }
     addUserMessage(text);
-    var body = { client_id: clientId, text: text.slice(0, 1000), message_id: randomId(12) };
+    var body = { client_id: clientId, text: text, message_id: randomId(12) };
     if (payload) { body.payload = payload.slice(0, 300); }
     sendButton.disabled = true;
     setStatus("Đang gửi…");
@@ -161,6 +161,11 @@
         setStatus("Trợ lý đang trả lời…");
       } else if (response.status === 429) {
         setStatus("Bạn nhắn hơi nhanh, đợi một chút rồi gửi tiếp nhé.");
+      } else if (response.status === 413 || response.status === 422) {
+        // The gateway says why in words meant for the person (e.g. a message that is too long).
+        return response.json().then(function (data) {
+          setStatus(data.message || "Tin nhắn chưa gửi được. Bạn thử lại nhé. Nếu cần giúp ngay, gọi 111.");
+        });
       } else {
         setStatus("Tin nhắn chưa gửi được. Bạn thử lại nhé. Nếu cần giúp ngay, gọi 111.");
       }

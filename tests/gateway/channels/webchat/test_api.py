@@ -104,7 +104,7 @@ async def test_a_retried_post_is_stored_once(client: httpx.AsyncClient, app: Fas
     {"client_id": "abc/def<script>0123456", "text": "hi"},
     {"client_id": "0123456789abcdef", "text": ""},
     {"client_id": "0123456789abcdef", "text": "   "},
-    {"client_id": "0123456789abcdef", "text": "a" * 1001},
+    {"client_id": "0123456789abcdef", "text": "a" * 4097},
     {"client_id": "0123456789abcdef", "text": "hi\x00there"},
     {"client_id": "0123456789abcdef", "text": "hi", "payload": "p" * 301},
     {"client_id": "0123456789abcdef", "text": "hi", "message_id": "../../x"},
@@ -123,7 +123,7 @@ async def test_bad_input_is_a_4xx_and_stores_nothing(client: httpx.AsyncClient, 
 async def test_malformed_and_oversized_bodies(client: httpx.AsyncClient, app: FastAPI) -> None:
     response = await client.post("/webchat/messages", content=b"{oops", headers={"Content-Type": "application/json"})
     assert response.status_code == 400
-    response = await client.post("/webchat/messages", content=b'{"text":"' + b"a" * 10_000 + b'"}',
+    response = await client.post("/webchat/messages", content=b'{"text":"' + b"a" * 40_000 + b'"}',
                                  headers={"Content-Type": "application/json"})
     assert response.status_code == 413
     assert count(app, InboundMessage) == 0
