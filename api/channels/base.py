@@ -79,10 +79,11 @@ async def read_limited_body(request: Request, max_bytes: int | None = None) -> b
 
 
 async def read_json_body(request: Request, max_bytes: int | None = None) -> tuple[bytes, Any]:
-    """The raw body and its JSON value, read by the one checked JSON reader (api/security/json_body.py).
+    """The raw body and its JSON value, read by the one checked JSON reader (api/security/json_body.py);
+    a stray character in a text is replaced, never a reason to turn a child's message away.
     Raises BodyTooLarge or BadJsonBody; `bad_body_response` turns either into the webhook error shape."""
     raw = await read_limited_body(request, max_bytes)
-    return raw, parse_json_body(raw)
+    return raw, parse_json_body(raw, repair_text=True)
 
 
 def bad_body_response(error: BodyTooLarge | BadJsonBody) -> JSONResponse:

@@ -72,14 +72,46 @@ def check_json_value(data: Any, max_depth: int = MAX_JSON_DEPTH) -> None:
                 stack.extend((item, depth + 1) for item in value)
 
 
-def parse_json_body(raw: bytes, max_depth: int = MAX_JSON_DEPTH) -> Any:
-    """Decode a request body as JSON and check it (see the module docstring)."""
+REPLACEMENT_CHARACTER = "\ufffd"
+
+
+def repaired_text(value: str) -> str:
+    """`value` with every lone surrogate and control character replaced by U+FFFD."""
+    if text_problem(value) is None:
+        return value
+    return "".join(REPLACEMENT_CHARACTER if ch in _CONTROL_CHARACTERS or "\ud800" <= ch <= "\udfff" else ch
+                   for ch in value)
+
+
+def _repaired(value: Any, depth: int, max_depth: int) -> Any:
+    if isinstance(value, str):
+        return repaired_text(value)
+    if isinstance(value, dict | list) and depth > max_depth:
+        raise BadJsonBody(422, f"JSON nested deeper than {max_depth} levels")
+    if isinstance(value, dict):
+        return {repaired_text(key): _repaired(item, depth + 1, max_depth) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_repaired(item, depth + 1, max_depth) for item in value]
+    return value
+
+
+def parse_json_body(raw: bytes, max_depth: int = MAX_JSON_DEPTH, *, repair_text: bool = False) -> Any:
+    """Decode a request body as JSON and check it (see the module docstring).
+
+    `repair_text`: a lone surrogate or a control character in a string is replaced by U+FFFD
+    instead of refused. The channels use it: a child's message is never turned away for a stray
+    character (a platform does not resend a refused update for ever, so it would be lost)."""
     try:
         data = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError):
         raise BadJsonBody(400, "body must be JSON") from None
     except RecursionError:  # nested far deeper than any limit: the decoder itself gave up
         raise BadJsonBody(422, f"JSON nested deeper than {max_depth} levels") from None
+    if repair_text:
+        try:
+            data = _repaired(data, 1, max_depth)
+        except RecursionError:
+            raise BadJsonBody(422, f"JSON nested deeper than {max_depth} levels") from None
     check_json_value(data, max_depth)
     return data
 

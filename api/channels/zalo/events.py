@@ -48,7 +48,7 @@ class ZaloEvent:
 def decode_body(raw_body: bytes) -> dict[str, Any]:
     """Decode the webhook body into a JSON object or raise MalformedEvent."""
     try:
-        data = parse_json_body(raw_body)
+        data = parse_json_body(raw_body, repair_text=True)  # a stray character never loses a message
     except BadJsonBody as exc:  # not JSON, nested too deeply, a lone surrogate...: a 400 like any bad body
         raise MalformedEvent(exc.message) from exc
     if not isinstance(data, dict):

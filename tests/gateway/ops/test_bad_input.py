@@ -65,20 +65,37 @@ async def test_deeply_nested_json_is_refused_on_every_body_route(gateway: tuple[
     assert_4xx(await http.post("/api/v1/responses/utter_greet/preview", content=body, headers={**JSON, **admin}))
 
 
-@pytest.mark.parametrize("text", ["\ud800", "a\udfffb", "nul\x00byte", "bell\x07"])
-async def test_lone_surrogates_and_control_characters_are_refused(gateway: tuple[FastAPI, httpx.AsyncClient],
-                                                                  text: str) -> None:
-    app, http = gateway
+STRAY_CHARACTERS = ["\ud800", "a\udfffb", "nul\x00byte", "bell\x07"]
+
+
+@pytest.mark.parametrize("text", STRAY_CHARACTERS)
+async def test_lone_surrogates_and_control_characters_are_refused_by_the_api(
+        gateway: tuple[FastAPI, httpx.AsyncClient], text: str) -> None:
+    _, http = gateway
     assert_4xx(await http.post("/api/v1/auth/login", content=_raw({"email": f"{text}@example.vn",
                                                                    "password": "some-password-1"}), headers=JSON))
     assert_4xx(await http.post("/nlg", content=_raw({"response": text}), headers=JSON))
-    assert_4xx(await http.post("/webchat/messages", content=_raw({"client_id": CLIENT_ID, "text": text}),
-                               headers=JSON))
-    assert_4xx(await post_update(http, _raw(text_update(4242, text))))
-    body, headers = signed_request(text_event(text))
-    assert_4xx(await http.post("/webhooks/zalo", content=body, headers=headers))
+
+
+@pytest.mark.parametrize("text", STRAY_CHARACTERS)
+async def test_a_childs_message_with_stray_characters_is_kept_with_them_replaced(
+        gateway: tuple[FastAPI, httpx.AsyncClient], text: str) -> None:
+    """A platform does not resend a refused update for ever: the message is stored, the stray
+    characters replaced by U+FFFD, on every channel."""
+    app, http = gateway
+    webchat = await http.post("/webchat/messages", content=_raw({"client_id": CLIENT_ID, "text": f"cứu {text}"}),
+                              headers=JSON)
+    assert webchat.status_code < 300, webchat.text[:300]
+    assert (await post_update(http, _raw(text_update(4242, f"cứu {text}")))).status_code == 200
+    body, headers = signed_request(text_event(f"cứu {text}"))
+    assert (await http.post("/webhooks/zalo", content=body, headers=headers)).status_code == 200
     with app.state.context.database.session() as session:
-        assert session.scalars(select(InboundMessage)).first() is None  # nothing was stored
+        rows = session.scalars(select(InboundMessage)).all()
+        texts = [app.state.context.crypto.decrypt(row.text_encrypted) for row in rows if row.text_encrypted]
+    assert len(texts) == 3
+    for stored in texts:
+        assert stored.startswith("cứu ") and "\ufffd" in stored
+        assert "\x00" not in stored and not any("\ud800" <= ch <= "\udfff" for ch in stored)
 
 
 async def test_integers_past_64_bits_answer_422(gateway: tuple[FastAPI, httpx.AsyncClient]) -> None:
