@@ -35,7 +35,7 @@ CORE_INPUTS := $(shell find data/rules data/stories -name '*.yml' 2>/dev/null) d
 
 .PHONY: help run test train eval validate lint typecheck test-unit test-conversations \
         test-gateway bench-parse bench-gateway clean envs browser train-candidate bench-escalation \
-        eval-sets eval-context test-deploy deploy-tools
+        eval-sets eval-context test-deploy deploy-tools test-scripts
 
 help:
 	@grep -E '^#   make' Makefile | sed 's/^#   //'
@@ -101,10 +101,14 @@ run: envs $(MODEL)
 	$(GW_VENV)/bin/python scripts/run_stack.py
 
 ## Tests ----------------------------------------------------------------------------------
-test: envs browser lint typecheck validate test-unit test-deploy train test-conversations test-gateway
+test: envs browser lint typecheck validate test-unit test-deploy test-scripts train test-conversations test-gateway
 
 test-unit: $(RASA_VENV)/.installed
 	$(RASA_VENV)/bin/python -m pytest tests/nlu tests/actions tests/stores -q
+
+# scripts/: the process supervisor behind `make run` (small dummy processes, no Rasa needed).
+test-scripts: $(GW_VENV)/.installed
+	$(GW_VENV)/bin/python -m pytest tests/scripts -q
 
 # deploy/: compose.yml, the Dockerfiles, the Kubernetes manifests and the Caddyfile (no engine needed).
 test-deploy: $(GW_VENV)/.deploy-check-installed deploy-tools
