@@ -78,6 +78,13 @@ class ConversationHooks:
     ) -> None:
         """After the replies (possibly none, e.g. counselor holds) were queued for this message."""
 
+    async def rasa_unavailable(
+        self, session: Session, conversation: Conversation, inbound: InboundMessage, text: str
+    ) -> None:
+        """Rasa could not be reached for this text message: the child got the hotline fallback and
+        the message waits for a retry. What the gateway can read in-process is done now (the case
+        log's risk rules), not when Rasa is back."""
+
 
 class HookRegistry:
     """Registered hooks, run in registration order (the app context's `pipeline_hooks`)."""
@@ -287,7 +294,19 @@ class Pipeline:
                     crypto=self.crypto,
                 )
                 inbound.fallback_sent = True
+            if snap.text:
+                await self._run_rasa_unavailable_hooks(session, conversation, inbound, snap.text)
             inbound.status = InboundStatus.PENDING
             inbound.lease_expires_at = None
             inbound.last_error = error[:500]
             inbound.next_attempt_at = utcnow() + timedelta(seconds=self.retry_delay(inbound.attempts))
+
+    async def _run_rasa_unavailable_hooks(
+        self, session: Session, conversation: Conversation, inbound: InboundMessage, text: str
+    ) -> None:
+        for hooks in self.hooks:
+            try:
+                with savepoint(session):
+                    await hooks.rasa_unavailable(session, conversation, inbound, text)
+            except Exception:  # the message still waits for Rasa, which reads it in full
+                log.exception("pipeline hook %s.rasa_unavailable failed", type(hooks).__name__)
