@@ -27,6 +27,7 @@ from api.messaging.delivery import DeliveryWorker
 from api.messaging.outbox import add_outbox_listener, remove_outbox_listener
 from api.messaging.pipeline import Pipeline
 from api.messaging.rasa_client import RasaClient
+from api.messaging.rasa_recovery import RasaRecovery
 from api.messaging.worker import InboundWorker
 from api.security.crypto import Crypto
 from api.settings import Settings, get_settings
@@ -84,6 +85,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             retry_max_seconds=settings.inbound_retry_max_seconds,
         )
         context.inbound_worker = InboundWorker(gate, context.pipeline, settings)
+        rasa_recovery = RasaRecovery(gate, rasa, context.inbound_worker.notify,
+                                     settings.rasa_recovery_probe_seconds)
+        context.pipeline.rasa_recovery = rasa_recovery
         context.delivery_worker = DeliveryWorker(gate, context.channel_senders, context.crypto, settings)
         services: list[Any] = []
         add_outbox_listener(context.delivery_worker.notify)
@@ -94,6 +98,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     services.append(service)
             services.append(await context.delivery_worker.start())
             services.append(await context.inbound_worker.start())
+            services.append(await rasa_recovery.start())
             freeze_startup_heap()
             yield
         finally:

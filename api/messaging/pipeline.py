@@ -27,6 +27,7 @@ from api.db.gate import WriteGate
 from api.messaging.models import Conversation, ConversationState, InboundMessage, InboundStatus
 from api.messaging.outbox import enqueue
 from api.messaging.rasa_client import RasaClient, RasaUnavailable
+from api.messaging.rasa_recovery import RasaRecovery
 from api.messaging.risk import Risk
 from api.security.crypto import Crypto
 
@@ -151,6 +152,8 @@ class Pipeline:
         # Set by the case features: answers the child directly when the database fails after Rasa
         # replied (the turn itself is retried once storage is back). Must never raise.
         self.storage_down_reply: Callable[[str, str, list[dict[str, Any]], Risk | None], Awaitable[None]] | None = None
+        # Retries the messages deferred for Rasa as soon as it answers again (set by the app).
+        self.rasa_recovery: RasaRecovery | None = None
 
     def _snapshot(self, inbound_id: int) -> _Snapshot | None:
         with self.gate.database.session() as session:
@@ -185,6 +188,8 @@ class Pipeline:
             except RasaUnavailable as exc:
                 log.warning("rasa unavailable for inbound %s: %s", inbound_id, exc)
                 await self._defer(snap, str(exc))
+                if self.rasa_recovery is not None:
+                    self.rasa_recovery.deferred(inbound_id)
                 return
             risk_payload, visible = split_rasa_replies(replies)
             risk = Risk.from_custom(risk_payload) if risk_payload else await self._parse_risk(snap)

@@ -157,3 +157,33 @@ async def test_a_disclosure_the_webhook_screen_missed_opens_its_case_when_rasa_i
         assert _count(database, Case) == 1
         assert _count(database, CaseMessage, CaseMessage.inbound_message_id == inbound.id) == 1
         assert _count(database, Notification, Notification.kind == "new_case") == 1
+
+
+# The rules read "nghiên cứu" (research) as everyday words; the fake Rasa's "classifier" flags any
+# "cứu" as imminent: a disclosure only the classifier recognises.
+CLASSIFIER_ONLY = "em đang làm bài nghiên cứu"
+
+
+@pytest.mark.asyncio
+async def test_messages_that_waited_for_rasa_are_answered_as_soon_as_it_is_back(
+        settings: Settings, fake_telegram: FakeTelegram, fake_rasa: FakeRasa) -> None:
+    fake_rasa.down = True
+    # Each message's own backoff alone would wait 10 to 20 s before the next try.
+    slow_backoff = {"inbound_retry_base_seconds": 20.0, "inbound_retry_max_seconds": 20.0,
+                    "rasa_recovery_probe_seconds": 0.05}
+    async with _running(case_settings(settings, **slow_backoff)) as (app, http):
+        database: Database = app.state.context.database
+        assert (await post_update(http, text_update(CHILD, CLASSIFIER_ONLY))).status_code == 200
+        await eventually(lambda: _texts(fake_telegram, CHILD) == [HOTLINE_FALLBACK_TEXT], what="the fallback")
+        inbound = _inbound(database, CLASSIFIER_ONLY, app)
+        assert inbound.status == "pending" and inbound.fallback_sent
+        assert _count(database, Case) == 0  # the rules see nothing: it waits for the classifier
+
+        fake_rasa.down = False
+        # Well inside the message's own backoff: the probe saw Rasa back and retried it at once.
+        await eventually(lambda: _count(database, Case) == 1, timeout=5, what="the case after Rasa is back")
+        await eventually(lambda: _all_done(database, 1), timeout=5, what="the Rasa turn")
+        with database.session() as session:
+            case = session.scalar(select(Case))
+            assert case is not None and (case.level, case.status) == ("imminent", "waiting")
+        assert [m["message"] for m in fake_rasa.messages] == [CLASSIFIER_ONLY]
