@@ -6,6 +6,10 @@ would still answer it, and open a case only the classifier recognises, tens of s
 any such message waits, Rasa is probed every `rasa_recovery_probe_seconds`; as soon as it answers,
 those messages are made due now and the inbound worker is woken.
 
+Only a Rasa the probe saw down and then up releases them: a Rasa that answers the probe but fails
+or times out on the turns (overloaded, a broken store) leaves each message to its own backoff,
+which is what keeps retries from piling onto it.
+
 The waiting ids are this process's own (each gateway process probes for the messages it deferred);
 a message deferred by a process that then died still has its backoff.
 """
@@ -35,6 +39,7 @@ class RasaRecovery:
         self._wake_worker = wake_worker
         self._probe_timeout = max(0.2, min(1.0, interval))
         self._waiting: set[int] = set()
+        self._seen_down = False  # since the messages in `_waiting` were deferred
         self._task = PeriodicTask("rasa-recovery", self._step, interval)
 
     def deferred(self, inbound_id: int) -> None:
@@ -49,9 +54,16 @@ class RasaRecovery:
         await self._task.stop()
 
     async def _step(self) -> None:
-        if not self._waiting or not await self.rasa.is_up(timeout=self._probe_timeout):
+        if not self._waiting:
+            self._seen_down = False
+            return
+        if not await self.rasa.is_up(timeout=self._probe_timeout):
+            self._seen_down = True
             return
         ids, self._waiting = sorted(self._waiting), set()
+        if not self._seen_down:
+            return  # Rasa answers: the turns failed for another reason, keep their backoff
+        self._seen_down = False
         now = utcnow()
         made_due = 0
         for start in range(0, len(ids), _CHUNK):

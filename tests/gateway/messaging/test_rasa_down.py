@@ -19,6 +19,7 @@ from api.db.session import Database
 from api.main import create_app
 from api.messaging.models import Conversation, InboundMessage
 from api.messaging.pipeline import HOTLINE_FALLBACK_TEXT
+from api.messaging.rasa_client import RasaUnavailable
 from api.settings import Settings
 from tests.gateway.case_support import case_settings
 from tests.gateway.fakes.rasa import FakeRasa
@@ -187,3 +188,46 @@ async def test_messages_that_waited_for_rasa_are_answered_as_soon_as_it_is_back(
             case = session.scalar(select(Case))
             assert case is not None and (case.level, case.status) == ("imminent", "waiting")
         assert [m["message"] for m in fake_rasa.messages] == [CLASSIFIER_ONLY]
+
+
+@pytest.mark.asyncio
+async def test_a_rasa_that_answers_but_fails_the_turns_is_not_retried_early(
+        settings: Settings, fake_telegram: FakeTelegram, fake_rasa: FakeRasa,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rasa is up (the probe gets its answer) but every turn fails, as when it is overloaded: each
+    message keeps its own backoff instead of being retried at every probe."""
+    slow_backoff = {"inbound_retry_base_seconds": 20.0, "inbound_retry_max_seconds": 20.0,
+                    "rasa_recovery_probe_seconds": 0.05}
+    async with _running(case_settings(settings, **slow_backoff)) as (app, http):
+        database: Database = app.state.context.database
+        rasa = app.state.context.rasa
+        turns: list[str] = []
+        probes: list[bool] = []
+        real_is_up = rasa.is_up
+
+        async def failing_turn(*args: Any, **kwargs: Any) -> Any:
+            turns.append("turn")
+            raise RasaUnavailable("POST /webhooks/rest/webhook: ReadTimeout")
+
+        async def counted_probe(*args: Any, **kwargs: Any) -> bool:
+            probes.append(up := await real_is_up(*args, **kwargs))
+            return up
+
+        monkeypatch.setattr(rasa, "send_message", failing_turn)
+        monkeypatch.setattr(rasa, "is_up", counted_probe)
+        assert (await post_update(http, text_update(CHILD, ORDINARY))).status_code == 200
+        await eventually(lambda: _texts(fake_telegram, CHILD) == [HOTLINE_FALLBACK_TEXT], what="the fallback")
+        due = _inbound(database, ORDINARY, app).next_attempt_at
+        await eventually(lambda: probes, what="a probe after the deferral")
+
+        # A second deferred message makes the recovery probe again: the round that saw the first
+        # one is over by then (the rounds run one after the other).
+        assert (await post_update(http, text_update(OTHER_CHILD, DISCLOSURE))).status_code == 200
+        await eventually(lambda: _texts(fake_telegram, OTHER_CHILD) == [HOTLINE_FALLBACK_TEXT],
+                         what="the second fallback")
+        await eventually(lambda: len(probes) >= 2, what="a probe after the second deferral")
+
+        assert all(probes)  # Rasa answered every probe
+        inbound = _inbound(database, ORDINARY, app)
+        assert inbound.status == "pending" and inbound.next_attempt_at == due  # its own backoff stands
+        assert turns == ["turn", "turn"]
