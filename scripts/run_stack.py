@@ -12,6 +12,7 @@ on the console. Ctrl-C or SIGTERM stops them all.
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import time
 import urllib.error
@@ -78,6 +79,8 @@ def stack_children(gateway_url: str, port: int, host: str, rasa_port: int, actio
 
 def main() -> int:
     stop_on_sigterm()
+    # The children have their own session, so closing the terminal reaches only us: stop them too.
+    signal.signal(signal.SIGHUP, lambda _signum, _frame: sys.exit(128 + signal.SIGHUP))
     if not MODEL.exists():
         print(f"no trained model at {MODEL}: run `make train`", file=sys.stderr)
         return 1
