@@ -34,7 +34,7 @@ NLU_INPUTS := $(shell find data/nlu data/lexicon -name '*.yml' 2>/dev/null) $(wi
 CORE_INPUTS := $(shell find data/rules data/stories -name '*.yml' 2>/dev/null) domain.yml config.yml
 
 .PHONY: help run test train eval validate lint typecheck test-unit test-conversations \
-        test-gateway bench-parse bench-gateway clean envs browser train-candidate bench-escalation \
+        test-gateway bench-parse bench-gateway clean envs browser train-candidate bench-escalation bench-outage \
         eval-sets eval-context test-deploy deploy-tools test-scripts
 
 help:
@@ -150,6 +150,10 @@ bench-gateway: envs $(MODEL)
 
 bench-escalation: envs $(MODEL)
 	$(GW_VENV)/bin/python scripts/bench_escalation.py
+
+# Kills the supervised Rasa a few times: restart time, cases and the 111 fallback while it is down.
+bench-outage: envs $(MODEL)
+	$(GW_VENV)/bin/python scripts/bench_rasa_outage.py
 
 clean:
 	rm -rf build models results var/log
