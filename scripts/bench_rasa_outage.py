@@ -16,6 +16,7 @@ classifier recognises. Per round it prints:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import queue
@@ -76,7 +77,8 @@ class CaseStream:
 
     def _run(self) -> None:
         headers = {"Authorization": f"Bearer {self.token}"}
-        with httpx.Client(timeout=httpx.Timeout(10.0, read=None)) as http:
+        with contextlib.suppress(httpx.HTTPError), httpx.Client(timeout=httpx.Timeout(10.0, read=None)) as http:
+            # The stream ends when the gateway stops at the end of the run.
             with http.stream("GET", f"{self.gateway}/api/v1/events", headers=headers) as response:
                 for line in response.iter_lines():
                     if line.startswith("data:"):
