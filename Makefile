@@ -35,7 +35,7 @@ CORE_INPUTS := $(shell find data/rules data/stories -name '*.yml' 2>/dev/null) d
 
 .PHONY: help run test train eval validate lint typecheck test-unit test-conversations \
         test-gateway bench-parse bench-gateway clean envs browser train-candidate bench-escalation bench-reliability \
-        eval-sets eval-context test-deploy deploy-tools
+        bench-outage eval-sets eval-context test-deploy deploy-tools test-scripts
 
 help:
 	@grep -E '^#   make' Makefile | sed 's/^#   //'
@@ -101,10 +101,14 @@ run: envs $(MODEL)
 	$(GW_VENV)/bin/python scripts/run_stack.py
 
 ## Tests ----------------------------------------------------------------------------------
-test: envs browser lint typecheck validate test-unit test-deploy train test-conversations test-gateway
+test: envs browser lint typecheck validate test-unit test-deploy test-scripts train test-conversations test-gateway
 
 test-unit: $(RASA_VENV)/.installed
 	$(RASA_VENV)/bin/python -m pytest tests/nlu tests/actions tests/stores -q
+
+# scripts/: the process supervisor behind `make run` (small dummy processes, no Rasa needed).
+test-scripts: $(GW_VENV)/.installed
+	$(GW_VENV)/bin/python -m pytest tests/scripts -q
 
 # deploy/: compose.yml, the Dockerfiles, the Kubernetes manifests and the Caddyfile (no engine needed).
 test-deploy: $(GW_VENV)/.deploy-check-installed deploy-tools
@@ -150,6 +154,10 @@ bench-escalation: envs $(MODEL)
 # Replies and disclosures idle vs during a 3,000-subscriber broadcast (fake Rasa and Telegram).
 bench-reliability: envs
 	$(GW_VENV)/bin/python scripts/bench_reliability.py
+
+# Kills the supervised Rasa a few times: restart time, cases and the 111 fallback while it is down.
+bench-outage: envs $(MODEL)
+	$(GW_VENV)/bin/python scripts/bench_rasa_outage.py
 
 clean:
 	rm -rf build models results var/log

@@ -28,6 +28,7 @@ from api.messaging.instances import InstanceRegistry
 from api.messaging.outbox import add_outbox_listener, remove_outbox_listener
 from api.messaging.pipeline import Pipeline
 from api.messaging.rasa_client import RasaClient
+from api.messaging.rasa_recovery import RasaRecovery
 from api.messaging.worker import InboundWorker
 from api.ops.health import database_is_up
 from api.ops.setup import install_operations
@@ -99,6 +100,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         context.instance = InstanceRegistry(gate, settings, on_released=lambda: _wake_workers(context))
         context.inbound_worker = InboundWorker(gate, context.pipeline, settings, metrics=context.metrics,
                                                instance_id=context.instance.id)
+        rasa_recovery = RasaRecovery(gate, rasa, context.inbound_worker.notify,
+                                     settings.rasa_recovery_probe_seconds)
+        context.pipeline.rasa_recovery = rasa_recovery
         context.delivery_worker = DeliveryWorker(gate, context.channel_senders, context.crypto, settings,
                                                  metrics=context.metrics, instance_id=context.instance.id)
         services: list[Any] = context.background_services
@@ -114,6 +118,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     services.append(service)
             services.append(await context.delivery_worker.start())
             services.append(await context.inbound_worker.start())
+            services.append(await rasa_recovery.start())
             freeze_startup_heap()
             yield
         finally:

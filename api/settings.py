@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     rasa_url: str = "http://127.0.0.1:5005"
     rasa_token: SecretStr = SecretStr("")
     rasa_timeout_seconds: float = 15.0
+    # While messages wait for an unreachable Rasa, probe it this often: they are retried as soon as
+    # it answers instead of after their own backoff (up to inbound_retry_max_seconds).
+    rasa_recovery_probe_seconds: float = 1.0
 
     # Pseudonymous ids and encryption at rest. Development gets fixed throwaway values so
     # `make run` needs nothing; production refuses to start without real ones.

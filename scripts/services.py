@@ -73,22 +73,26 @@ def _wait_http(url: str, timeout: float, proc: subprocess.Popen[bytes], what: st
     raise TimeoutError(f"{what} did not become ready within {timeout:.0f} s")
 
 
+def rasa_model_ready(rasa_url: str, token: str) -> bool:
+    """Rasa answers a parse: its model is loaded."""
+    body = json.dumps({"text": "xin chào"}).encode()
+    request = urllib.request.Request(
+        f"{rasa_url}/model/parse?token={token}", data=body, headers={"Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return bool(response.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
+
+
 def _wait_model(rasa_url: str, token: str, timeout: float, proc: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + timeout
-    body = json.dumps({"text": "xin chào"}).encode()
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"Rasa exited with code {proc.returncode}; see {LOG_DIR}")
-        try:
-            request = urllib.request.Request(
-                f"{rasa_url}/model/parse?token={token}", data=body,
-                headers={"Content-Type": "application/json"},
-            )
-            with urllib.request.urlopen(request, timeout=5) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, OSError):
-            pass
+        if rasa_model_ready(rasa_url, token):
+            return
         time.sleep(1)
     raise TimeoutError(f"Rasa did not load its model within {timeout:.0f} s")
 
@@ -102,6 +106,36 @@ def stop_process(proc: subprocess.Popen[bytes]) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def action_server_command(port: int) -> list[str]:
+    return [str(RASA_BIN), "run", "actions", "--actions", "actions", "--port", str(port)]
+
+
+def action_server_env(env: dict[str, str], rasa_url: str | None, token: str) -> dict[str, str]:
+    """The actions read a message in its context through Rasa's own NLU (`rasa_url` None: they don't)."""
+    action_env = dict(env, RASA_TOKEN=token)
+    if rasa_url is None:
+        action_env.pop("RASA_URL", None)
+    else:
+        action_env["RASA_URL"] = rasa_url
+    return action_env
+
+
+def rasa_command(token: str, port: int, model: Path = MODEL) -> list[str]:
+    return [str(RASA_BIN), "run", "--enable-api", "--auth-token", token,
+            "--model", str(model), "--port", str(port),
+            "--interface", "127.0.0.1", "--endpoints", "endpoints.yml",
+            "--credentials", "credentials.yml"]
+
+
+def rasa_env(env: dict[str, str], action_url: str | None, nlg_url: str) -> dict[str, str]:
+    return dict(env, ACTION_SERVER_URL=action_url or "http://127.0.0.1:5055/webhook", NLG_URL=nlg_url)
+
+
+def new_token() -> str:
+    # hex: a token starting with "-" would be read by rasa's argument parser as an option
+    return secrets.token_hex(16)
 
 
 @contextlib.contextmanager
@@ -120,40 +154,27 @@ def running_stack(
         raise FileNotFoundError(f"no trained model at {model}: run `make train`")
     LOG_DIR.mkdir(parents=True, exist_ok=True)
     env = base_env()
-    # hex: a token starting with "-" would be read by rasa's argument parser as an option
-    token = token or secrets.token_hex(16)
+    token = token or new_token()
     rasa_port = rasa_port or free_port()
+    rasa_url = f"http://127.0.0.1:{rasa_port}"
     procs: list[subprocess.Popen[bytes]] = []
     action_url = None
     try:
         if with_actions:
             action_port = action_port or free_port()
             action_url = f"http://127.0.0.1:{action_port}/webhook"
-            # The actions read a message in its context through Rasa's own NLU.
-            action_env = dict(env, RASA_URL=f"http://127.0.0.1:{rasa_port}", RASA_TOKEN=token)
-            if not actions_read_context:
-                action_env.pop("RASA_URL")
+            action_env = action_server_env(env, rasa_url if actions_read_context else None, token)
             with open(LOG_DIR / "actions.log", "ab") as log:
-                actions = subprocess.Popen(
-                    [str(RASA_BIN), "run", "actions", "--actions", "actions",
-                     "--port", str(action_port)],
-                    cwd=ROOT, env=action_env, stdout=log, stderr=subprocess.STDOUT,
-                )
+                actions = subprocess.Popen(action_server_command(action_port), cwd=ROOT, env=action_env,
+                                           stdout=log, stderr=subprocess.STDOUT)
             procs.append(actions)
-        env["ACTION_SERVER_URL"] = action_url or "http://127.0.0.1:5055/webhook"
-        env["NLG_URL"] = nlg_url
         with open(LOG_DIR / "rasa.log", "ab") as log:
-            rasa = subprocess.Popen(
-                [str(RASA_BIN), "run", "--enable-api", "--auth-token", token,
-                 "--model", str(model), "--port", str(rasa_port),
-                 "--interface", "127.0.0.1", "--endpoints", "endpoints.yml",
-                 "--credentials", "credentials.yml"],
-                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-            )
+            rasa = subprocess.Popen(rasa_command(token, rasa_port, model), cwd=ROOT,
+                                    env=rasa_env(env, action_url, nlg_url),
+                                    stdout=log, stderr=subprocess.STDOUT)
         procs.append(rasa)
         (ROOT / "var").mkdir(exist_ok=True)
         (ROOT / "var" / "rasa.pid").write_text(str(rasa.pid))
-        rasa_url = f"http://127.0.0.1:{rasa_port}"
         if with_actions:
             _wait_http(f"http://127.0.0.1:{action_port}/health", 120, procs[0], "action server")
         _wait_model(rasa_url, token, 300, rasa)

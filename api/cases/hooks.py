@@ -5,7 +5,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from api.cases.intake import screen_marker
+from api.cases.intake import screen_inbound, screen_marker
 from api.cases.models import CaseStatus
 from api.cases.service import CaseChange, CaseLog, handoff_text, open_case_for
 from api.db.base import utcnow
@@ -30,9 +30,11 @@ class CaseHooks(ConversationHooks):
     # A failure here must fail the whole turn (it is retried), never drop a disclosure silently.
     critical = True
 
-    def __init__(self, case_log: CaseLog, texts: UserTexts | None = None) -> None:
+    def __init__(self, case_log: CaseLog, texts: UserTexts | None = None, context: Any = None) -> None:
         self.case_log = case_log
         self.texts = texts or UserTexts()
+        # The app context (its risk lexicon, loaded at start-up) for the screen while Rasa is down.
+        self.context = context
         # inbound id → what after_user_message found, so after_bot_turn need not query again.
         self._changes: dict[int, CaseChange | None] = {}
 
@@ -55,6 +57,15 @@ class CaseHooks(ConversationHooks):
         self._changes[inbound.id] = self.case_log.record_child_message(
             session, conversation, inbound_id=inbound.id, text=text, risk=risk or Risk(),
             screen=screen_marker(inbound))
+
+    async def rasa_unavailable(self, session: Session, conversation: Conversation, inbound: InboundMessage,
+                               text: str) -> None:
+        """Rasa is unreachable: the intake screen's reading (the risk rules and lexicon, in-process)
+        is applied now, so a high or imminent disclosure opens its case while Rasa is down even if
+        the webhook's screen did not act (it failed, or the message was stored without it). Its
+        marker keeps the Rasa turn from logging or alerting twice once Rasa is back."""
+        if self.context is not None and screen_marker(inbound) is None:
+            screen_inbound(session, inbound, text, self.context)
 
     async def after_bot_turn(self, session: Session, conversation: Conversation, inbound: InboundMessage,
                              replies: list[dict[str, Any]], risk: Any) -> None:

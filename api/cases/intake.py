@@ -7,6 +7,10 @@ notification go out at that commit, even while Rasa is busy or down. Anything lo
 Rasa turn, which still assesses every message with the classifier and the lexicon and can only
 raise the level.
 
+When the message's turn then finds Rasa unreachable and the screen has not acted on it (it failed at
+the webhook), the turn runs the screen again (`CaseHooks.rasa_unavailable`) before the child gets the
+hotline fallback, so the case still opens while Rasa is down.
+
 The inbound row keeps what the screen did (`message_metadata["screen"]`) so the Rasa turn neither
 logs the message twice nor alerts twice, and still sends the handoff text after the bot's reply.
 

@@ -40,7 +40,7 @@ def install_case_features(app: FastAPI) -> None:
     case_log = _NotifyingCaseLog(settings, context.crypto, broker)
     context.case_events = broker
     context.case_log = case_log
-    context.pipeline_hooks.register(CaseHooks(case_log, context.user_texts))
+    context.pipeline_hooks.register(CaseHooks(case_log, context.user_texts, context))
     app.include_router(auth_router)
     app.include_router(cases_router)
     app.include_router(console_router)

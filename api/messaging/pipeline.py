@@ -28,6 +28,7 @@ from api.logs import bind_request_id
 from api.messaging.models import Conversation, ConversationState, InboundMessage, InboundStatus, Lane
 from api.messaging.outbox import enqueue, reply_lane
 from api.messaging.rasa_client import RasaClient, RasaUnavailable
+from api.messaging.rasa_recovery import RasaRecovery
 from api.messaging.risk import Risk
 from api.messaging.texts import NON_TEXT, SERVICE_UNAVAILABLE, WELCOME, UserText, UserTexts
 from api.metrics import GatewayMetrics
@@ -64,6 +65,13 @@ class ConversationHooks:
         risk: Risk | None,
     ) -> None:
         """After the replies (possibly none, e.g. counselor holds) were queued for this message."""
+
+    async def rasa_unavailable(
+        self, session: Session, conversation: Conversation, inbound: InboundMessage, text: str
+    ) -> None:
+        """Rasa could not be reached for this text message: the child got the hotline fallback and
+        the message waits for a retry. What the gateway can read in-process is done now (the case
+        log's risk rules), not when Rasa is back."""
 
 
 class HookRegistry:
@@ -136,6 +144,8 @@ class Pipeline:
         # Set by the case features: answers the child directly when the database fails after Rasa
         # replied (the turn itself is retried once storage is back). Must never raise.
         self.storage_down_reply: Callable[[str, str, list[dict[str, Any]], Risk | None], Awaitable[None]] | None = None
+        # Retries the messages deferred for Rasa as soon as it answers again (set by the app).
+        self.rasa_recovery: RasaRecovery | None = None
 
     def _snapshot(self, inbound_id: int) -> _Snapshot | None:
         with self.gate.database.session() as session:
@@ -176,6 +186,8 @@ class Pipeline:
                 log.warning("rasa unavailable for inbound %s: %s", inbound_id, exc)
                 self.metrics.inbound_failures.labels("rasa_unavailable").inc()
                 await self._defer(snap, str(exc))
+                if self.rasa_recovery is not None:
+                    self.rasa_recovery.deferred(inbound_id)
                 return
             risk_payload, visible = split_rasa_replies(replies)
             risk = Risk.from_custom(risk_payload) if risk_payload else await self._parse_risk(snap)
@@ -294,8 +306,20 @@ class Pipeline:
                     lane=Lane.SAFETY,  # the hotline while Rasa is away: it may be the only answer
                 )
                 inbound.fallback_sent = True
+            if snap.text:
+                await self._run_rasa_unavailable_hooks(session, conversation, inbound, snap.text)
             inbound.status = InboundStatus.PENDING
             inbound.lease_expires_at = None
             inbound.claimed_by = None
             inbound.last_error = error[:500]
             inbound.next_attempt_at = utcnow() + timedelta(seconds=self.retry_delay(inbound.attempts))
+
+    async def _run_rasa_unavailable_hooks(
+        self, session: Session, conversation: Conversation, inbound: InboundMessage, text: str
+    ) -> None:
+        for hooks in self.hooks:
+            try:
+                with savepoint(session):
+                    await hooks.rasa_unavailable(session, conversation, inbound, text)
+            except Exception:  # the message still waits for Rasa, which reads it in full
+                log.exception("pipeline hook %s.rasa_unavailable failed", type(hooks).__name__)

@@ -94,6 +94,15 @@ def test_compose_health_checks_and_one_migration() -> None:
     assert rasa_env["LOCK_STORE_URL"].startswith("redis://")
 
 
+def test_compose_restarts_every_long_running_service() -> None:
+    """Docker starts a service again when its process exits (crash, OOM kill); only the one-shot
+    migration is left stopped."""
+    services = compose()["services"]
+    for name, service in services.items():
+        expected = "no" if name == "migrate" else "unless-stopped"
+        assert service.get("restart") == expected, name
+
+
 def _environment_items(service: dict[str, Any]) -> list[tuple[str, str]]:
     env = service.get("environment") or {}
     if isinstance(env, list):
@@ -177,6 +186,8 @@ def test_k8s_deployments_have_probes_resources_and_replicas() -> None:
     assert deployments["rasa"]["spec"]["replicas"] == 2
     assert deployments["gateway"]["spec"]["replicas"] == 2
     for name, deployment in {**deployments, **by_kind("StatefulSet")}.items():
+        # Kubernetes restarts their containers when they exit or fail the liveness probe.
+        assert deployment["spec"]["template"]["spec"].get("restartPolicy", "Always") == "Always", name
         for container in deployment["spec"]["template"]["spec"]["containers"]:
             assert "readinessProbe" in container and "livenessProbe" in container, name
             assert container["resources"]["requests"]["cpu"], name
