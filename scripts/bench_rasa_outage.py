@@ -34,7 +34,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "scripts"))
 
-from api.messaging.pipeline import HOTLINE_FALLBACK_TEXT  # noqa: E402
+from api.messaging.texts import SERVICE_UNAVAILABLE  # noqa: E402
 from scripts.bench_escalation import DISCLOSURES_CLASSIFIER, DISCLOSURES_LEXICON  # noqa: E402
 from scripts.bench_gateway import (  # noqa: E402
     SECRET,
@@ -62,8 +62,8 @@ from tests.gateway.fakes.telegram import TelegramCall  # noqa: E402
 
 ADMIN_EMAIL = "bench-admin@example.vn"
 ADMIN_PASSWORD = "bench-admin-password"  # noqa: S105 (throwaway account of the benchmark database)
-# The start of the gateway's hotline fallback (api/messaging/pipeline.py HOTLINE_FALLBACK_TEXT, with 111).
-FALLBACK_MARK = HOTLINE_FALLBACK_TEXT[:40]
+# The start of the gateway's hotline fallback (api/messaging/texts.py SERVICE_UNAVAILABLE, with 111).
+FALLBACK_MARK = SERVICE_UNAVAILABLE.default[:40]
 
 
 class CaseStream:
