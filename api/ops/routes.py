@@ -10,12 +10,14 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from api.context import app_context
-from api.deps import AdminUser, DbSession
+from api.deps import ERROR_RESPONSES, AdminUser, DbSession
 from api.ops.failed import failed_counts, failed_rows
 from api.ops.health import readiness
+from api.security.json_body import GuardedJsonRoute
 
 router = APIRouter(include_in_schema=False)
-admin_router = APIRouter(prefix="/api/v1/admin", tags=["operations"])
+admin_router = APIRouter(prefix="/api/v1/admin", tags=["operations"], route_class=GuardedJsonRoute,
+                         responses=ERROR_RESPONSES)
 
 
 @router.get("/health/live")

@@ -107,6 +107,9 @@ async def test_a_process_that_stops_beating_loses_its_claim_and_its_late_answer_
     first, second = create_app(settings), create_app(settings)
     async with first.router.lifespan_context(first):
         await first.state.context.instance._task.stop()  # frozen host: no more heartbeats
+        # ...and no sends: otherwise its delivery worker may claim the second process's reply and,
+        # judged dead, have it taken back and sent twice (for sends a duplicate beats a loss).
+        await first.state.context.delivery_worker.stop()
         fake_rasa.delay_seconds = 2.0  # Rasa holds the first process's turn meanwhile
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=first), base_url="http://gw.test") as http:
             assert (await post_update(http, text_update(CHAT, "chậm"))).status_code == 200

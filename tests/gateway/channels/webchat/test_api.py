@@ -105,7 +105,6 @@ async def test_a_retried_post_is_stored_once(client: httpx.AsyncClient, app: Fas
     {"client_id": "0123456789abcdef", "text": ""},
     {"client_id": "0123456789abcdef", "text": "   "},
     {"client_id": "0123456789abcdef", "text": "a" * 4097},
-    {"client_id": "0123456789abcdef", "text": "hi\x00there"},
     {"client_id": "0123456789abcdef", "text": "hi", "payload": "p" * 301},
     {"client_id": "0123456789abcdef", "text": "hi", "message_id": "../../x"},
     {"client_id": "0123456789abcdef", "text": "hi", "user": "extra field"},
