@@ -104,7 +104,7 @@ run: envs $(MODEL)
 test: envs browser lint typecheck validate test-unit test-deploy test-scripts train test-conversations test-gateway
 
 test-unit: $(RASA_VENV)/.installed
-	$(RASA_VENV)/bin/python -m pytest tests/nlu tests/actions tests/stores -q
+	$(RASA_VENV)/bin/python -m pytest tests/nlu tests/actions tests/stores tests/rasa_channels -q
 
 # scripts/: the process supervisor behind `make run` (small dummy processes, no Rasa needed).
 test-scripts: $(GW_VENV)/.installed

@@ -44,6 +44,7 @@ COPY actions/ actions/
 COPY rasa_nlg/ rasa_nlg/
 COPY rasa_stores/ rasa_stores/
 COPY rasa_speedups/ rasa_speedups/
+COPY rasa_auth/ rasa_auth/
 # The lexicons are read at run time by the tokenizer and the risk rules.
 COPY data/lexicon/ data/lexicon/
 
@@ -70,5 +71,7 @@ COPY --chown=rasa:rasa deploy/healthcheck.py /app/deploy/healthcheck.py
 ENV HEALTHCHECK_URL=http://127.0.0.1:5005/,http://127.0.0.1:5055/health
 HEALTHCHECK --interval=15s --timeout=5s --start-period=180s --retries=3 \
   CMD ["python", "/app/deploy/healthcheck.py"]
-# Rasa's HTTP API (the gateway uses /webhooks/rest and /model/parse) always wants the token.
-CMD ["sh", "-c", "exec rasa run --enable-api --auth-token \"${RASA_TOKEN:?RASA_TOKEN must be set}\" --port 5005 --interface 0.0.0.0 --model /app/models/current.tar.gz --endpoints endpoints.yml --credentials credentials.yml"]
+# Rasa's HTTP API and its REST channel (the gateway uses /webhooks/rest and /model/parse) always want
+# the token; rasa_auth.launch reads it from RASA_TOKEN (refusing to start without it), so it is never
+# on the command line that `ps` shows.
+CMD ["python", "-m", "rasa_auth.launch", "run", "--enable-api", "--port", "5005", "--interface", "0.0.0.0", "--model", "/app/models/current.tar.gz", "--endpoints", "endpoints.yml", "--credentials", "credentials.yml"]

@@ -150,9 +150,9 @@ def main() -> None:
     supervisor = Supervisor([
         ChildSpec("action server", action_server_command(action_port), cwd=ROOT,
                   env=action_server_env(env, rasa_url, args.rasa_token), log=LOG_DIR / "actions.log"),
-        ChildSpec("rasa", rasa_command(args.rasa_token, rasa_port), cwd=ROOT, log=LOG_DIR / "rasa.log",
+        ChildSpec("rasa", rasa_command(rasa_port), cwd=ROOT, log=LOG_DIR / "rasa.log",
                   env=rasa_env(env, f"http://127.0.0.1:{action_port}/webhook",
-                               f"http://127.0.0.1:{args.gateway_port}/nlg")),
+                               f"http://127.0.0.1:{args.gateway_port}/nlg", args.rasa_token)),
     ])
     fallbacks: dict[str, float] = {}
 

@@ -30,14 +30,15 @@ LEVELS = ("none", "concern", "high", "imminent")
 DEFAULT_SET = services.ROOT / "data" / "risk" / "context.jsonl"
 
 
-def conversation_payloads(rasa_url: str, messages: list[str]) -> list[dict]:
+def conversation_payloads(rasa_url: str, token: str, messages: list[str]) -> list[dict]:
     """The actions' risk payload for each message of a new conversation."""
     sender = f"web:context-eval-{uuid.uuid4().hex}"
     payloads: list[dict] = []
     for text in messages:
         body = json.dumps({"sender": sender, "message": text}).encode()
         request = urllib.request.Request(f"{rasa_url}/webhooks/rest/webhook", data=body,
-                                         headers={"Content-Type": "application/json"})
+                                         headers={"Content-Type": "application/json",
+                                                  "Authorization": f"Bearer {token}"})
         with urllib.request.urlopen(request, timeout=60) as response:
             replies = json.loads(response.read())
         payloads.append(next((r["custom"] for r in replies if (r.get("custom") or {}).get("type") == "risk"), {}))
@@ -51,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = [json.loads(line) for line in args.set.read_text(encoding="utf-8").splitlines() if line.strip()]
     for label, reads_context in (("with context", True), ("baseline, each message alone", False)):
         with services.running_stack(with_actions=True, actions_read_context=reads_context) as stack:
-            report(label, rows, [conversation_payloads(stack.rasa_url, row["messages"]) for row in rows])
+            report(label, rows, [conversation_payloads(stack.rasa_url, stack.token, row["messages"]) for row in rows])
     return 0
 
 

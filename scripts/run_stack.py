@@ -71,8 +71,8 @@ def stack_children(gateway_url: str, port: int, host: str, rasa_port: int, actio
     return [
         ChildSpec("action server", action_server_command(action_port), cwd=ROOT,
                   env=action_server_env(env, rasa_url, token), log=LOG_DIR / "actions.log"),
-        ChildSpec("rasa", rasa_command(token, rasa_port), cwd=ROOT,
-                  env=rasa_env(env, action_url, f"{gateway_url}/nlg"), log=LOG_DIR / "rasa.log"),
+        ChildSpec("rasa", rasa_command(rasa_port), cwd=ROOT,
+                  env=rasa_env(env, action_url, f"{gateway_url}/nlg", token), log=LOG_DIR / "rasa.log"),
         ChildSpec("gateway", [str(GATEWAY_PYTHON), "-m", "api"], cwd=ROOT, env=gateway_env),
     ]
 

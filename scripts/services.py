@@ -29,6 +29,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 RASA_BIN = ROOT / ".venv-rasa" / "bin" / "rasa"
+RASA_PYTHON = ROOT / ".venv-rasa" / "bin" / "python"
 MODEL = ROOT / "models" / "current.tar.gz"
 LOG_DIR = ROOT / "var" / "log"
 
@@ -109,12 +110,14 @@ def stop_process(proc: subprocess.Popen[bytes]) -> None:
 
 
 def action_server_command(port: int) -> list[str]:
+    # the action server's interface comes from SANIC_HOST (action_server_env): it has no option for it
     return [str(RASA_BIN), "run", "actions", "--actions", "actions", "--port", str(port)]
 
 
 def action_server_env(env: dict[str, str], rasa_url: str | None, token: str) -> dict[str, str]:
     """The actions read a message in its context through Rasa's own NLU (`rasa_url` None: they don't)."""
-    action_env = dict(env, RASA_TOKEN=token)
+    # SANIC_HOST: rasa_sdk listens on 0.0.0.0 unless told otherwise; only Rasa on this machine calls it.
+    action_env = dict(env, RASA_TOKEN=token, SANIC_HOST="127.0.0.1")
     if rasa_url is None:
         action_env.pop("RASA_URL", None)
     else:
@@ -122,15 +125,19 @@ def action_server_env(env: dict[str, str], rasa_url: str | None, token: str) -> 
     return action_env
 
 
-def rasa_command(token: str, port: int, model: Path = MODEL) -> list[str]:
-    return [str(RASA_BIN), "run", "--enable-api", "--auth-token", token,
+def rasa_command(port: int, model: Path = MODEL) -> list[str]:
+    """Rasa's server through rasa_auth.launch: the token comes from RASA_TOKEN (rasa_env), never from
+    the arguments, which `ps` shows."""
+    return [str(RASA_PYTHON), "-m", "rasa_auth.launch", "run", "--enable-api",
             "--model", str(model), "--port", str(port),
             "--interface", "127.0.0.1", "--endpoints", "endpoints.yml",
             "--credentials", "credentials.yml"]
 
 
-def rasa_env(env: dict[str, str], action_url: str | None, nlg_url: str) -> dict[str, str]:
-    return dict(env, ACTION_SERVER_URL=action_url or "http://127.0.0.1:5055/webhook", NLG_URL=nlg_url)
+def rasa_env(env: dict[str, str], action_url: str | None, nlg_url: str, token: str) -> dict[str, str]:
+    """Rasa's environment: RASA_TOKEN is its HTTP API's token and the REST channel's (credentials.yml)."""
+    return dict(env, ACTION_SERVER_URL=action_url or "http://127.0.0.1:5055/webhook", NLG_URL=nlg_url,
+                RASA_TOKEN=token)
 
 
 def new_token() -> str:
@@ -169,8 +176,8 @@ def running_stack(
                                            stdout=log, stderr=subprocess.STDOUT)
             procs.append(actions)
         with open(LOG_DIR / "rasa.log", "ab") as log:
-            rasa = subprocess.Popen(rasa_command(token, rasa_port, model), cwd=ROOT,
-                                    env=rasa_env(env, action_url, nlg_url),
+            rasa = subprocess.Popen(rasa_command(rasa_port, model), cwd=ROOT,
+                                    env=rasa_env(env, action_url, nlg_url, token),
                                     stdout=log, stderr=subprocess.STDOUT)
         procs.append(rasa)
         (ROOT / "var").mkdir(exist_ok=True)

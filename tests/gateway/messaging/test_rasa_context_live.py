@@ -19,7 +19,8 @@ pytestmark = pytest.mark.skipif(not RASA_URL, reason="needs the Rasa server of m
 
 
 def _risk_of(sender: str, text: str) -> dict:
-    response = httpx.post(f"{RASA_URL}/webhooks/rest/webhook", json={"sender": sender, "message": text}, timeout=60)
+    response = httpx.post(f"{RASA_URL}/webhooks/rest/webhook", json={"sender": sender, "message": text}, timeout=60,
+                          headers={"Authorization": f"Bearer {os.environ.get('RASA_TEST_TOKEN', '')}"})
     response.raise_for_status()
     payloads = [reply["custom"] for reply in response.json() if (reply.get("custom") or {}).get("type") == "risk"]
     assert len(payloads) == 1, response.json()
