@@ -9,7 +9,15 @@ limits (DELIVERY_GLOBAL_RATE_PER_SECOND=25, Telegram's 30/s). In one run it meas
   2. broadcast: --subscribers opted-in users, POST /broadcasts/{id}/send, then after --delay s the
      same load for --seconds while the broadcast is going out; also the /send answer time, the
      webhook ack times during the dispatch, and the broadcast's own send rate with and without
-     replies waiting.
+     replies waiting;
+  3. login flood (between 1 and 2): the same load while --login-flood failed logins a second with
+     made-up emails hit /api/v1/auth/login (as bench_gateway.py --login-flood); webhook ack p99 and
+     reply p95;
+  4. kill -9 (last): a burst of --kill-chats x --kill-per-chat updates (each chat in order, resent
+     until acknowledged as Telegram does), the gateway killed with SIGKILL after --kill-after
+     acknowledgements and started again at once: the time from the restart until every message was
+     answered, and any answer missing, sent twice or out of order.
+One table at the end sums the phases up.
 
   .venv/bin/python scripts/bench_reliability.py
   .venv/bin/python scripts/bench_reliability.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/bench
@@ -20,14 +28,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
+import signal
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 from cryptography.fernet import Fernet
+from sqlalchemy import func, select
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -36,27 +47,32 @@ from api.auth.models import User  # noqa: E402
 from api.auth.passwords import hash_password  # noqa: E402
 from api.auth.tokens import issue_token  # noqa: E402
 from api.db.session import Database  # noqa: E402
+from api.messaging.models import OutboundMessage, OutboundStatus  # noqa: E402
 from api.security.crypto import Crypto  # noqa: E402
 from api.settings import Settings  # noqa: E402
 from scripts.bench_gateway import (  # noqa: E402
+    SECRET,
     TOKEN,
     FakeTelegramProcess,
     ReplyWatcher,
+    login_flood,
     machine_load,
     percentile,
     post,
     start_gateway,
     wait_healthy,
 )
-from scripts.services import stop_process  # noqa: E402
+from scripts.services import free_port, stop_process  # noqa: E402
 from tests.gateway.fakes.rasa import FakeRasa  # noqa: E402
 from tests.gateway.fakes.telegram import TelegramCall  # noqa: E402
+from tests.gateway.messaging.killed_gateway import burst_texts, burst_with_kill, problems  # noqa: E402
 from tests.gateway.messaging.support import add_telegram_subscribers  # noqa: E402
 
 SESSION_SECRET = "bench-session-secret-0123456789"  # noqa: S105 (a throwaway gateway's)
 ID_SECRET = "bench-id-secret"  # noqa: S105
 FIRST_SUBSCRIBER = 50_000_000
 PROBE_SECONDS = 2.0  # webhook acks are probed this long after /send (the dispatch)
+KILL_FIRST_CHAT = 60_000_000
 ORDINARY = ["xin chào", "bạn là ai vậy", "cảm ơn bạn nhiều", "số 111 là gì", "tạm biệt nhé"]
 
 
@@ -114,6 +130,32 @@ async def load(http: httpx.AsyncClient, gateway: str, watcher: ReplyWatcher, arg
     return phase
 
 
+@dataclass
+class Row:
+    """One line of the closing table."""
+
+    phase: str
+    replies: int = 0
+    reply_p50_ms: float = float("nan")
+    reply_p95_ms: float = float("nan")
+    ack_p99_ms: float = float("nan")
+    note: str = ""
+
+
+def row_of(name: str, phase: Phase, note: str = "") -> Row:
+    ms = [r * 1000 for r in phase.replies]
+    lost = f"{phase.lost} without reply in time" if phase.lost else ""
+    return Row(name, len(ms), percentile(ms, 50), percentile(ms, 95),
+               percentile([a * 1000 for a in phase.acks], 99), "; ".join(n for n in (note, lost) if n))
+
+
+def print_table(rows: list[Row]) -> None:
+    print(f"\n{'phase':<12}{'replies':>8}{'reply p50 ms':>14}{'reply p95 ms':>14}{'ack p99 ms':>12}  note")
+    for row in rows:
+        print(f"{row.phase:<12}{row.replies:>8}{row.reply_p50_ms:>14.0f}{row.reply_p95_ms:>14.0f}"
+              f"{row.ack_p99_ms:>12.1f}  {row.note}")
+
+
 def report(name: str, phase: Phase) -> None:
     ms = [r * 1000 for r in phase.replies]
     safety = [r * 1000 for r in phase.safety]
@@ -134,7 +176,7 @@ def staff_header(database: Database) -> dict[str, str]:
 
 
 async def broadcast_phase(http: httpx.AsyncClient, gateway: str, watcher: ReplyWatcher, counter: BroadcastCounter,
-                          headers: dict[str, str], args: argparse.Namespace) -> None:
+                          headers: dict[str, str], args: argparse.Namespace) -> Phase:
     created = (await http.post(f"{gateway}/api/v1/broadcasts", headers=headers, json={
         "title": "Bench", "text": "Cơ thể em là của em. Cần giúp, gọi 111.", "channels": ["telegram"]})).json()
     probe = ReplyProbe(http, gateway)
@@ -156,6 +198,59 @@ async def broadcast_phase(http: httpx.AsyncClient, gateway: str, watcher: ReplyW
     print(f"broadcast sends: {alone:.1f}/s before the replies, {counter.rate(phase_start, phase_end):.1f}/s while "
           f"replies were sent ({len(counter.times)} of {args.subscribers} sent by the end)")
     await http.post(f"{gateway}/api/v1/broadcasts/{created['id']}/cancel", headers=headers)
+    return phase
+
+
+async def login_flood_phase(http: httpx.AsyncClient, gateway: str, watcher: ReplyWatcher,
+                            args: argparse.Namespace) -> Row:
+    """The idle load while failed logins arrive at --login-flood a second."""
+    flood = asyncio.create_task(login_flood(http, gateway, args.login_flood, args.seconds))
+    phase = await load(http, gateway, watcher, args, chat_base=25_000_000)
+    statuses = await flood
+    report("login flood", phase)
+    answered = ", ".join(f"{status or 'none'}: {count}" for status, count in sorted(statuses.items()))
+    print(f"login flood {args.login_flood:g}/s meanwhile, answered {answered}")
+    return row_of("login flood", phase, f"{args.login_flood:g} failed logins/s ({answered})")
+
+
+class SentLog:
+    """Texts sent to each chat (from the fake Telegram's calls), and the time of the last send."""
+
+    def __init__(self) -> None:
+        self.texts: dict[int, list[str]] = {}
+        self.last_at = 0.0
+
+    def on_call(self, call: TelegramCall) -> None:
+        if call.method == "sendMessage" and call.status == 200:
+            self.texts.setdefault(int(call.params.get("chat_id") or 0), []).append(str(call.params.get("text")))
+            self.last_at = max(self.last_at, call.at)
+
+    def sent(self, chat: int) -> list[str]:
+        return list(self.texts.get(chat, []))
+
+
+async def kill_phase(gateway: str, restart: Callable[[], float], sent_log: SentLog,
+                     args: argparse.Namespace) -> Row:
+    """A burst, SIGKILL mid-way, restart: seconds from the restart until every message was answered."""
+    texts = burst_texts(list(range(KILL_FIRST_CHAT, KILL_FIRST_CHAT + args.kill_chats)), args.kill_per_chat)
+    burst, restarted_at = await burst_with_kill(gateway, texts, kill_after_acks=args.kill_after,
+                                                kill_and_restart=restart, secret=SECRET)
+    expected = sum(len(t) for t in texts.values())
+    deadline = restarted_at + args.reply_timeout
+    while (answered := sum(min(len(sent_log.sent(c)), len(t)) for c, t in texts.items())) < expected:
+        if time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.05)
+    all_in = sent_log.last_at - restarted_at
+    await asyncio.sleep(2.0)  # a late duplicate would arrive now
+    found = problems(sent_log.sent, texts)
+    note = (f"{expected} messages from {args.kill_chats} chats, kill after {args.kill_after} acks "
+            f"({burst.redelivered} resent); all answered {all_in:.1f} s after the restart; "
+            f"{answered}/{expected} answered; {len(found)} chats with a missing, doubled or misordered answer")
+    print(f"kill -9: {note}")
+    for line in found[:5]:
+        print(f"  {line}")
+    return Row("kill -9", answered, note=note)
 
 
 class ReplyProbe:
@@ -178,15 +273,27 @@ async def measure(args: argparse.Namespace) -> None:
     telegram = FakeTelegramProcess(TOKEN).start()
     watcher = ReplyWatcher(asyncio.get_running_loop())
     counter = BroadcastCounter()
-    telegram.listeners += [watcher.on_call, counter.on_call]
+    sent_log = SentLog()
+    telegram.listeners += [watcher.on_call, counter.on_call, sent_log.on_call]
     key = Fernet.generate_key().decode()
     with tempfile.TemporaryDirectory(prefix="bench-reliability-") as workdir:
         args.database_url = args.database_url or f"sqlite:///{workdir}/bench.db"
         overrides = {"DATA_ENCRYPTION_KEY": key, "SESSION_SECRET": SESSION_SECRET, "ID_HMAC_SECRET": ID_SECRET,
                      "DELIVERY_GLOBAL_RATE_PER_SECOND": str(args.global_rate), "TELEGRAM_OVERALL_MAX_RATE": "30",
                      "DELIVERY_PER_RECIPIENT_RATE_PER_SECOND": "1", "DELIVERY_PER_RECIPIENT_BURST": "3"}
+        args.gateway_port = args.gateway_port or free_port()  # the restart after kill -9 keeps it
         process, gateway = start_gateway(args, fake_rasa.url, telegram.url, workdir, overrides=overrides,
                                          repo=Path(args.gateway_repo))
+
+        def kill_and_restart() -> float:
+            nonlocal process
+            process.send_signal(signal.SIGKILL)
+            process.wait()
+            restarted_at = time.monotonic()
+            process, _ = start_gateway(args, fake_rasa.url, telegram.url, workdir, overrides=overrides,
+                                       repo=Path(args.gateway_repo))
+            return restarted_at
+
         database = Database(args.database_url)
         try:
             await wait_healthy(gateway, process)
@@ -199,14 +306,32 @@ async def measure(args: argparse.Namespace) -> None:
                   f"{args.subscribers} subscribers; offered {args.rate:g} msg/s + a disclosure every "
                   f"{args.disclosure_every:g} s for {args.seconds:g} s; load average {machine_load()}")
             async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=100)) as http:
-                report("idle", await load(http, gateway, watcher, args, chat_base=20_000_000))
-                await broadcast_phase(http, gateway, watcher, counter, headers, args)
+                idle = await load(http, gateway, watcher, args, chat_base=20_000_000)
+                report("idle", idle)
+                rows = [row_of("idle", idle), await login_flood_phase(http, gateway, watcher, args)]
+                broadcast = await broadcast_phase(http, gateway, watcher, counter, headers, args)
+                rows.append(row_of("broadcast", broadcast, f"{args.subscribers} subscribers"))
+                await drained_outbox(database)
+                rows.append(await kill_phase(gateway, kill_and_restart, sent_log, args))
+                print_table(rows)
             print(f"load average after the run: {machine_load()}")
         finally:
             database.dispose()
             stop_process(process)
             telegram.stop()
             fake_rasa.stop()
+
+
+async def drained_outbox(database: Database, timeout: float = 300.0) -> None:
+    """Wait for the cancelled broadcast's sends in flight to end, so the kill phase starts alone."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with database.session() as session:
+            busy = session.scalar(select(func.count()).select_from(OutboundMessage).where(
+                OutboundMessage.status.in_((OutboundStatus.PENDING, OutboundStatus.SENDING))))
+        if not busy:
+            return
+        await asyncio.sleep(0.2)
 
 
 def main() -> None:
@@ -225,6 +350,10 @@ def main() -> None:
     parser.add_argument("--sqlite-synchronous", default="", choices=["", "FULL", "NORMAL"])
     parser.add_argument("--gateway-port", type=int, default=0)
     parser.add_argument("--rasa-token", default="")
+    parser.add_argument("--login-flood", type=float, default=10.0, metavar="RATE", help="failed logins/s")
+    parser.add_argument("--kill-chats", type=int, default=20)
+    parser.add_argument("--kill-per-chat", type=int, default=5)
+    parser.add_argument("--kill-after", type=int, default=40, help="acknowledged updates before kill -9")
     args = parser.parse_args()
     if args.database_url and not any(h in args.database_url for h in ("127.0.0.1", "localhost", "sqlite")):
         raise SystemExit("the benchmark only talks to 127.0.0.1")

@@ -37,6 +37,7 @@ class FakeRasa(FakeService):
         self.delay_seconds = 0.0
         self.messages: list[dict[str, Any]] = []
         self.request_ids: list[str | None] = []  # X-Request-ID of each REST webhook call
+        self.tokens: list[str | None] = []  # the ?token= of each REST webhook call (Rasa's token)
         self.parses: list[dict[str, Any]] = []
         self.events: list[tuple[str, Any]] = []
         self.triggered: list[tuple[str, Any]] = []
@@ -61,6 +62,7 @@ class FakeRasa(FakeService):
             self.delay_seconds = 0.0
             self.messages.clear()
             self.request_ids.clear()
+            self.tokens.clear()
             self.parses.clear()
             self.events.clear()
             self.triggered.clear()
@@ -96,6 +98,7 @@ class FakeRasa(FakeService):
         with self._lock:
             self.messages.append(body)
             self.request_ids.append(request.headers.get("x-request-id"))
+            self.tokens.append(request.query_params.get("token"))
         sender, text = body["sender"], body.get("message", "")
         if sender in self.paused:
             return JSONResponse([])

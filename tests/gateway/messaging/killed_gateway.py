@@ -49,6 +49,11 @@ class GatewayProcess:
                                             stdout=subprocess.DEVNULL, stderr=log)
         return time.monotonic()
 
+    def kill_and_restart(self) -> float:
+        """SIGKILL, then start again at once; the monotonic time of the restart."""
+        self.kill()
+        return self.start()
+
     def kill(self) -> None:
         """SIGKILL: no shutdown code runs, claims and connections are left as they are."""
         assert self.process is not None
@@ -89,7 +94,7 @@ class Burst:
 
 
 async def _send_chat(http: httpx.AsyncClient, url: str, updates: list[dict[str, Any]], burst: Burst,
-                     deadline: float) -> None:
+                     deadline: float, secret: str) -> None:
     for update in updates:
         body = json.dumps(update).encode()
         tries = 0
@@ -97,7 +102,7 @@ async def _send_chat(http: httpx.AsyncClient, url: str, updates: list[dict[str, 
             tries += 1
             try:
                 response = await http.post(f"{url}/webhooks/telegram", content=body, headers={
-                    "content-type": "application/json", "X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET})
+                    "content-type": "application/json", "X-Telegram-Bot-Api-Secret-Token": secret})
                 if response.status_code == 200:
                     break
             except httpx.HTTPError:
@@ -109,23 +114,24 @@ async def _send_chat(http: httpx.AsyncClient, url: str, updates: list[dict[str, 
         burst.redelivered += tries > 1
 
 
-async def burst_with_kill(gateway: GatewayProcess, texts: dict[int, list[str]], *, kill_after_acks: int,
+async def burst_with_kill(url: str, texts: dict[int, list[str]], *, kill_after_acks: int,
+                          kill_and_restart: Callable[[], float], secret: str = TELEGRAM_SECRET,
                           timeout: float = 120.0) -> tuple[Burst, float]:
-    """Send every chat's texts concurrently (each chat in order), SIGKILL the gateway once
-    `kill_after_acks` updates were acknowledged, restart it at once. Returns the burst and the
-    monotonic time of the restart; it ends when every update was acknowledged."""
+    """Send every chat's texts concurrently (each chat in order) to the gateway at `url`; once
+    `kill_after_acks` updates were acknowledged call `kill_and_restart` (SIGKILL and start again; it
+    returns the monotonic time of the restart). Returns the burst and that time; it ends when every
+    update was acknowledged."""
     burst = Burst(chat_updates={chat: [text_update(chat, text) for text in chat_texts]
                                 for chat, chat_texts in texts.items()})
     deadline = time.monotonic() + timeout
     async with httpx.AsyncClient(timeout=5, limits=httpx.Limits(max_connections=len(texts) + 5)) as http:
-        senders = [asyncio.create_task(_send_chat(http, gateway.url, updates, burst, deadline))
+        senders = [asyncio.create_task(_send_chat(http, url, updates, burst, deadline, secret))
                    for updates in burst.chat_updates.values()]
         while burst.acked < kill_after_acks:
             if all(task.done() for task in senders):
                 raise AssertionError("the burst ended before the gateway was killed")
             await asyncio.sleep(0.005)
-        gateway.kill()
-        restarted_at = gateway.start()
+        restarted_at = kill_and_restart()
         await asyncio.gather(*senders)
     return burst, restarted_at
 

@@ -58,7 +58,8 @@ async def test_a_gateway_killed_mid_burst_answers_everything_once_and_in_order_a
     try:
         await gateway.wait_healthy()
         texts = burst_texts(CHATS, PER_CHAT)
-        burst, restarted_at = await burst_with_kill(gateway, texts, kill_after_acks=40)
+        burst, restarted_at = await burst_with_kill(gateway.url, texts, kill_after_acks=40,
+                                                     kill_and_restart=gateway.kill_and_restart)
         assert burst.acked == len(CHATS) * PER_CHAT
         assert burst.redelivered > 0, "no update was sent again: the kill did not fall inside the burst"
 
