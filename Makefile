@@ -151,7 +151,8 @@ bench-gateway: envs $(MODEL)
 bench-escalation: envs $(MODEL)
 	$(GW_VENV)/bin/python scripts/bench_escalation.py
 
-# Replies and disclosures idle vs during a 3,000-subscriber broadcast (fake Rasa and Telegram).
+# Replies and disclosures idle, during a login flood and a 3,000-subscriber broadcast, and recovery
+# after kill -9 of the gateway (fake Rasa and Telegram).
 bench-reliability: envs
 	$(GW_VENV)/bin/python scripts/bench_reliability.py
 
