@@ -66,8 +66,12 @@ async def test_a_gateway_killed_mid_burst_answers_everything_once_and_in_order_a
         def sent(chat: int) -> list[str]:
             return [m["text"] for m in fake_telegram.sent(chat)]
 
-        await eventually(lambda: answers_in_order(sent, texts), timeout=ANSWERED_WITHIN_SECONDS + 30,
-                         what="every message answered")
+        try:
+            await eventually(lambda: answers_in_order(sent, texts), timeout=ANSWERED_WITHIN_SECONDS + 30,
+                             what="every message answered")
+        except AssertionError:
+            assert problems(sent, texts) == [], f"see {gateway.log_path}"
+            raise
         answered_after = fake_telegram.calls_of("sendMessage")[-1].at - restarted_at
         assert answered_after <= ANSWERED_WITHIN_SECONDS, f"answered {answered_after:.1f} s after the restart"
         # nothing more comes: a late duplicate would show here
