@@ -99,7 +99,7 @@ def prepare_databases(topology: Topology) -> None:
 
     from api.db.migrate import upgrade_to_heads
 
-    with psycopg.connect(f"postgresql://{POSTGRES}/postgres", autocommit=True) as connection:
+    with psycopg.connect(f"postgresql://{POSTGRES}/test", autocommit=True) as connection:
         for name in (topology.database, f"{topology.database}_rasa"):
             exists = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
             if not exists:
@@ -110,7 +110,7 @@ def prepare_databases(topology: Topology) -> None:
 def drop_databases(topology: Topology) -> None:
     import psycopg
 
-    with psycopg.connect(f"postgresql://{POSTGRES}/postgres", autocommit=True) as connection:
+    with psycopg.connect(f"postgresql://{POSTGRES}/test", autocommit=True) as connection:
         for name in (topology.database, f"{topology.database}_rasa"):
             connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
