@@ -1,5 +1,6 @@
 # The project's contract: README names these targets and CI calls them.
 #   make run    the whole local stack (Rasa, action server, gateway with web chat and consoles)
+#   make run-scaled   two Rasa replicas and two gateways behind one port (local PostgreSQL and Redis)
 #   make test   everything the tests need, from nothing, then all tests
 #   make train  (re)train the model when data, config or NLU code changed
 #   make eval SET=file.jsonl   score the model on a labelled set

@@ -8,8 +8,8 @@ connections while the others answer. Bytes are copied both ways unchanged (HTTP 
 consoles' event streams): a connection stays on the backend it was given, as with HAProxy's TCP mode.
 
 Written here because HAProxy, nginx and caddy are not installed on every development machine; for
-a deployment use the proxy of deploy/ (caddy, the Kubernetes Service). Standard library only: it runs
-under either environment's Python, like scripts/services.py.
+a deployment use the proxy of deploy/ (caddy, the Kubernetes Service). Standard library only, under
+the gateway environment's Python (3.11: a connection timeout is the builtin TimeoutError).
 """
 from __future__ import annotations
 

@@ -39,7 +39,7 @@ from scripts.run_scaled import Topology, drop_databases, new_tracker_key, prepar
 from scripts.services import running_stack  # noqa: E402
 from scripts.supervisor import Supervisor  # noqa: E402
 from tests.gateway.fakes.telegram import TELEGRAM_TOKEN, TelegramCall  # noqa: E402
-from tests.gateway.scaled import Sent, answers, burst, gateway_env, post_update, settled  # noqa: E402
+from tests.gateway.scaled import Sent, answers, burst, gateway_env, post_update, processed  # noqa: E402
 
 MESSAGES = ["xin chào", "bạn là ai vậy", "mình muốn hỏi về an toàn cơ thể", "cảm ơn bạn nhiều",
             "số 111 là gì", "làm sao để nhờ người lớn giúp", "bạn có giữ bí mật không", "tạm biệt nhé"]
@@ -104,7 +104,7 @@ def reply_times(engine: Engine, sent: list[Sent]) -> tuple[list[float], float]:
 async def wait_settled(engine: Engine, sent: list[Sent], timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if settled(engine, sent):
+        if processed(engine, sent):
             return True
         await asyncio.sleep(0.5)
     return False
@@ -116,8 +116,10 @@ async def measure_load(args: argparse.Namespace, telegram_url: str, replicas: in
         sent = await offered_load(topology.front_url, args.rate, args.seconds, args.users, first_chat)
         done = await wait_settled(engine, sent, 300)
         times, throughput = reply_times(engine, sent)
+        fallbacks = sum(a.fallbacks for a in answers(engine, sent).values())
         print(f"{replicas} Rasa replica{'s' if replicas > 1 else ''}: {len(sent)} messages at {args.rate:g} msg/s "
-              f"offered; answered {len(times)}{'' if done else ' (not all within 300 s)'}; "
+              f"offered; answered {len(times)}{'' if done else ' (not all processed within 300 s)'}, "
+              f"hotline fallbacks {fallbacks}; "
               f"throughput {throughput:.1f} msg/s; reply p50 {statistics.median(times) * 1000:.0f} ms, "
               f"p95 {percentile(times, 95) * 1000:.0f} ms", flush=True)
 
@@ -142,7 +144,8 @@ async def measure_kills(telegram_url: str, deliveries: Deliveries) -> None:
         sent = await burst(topology.front_url, chats, on_ack=on_ack)
         await wait_settled(engine, sent, 300)
         found = answers(engine, sent)
-        lost = sum(1 for s in sent if s.request_id not in found or not found[s.request_id].replies)
+        lost = sum(1 for s in sent if s.request_id not in found or found[s.request_id].status != "done")
+        unanswered = sum(1 for s in sent if s.request_id in found and not found[s.request_id].replies)
         rows = Counter[str]()
         for message in sent:
             answer = found.get(message.request_id)
@@ -152,7 +155,8 @@ async def measure_kills(telegram_url: str, deliveries: Deliveries) -> None:
         missing = sum(max(0, count - deliveries.per_chat[chat]) for chat, count in rows.items())
         fallbacks = sum(a.fallbacks for a in found.values())
         print(f"kills during a burst of {len(sent)} messages from 20 chats ({', '.join(kills)} SIGKILLed): "
-              f"lost {lost}, answers duplicated {duplicated}, answers not delivered {missing}, "
+              f"lost {lost}, processed without an answer {unanswered}, answers duplicated {duplicated}, "
+              f"answers not delivered {missing}, "
               f"hotline fallbacks for cut requests {fallbacks}", flush=True)
 
 
@@ -195,7 +199,7 @@ def measure_memory(count: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rate", type=float, default=40.0, help="offered messages per second")
+    parser.add_argument("--rate", type=float, default=10.0, help="offered messages per second")
     parser.add_argument("--seconds", type=float, default=15.0)
     parser.add_argument("--users", type=int, default=200, help="chats the offered load comes from")
     parser.add_argument("--conversations", type=int, default=1000, help="for the memory figures")

@@ -112,6 +112,13 @@ def settled(engine: Engine, sent: list[Sent]) -> bool:
         for a in found.values())
 
 
+def processed(engine: Engine, sent: list[Sent]) -> bool:
+    """Every sent message is stored and processed, and whatever answers it has left the outbox."""
+    found = answers(engine, sent)
+    return len(found) == len(sent) and all(
+        a.status == "done" and all(status == "sent" for _, status, _ in a.replies) for a in found.values())
+
+
 def cases_of(engine: Engine, conversation_id: int) -> int:
     with engine.connect() as connection:
         return int(connection.execute(text("SELECT count(*) FROM cases WHERE conversation_id = :c"),
