@@ -116,10 +116,12 @@ async def measure_load(args: argparse.Namespace, telegram_url: str, replicas: in
         sent = await offered_load(topology.front_url, args.rate, args.seconds, args.users, first_chat)
         done = await wait_settled(engine, sent, 300)
         times, throughput = reply_times(engine, sent)
-        fallbacks = sum(a.fallbacks for a in answers(engine, sent).values())
+        found = answers(engine, sent).values()
+        fallbacks = sum(a.fallbacks for a in found)
+        unanswered = sum(1 for a in found if not a.replies)
         print(f"{replicas} Rasa replica{'s' if replicas > 1 else ''}: {len(sent)} messages at {args.rate:g} msg/s "
               f"offered; answered {len(times)}{'' if done else ' (not all processed within 300 s)'}, "
-              f"hotline fallbacks {fallbacks}; "
+              f"processed without an answer {unanswered}, hotline fallbacks {fallbacks}; "
               f"throughput {throughput:.1f} msg/s; reply p50 {statistics.median(times) * 1000:.0f} ms, "
               f"p95 {percentile(times, 95) * 1000:.0f} ms", flush=True)
 
