@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import functools
 import os
 import secrets
 import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -150,14 +151,14 @@ def scaled_children(topology: Topology, rasa_replicas: int = 2) -> list[ChildSpe
     return children
 
 
-def readiness_checks(topology: Topology, rasa_replicas: int = 2) -> dict[str, object]:
-    checks: dict[str, object] = {"action server": lambda: _answers(f"http://127.0.0.1:{topology.action_port}/health")}
+def readiness_checks(topology: Topology, rasa_replicas: int = 2) -> dict[str, Callable[[], bool]]:
+    checks: dict[str, Callable[[], bool]] = {"action server": lambda: _answers(f"http://127.0.0.1:{topology.action_port}/health")}
     for replica in range(rasa_replicas):
         url = topology.rasa_url(replica)
-        checks[f"rasa {replica + 1}"] = lambda url=url: rasa_model_ready(url, topology.token)
+        checks[f"rasa {replica + 1}"] = functools.partial(rasa_model_ready, url, topology.token)
     for replica in range(len(topology.gateway_ports)):
         url = topology.gateway_url(replica)
-        checks[f"gateway {replica + 1}"] = lambda url=url: _answers(f"{url}/health")
+        checks[f"gateway {replica + 1}"] = functools.partial(_answers, f"{url}/health")
     checks["front"] = lambda: _answers(f"{topology.front_url}/health")
     return checks
 
@@ -171,7 +172,7 @@ def scaled_topology(topology: Topology, rasa_replicas: int = 2, timeout: float =
         topology.tracker_key = new_tracker_key()
     prepare_databases(topology)
     with Supervisor(scaled_children(topology, rasa_replicas)) as supervisor:
-        late = _wait_until(readiness_checks(topology, rasa_replicas), timeout)  # type: ignore[arg-type]
+        late = _wait_until(readiness_checks(topology, rasa_replicas), timeout)
         if late:
             raise TimeoutError(f"not answering after {timeout:.0f} s: {', '.join(late)} (logs in {LOG_DIR})")
         yield supervisor
