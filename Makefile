@@ -1,5 +1,6 @@
 # The project's contract: README names these targets and CI calls them.
 #   make run    the whole local stack (Rasa, action server, gateway with web chat and consoles)
+#   make run-scaled   two Rasa replicas and two gateways behind one port (local PostgreSQL and Redis)
 #   make test   everything the tests need, from nothing, then all tests
 #   make train  (re)train the model when data, config or NLU code changed
 #   make eval SET=file.jsonl   score the model on a labelled set
@@ -35,7 +36,7 @@ CORE_INPUTS := $(shell find data/rules data/stories -name '*.yml' 2>/dev/null) d
 
 .PHONY: help run test train eval validate lint typecheck test-unit test-conversations \
         test-gateway bench-parse bench-gateway clean envs browser train-candidate bench-escalation bench-reliability \
-        bench-outage eval-sets eval-context test-deploy deploy-tools test-scripts
+        bench-outage bench-scaled run-scaled eval-sets eval-context test-deploy deploy-tools test-scripts
 
 help:
 	@grep -E '^#   make' Makefile | sed 's/^#   //'
@@ -100,6 +101,11 @@ validate: $(AUGMENTED)
 run: envs $(MODEL)
 	$(GW_VENV)/bin/python scripts/run_stack.py
 
+# Two Rasa replicas (SQL tracker store, Redis lock store) and two gateways (one PostgreSQL database)
+# behind one front port, on the local PostgreSQL and Redis.
+run-scaled: envs $(MODEL)
+	$(GW_VENV)/bin/python scripts/run_scaled.py
+
 ## Tests ----------------------------------------------------------------------------------
 test: envs browser lint typecheck validate test-unit test-deploy test-scripts train test-conversations test-gateway
 
@@ -159,6 +165,10 @@ bench-reliability: envs
 # Kills the supervised Rasa a few times: restart time, cases and the 111 fallback while it is down.
 bench-outage: envs $(MODEL)
 	$(GW_VENV)/bin/python scripts/bench_rasa_outage.py
+
+# The scaled topology: one vs two Rasa replicas, losses when a replica dies, Rasa memory per store.
+bench-scaled: envs $(MODEL)
+	$(GW_VENV)/bin/python scripts/bench_scaled.py
 
 clean:
 	rm -rf build models results var/log

@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 from sqlalchemy.exc import IntegrityError
@@ -31,11 +32,23 @@ def seed(database: Database, settings: Settings) -> None:
     """domain.yml responses as version 1 and the national help numbers; safe to run at every start."""
     domain = Path(settings.domain_path)
     domain = domain if domain.is_absolute() else Path(settings.repo_root) / domain
-    with database.transaction() as session:
-        added = responses.seed_responses(session, responses.load_domain_responses(domain))
-        directory.seed_national(session)
+    domain_responses = responses.load_domain_responses(domain)
+    try:
+        added = _seed_once(database, domain_responses)
+    except IntegrityError:
+        # Another replica starting at the same moment inserted the same rows first (two gateways on
+        # one database): they are there now, so a second pass only refreshes them.
+        log.info("content seeded by another gateway replica meanwhile; checking again")
+        added = _seed_once(database, domain_responses)
     if added:
         log.info("seeded %d responses from %s", added, domain.name)
+
+
+def _seed_once(database: Database, domain_responses: dict[str, list[dict[str, Any]]]) -> int:
+    with database.transaction() as session:
+        added = responses.seed_responses(session, domain_responses)
+        directory.seed_national(session)
+    return added
 
 
 class BroadcastScheduler:
