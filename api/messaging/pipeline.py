@@ -191,8 +191,15 @@ class Pipeline:
                 return
             risk_payload, visible = split_rasa_replies(replies)
             risk = Risk.from_custom(risk_payload) if risk_payload else await self._parse_risk(snap)
+            answer: list[dict[str, Any]] | UserText = visible
+            if not visible and snap.state == ConversationState.BOT:
+                # Rasa answered with nothing to say (an action or the NLG timed out under load): the
+                # child still gets an answer with 111. A paused conversation (counselor) stays silent.
+                log.warning("rasa sent no reply for inbound %s: the hotline fallback is sent", inbound_id)
+                self.metrics.inbound_failures.labels("empty_reply").inc()
+                answer = SERVICE_UNAVAILABLE
             try:
-                await self._finish(snap, visible, risk, source="bot")
+                await self._finish(snap, answer, risk, source="bot")
             except (OperationalError, InterfaceError):  # storage unreachable, not a bug
                 if self.storage_down_reply is not None and snap.state != ConversationState.COUNSELOR:
                     await self.storage_down_reply(

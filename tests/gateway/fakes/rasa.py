@@ -45,6 +45,7 @@ class FakeRasa(FakeService):
         self.in_flight = 0
         self.max_in_flight = 0
         self.refused = 0  # turns answered 503 while down
+        self.answer_nothing = False  # every turn answered [] (an overloaded Rasa whose actions timed out)
         self._lock = threading.Lock()
         app = Starlette(routes=[
             Route("/", self._root),
@@ -70,6 +71,7 @@ class FakeRasa(FakeService):
             self.in_flight = 0
             self.max_in_flight = 0
             self.refused = 0
+            self.answer_nothing = False
 
     def texts(self) -> list[str]:
         with self._lock:
@@ -100,7 +102,7 @@ class FakeRasa(FakeService):
             self.request_ids.append(request.headers.get("x-request-id"))
             self.tokens.append(request.query_params.get("token"))
         sender, text = body["sender"], body.get("message", "")
-        if sender in self.paused:
+        if sender in self.paused or self.answer_nothing:
             return JSONResponse([])
         lowered = text.lower()
         replies: list[dict[str, Any]] = []
