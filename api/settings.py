@@ -95,7 +95,9 @@ class Settings(BaseSettings):
 
     # Login throttling (api/auth/throttle.py). Limits are written like "20/5 minutes" or "10/second".
     login_limit_per_address: str = "30/5 minutes"  # login attempts from one client address, then 429
-    login_limit_global: str = "10/second"  # login attempts for the whole gateway, then 429
+    # Login attempts for the whole gateway, then 429. One check costs ~150 ms of CPU (argon2id), so
+    # 2/s keeps a flood to a third of a core; a console team logs in far less often.
+    login_limit_global: str = "2/second"
     login_failures_before_delay: int = 5  # an email's recent failures before its attempts are slowed
     login_delay_max_seconds: float = 8.0  # the slowdown doubles per failure up to this; never a lockout
     password_hash_threads: int = 1  # threads checking passwords (~100 ms of CPU each)

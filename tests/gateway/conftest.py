@@ -148,6 +148,7 @@ def settings(database_url: str, fake_telegram: FakeTelegram, fake_rasa: FakeRasa
         outbox_retry_base_seconds=0.05,
         outbox_retry_max_seconds=0.3,
         delivery_global_rate_per_second=1000.0,
+        login_limit_global="100/second",  # tests sign several staff in at once; test_login_throttle checks the limit
         delivery_per_recipient_rate_per_second=100.0,
         delivery_per_recipient_burst=10,
         outbox_max_attempts=4,
