@@ -169,12 +169,12 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
-async def conversations(rasa_url: str, count: int, concurrency: int = 8) -> None:
+async def conversations(rasa_url: str, token: str, count: int, concurrency: int = 8) -> None:
     queue = iter(range(count))
 
     async def worker(http: httpx.AsyncClient) -> None:
         for i in queue:
-            response = await http.post(f"{rasa_url}/webhooks/rest/webhook",
+            response = await http.post(f"{rasa_url}/webhooks/rest/webhook", params={"token": token},
                                        json={"sender": f"telegram:rss-{i}", "message": MESSAGES[i % len(MESSAGES)]})
             response.raise_for_status()
 
@@ -192,7 +192,7 @@ def measure_memory(count: int) -> None:
                 pid = int((REPO / "var" / "rasa.pid").read_text())
                 before = rss_mb(pid)
                 started = time.monotonic()
-                asyncio.run(conversations(stack.rasa_url, count))
+                asyncio.run(conversations(stack.rasa_url, stack.token, count))
                 print(f"Rasa RSS, {label} tracker store: {before:.0f} MB after loading → {rss_mb(pid):.0f} MB "
                       f"after {count} conversations ({time.monotonic() - started:.0f} s)", flush=True)
     finally:

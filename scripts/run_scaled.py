@@ -134,8 +134,8 @@ def scaled_children(topology: Topology, rasa_replicas: int = 2) -> list[ChildSpe
                           log=LOG_DIR / "actions.log")]
     for replica in range(rasa_replicas):
         children.append(ChildSpec(
-            f"rasa {replica + 1}", rasa_command(topology.token, topology.rasa_ports[replica]), cwd=ROOT,
-            env=dict(rasa_env(env, action_url, f"{topology.front_url}/nlg"), **stores),
+            f"rasa {replica + 1}", rasa_command(topology.rasa_ports[replica]), cwd=ROOT,
+            env=dict(rasa_env(env, action_url, f"{topology.front_url}/nlg", topology.token), **stores),
             log=LOG_DIR / f"rasa-{replica + 1}.log"))
     children.append(_balancer("rasa balancer", topology.rasa_front_port, topology.rasa_ports[:rasa_replicas]))
     for replica, port in enumerate(topology.gateway_ports):

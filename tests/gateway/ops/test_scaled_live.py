@@ -103,13 +103,13 @@ async def test_a_conversation_moved_between_rasa_replicas_keeps_its_slots(scaled
     sender = f"telegram:scaled-move-{uuid.uuid4().hex}"
     params = {"token": topology.token}
     async with httpx.AsyncClient(timeout=60) as http:
-        first = await http.post(f"{topology.rasa_url(0)}/webhooks/rest/webhook",
+        first = await http.post(f"{topology.rasa_url(0)}/webhooks/rest/webhook", params=params,
                                 json={"sender": sender, "message": DISCLOSURE})
         first.raise_for_status()
         on_second = (await http.get(f"{topology.rasa_url(1)}/conversations/{sender}/tracker", params=params)).json()
         assert on_second["slots"]["risk_level"] in ("high", "imminent"), on_second["slots"]
         assert on_second["latest_message"]["text"] == DISCLOSURE  # stored sealed, opened for Rasa
-        follow_up = await http.post(f"{topology.rasa_url(1)}/webhooks/rest/webhook",
+        follow_up = await http.post(f"{topology.rasa_url(1)}/webhooks/rest/webhook", params=params,
                                     json={"sender": sender, "message": "cảm ơn bạn nhiều"})
         follow_up.raise_for_status()
         on_first = (await http.get(f"{topology.rasa_url(0)}/conversations/{sender}/tracker", params=params)).json()
