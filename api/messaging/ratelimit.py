@@ -8,13 +8,14 @@ import time
 from collections import OrderedDict
 
 
-class TokenBucket:
+class _Tokens:
+    """Tokens that come back at `rate` a second up to `capacity` (the state both buckets share)."""
+
     def __init__(self, rate_per_second: float, burst: float) -> None:
         self.rate = max(rate_per_second, 1e-6)
         self.capacity = max(burst, 1.0)
         self._tokens = self.capacity
         self._updated = time.monotonic()
-        self._lock = asyncio.Lock()
 
     def _refill(self) -> None:
         now = time.monotonic()
@@ -25,6 +26,12 @@ class TokenBucket:
         """Tokens there are now (a full bucket sends its whole burst at once)."""
         self._refill()
         return self._tokens
+
+
+class TokenBucket(_Tokens):
+    def __init__(self, rate_per_second: float, burst: float) -> None:
+        super().__init__(rate_per_second, burst)
+        self._lock = asyncio.Lock()
 
     async def acquire(self) -> None:
         async with self._lock:
@@ -36,29 +43,16 @@ class TokenBucket:
                 await asyncio.sleep((1 - self._tokens) / self.rate)
 
 
-class PriorityTokenBucket:
+class PriorityTokenBucket(_Tokens):
     """A token bucket whose tokens go to the waiter with the lowest `priority` first (first come,
     first served among equals): a reply waiting for the global rate is served before the broadcast
     sends that were already waiting."""
 
     def __init__(self, rate_per_second: float, burst: float) -> None:
-        self.rate = max(rate_per_second, 1e-6)
-        self.capacity = max(burst, 1.0)
-        self._tokens = self.capacity
-        self._updated = time.monotonic()
+        super().__init__(rate_per_second, burst)
         self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
         self._order = itertools.count()
         self._dispenser: asyncio.Task[None] | None = None
-
-    def _refill(self) -> None:
-        now = time.monotonic()
-        self._tokens = min(self.capacity, self._tokens + (now - self._updated) * self.rate)
-        self._updated = now
-
-    def available(self) -> float:
-        """Tokens there are now (a full bucket sends its whole burst at once)."""
-        self._refill()
-        return self._tokens
 
     async def acquire(self, priority: int = 0) -> None:
         self._refill()
