@@ -58,11 +58,16 @@ $(GW_VENV)/.installed: requirements/gateway.txt requirements/gateway-constraints
 envs: $(RASA_VENV)/.installed $(GW_VENV)/.installed
 
 # The browser tests drive Debian's Chromium headless (never a browser a tool downloads).
-browser:
+# axe-core (npm, pinned in package-lock.json) is injected into pages for the accessibility checks.
+browser: node_modules/axe-core/axe.min.js
 	@command -v chromium >/dev/null 2>&1 || { \
 	  echo "installing Debian's chromium for the browser tests"; \
 	  DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; }
+
+node_modules/axe-core/axe.min.js: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
 
 # The deployment checks use Debian's docker-compose (`config`) and caddy (`validate`) when they can be
 # installed (as root); without them only those two checks skip.
@@ -89,8 +94,11 @@ train: $(MODEL)
 
 # A new model file for the content console's retrain: evaluated beside the running model and
 # swapped in (PUT /model) only if it is not worse; models/current.tar.gz is left as it is.
+# It also learns the inbox examples staff accepted, exported outside the repository to
+# INBOX_EXPORT_DIR (the gateway's setting, handed to this command by the retrain).
+INBOX_EXPORT_DIR ?= var/exports
 train-candidate: $(AUGMENTED)
-	$(RASA) train --data $(AUGMENTED) data/rules data/stories --domain domain.yml \
+	$(RASA) train --data $(AUGMENTED) $(wildcard $(INBOX_EXPORT_DIR)/inbox_*.yml) data/rules data/stories --domain domain.yml \
 	  --config config.yml --out models/candidates --fixed-model-name candidate-$$(date +%Y%m%d-%H%M%S)
 
 validate: $(AUGMENTED)
@@ -124,9 +132,12 @@ test-conversations: $(MODEL)
 	$(RASA) test core --stories tests --model $(MODEL) --e2e --fail-on-prediction-errors \
 	  --out results/conversations
 
-# The gateway tests run against a real Rasa server and action server started for them.
+# The gateway tests run against a real Rasa server and action server started for them, in
+# GATEWAY_TEST_WORKERS processes (a test file stays in one; each test has its own database).
+GATEWAY_TEST_WORKERS ?= 2
 test-gateway: $(GW_VENV)/.installed $(MODEL)
-	$(GW_VENV)/bin/python scripts/services.py exec -- $(GW_VENV)/bin/python -m pytest tests/gateway -q
+	$(GW_VENV)/bin/python scripts/services.py exec -- $(GW_VENV)/bin/python -m pytest tests/gateway -q \
+	  -n $(GATEWAY_TEST_WORKERS) --dist loadfile
 
 eval: $(MODEL)
 	$(RASA_VENV)/bin/python scripts/services.py eval $(SET)

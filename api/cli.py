@@ -11,6 +11,17 @@
       Puts failed inbound messages and undelivered outbox rows (all, one queue, or one row) back in
       the queue with a fresh attempt count; the running gateway takes them at its next poll. List
       them first: GET /api/v1/admin/failed (admins), or the gauge gateway_queue_depth{status="failed"}.
+  purge [--dry-run]
+      Applies the retention policy (RETENTION_*; docs/privacy.md); --dry-run prints per table what
+      would be purged and changes nothing.
+  erase --channel C --user-id ID --reason TEXT  |  export --channel C --user-id ID [--output FILE]
+      Erases, or prints decrypted, everything held about one person (refused while a case is open).
+  rotate-keys [--generate] [--batch-size N]
+      Key rotation of encryption at rest (api/security/commands.py; docs/privacy-access.md).
+  create-user EMAIL --role ROLE [--name NAME]
+  reset-password EMAIL [--reset-two-factor]
+      Staff accounts; the password comes from a prompt or stdin, never the command line
+      (api/auth/commands.py).
 """
 from __future__ import annotations
 
@@ -19,6 +30,10 @@ import asyncio
 import re
 import sys
 
+from api import models  # noqa: F401  (every table known: erasure follows their foreign keys)
+from api.auth import commands as account_commands
+from api.privacy import cli as privacy_cli
+from api.security import commands as key_commands
 from api.settings import Settings, get_settings
 
 SECRET_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
@@ -86,6 +101,9 @@ def main(argv: list[str] | None = None) -> int:
     which.add_argument("--inbound", action="store_true", help="only inbound messages")
     which.add_argument("--outbox", action="store_true", help="only outbox rows")
     requeue.add_argument("--id", type=int, dest="row_id", help="only this row (with --inbound or --outbox)")
+    privacy_cli.add_commands(commands)
+    key_commands.add_parsers(commands)
+    account_commands.add_parsers(commands)
     args = parser.parse_args(argv)
     if args.command == "requeue-failed" and args.row_id is not None and not (args.inbound or args.outbox):
         parser.error("--id needs --inbound or --outbox (the two queues number their rows separately)")
@@ -100,9 +118,17 @@ def main(argv: list[str] | None = None) -> int:
 
         upgrade_to_heads(settings.database_url)
         print("database migrated to heads")
+    elif args.command in privacy_cli.COMMANDS:
+        return privacy_cli.run(args, settings)
     elif args.command == "requeue-failed":
         return requeue_failed_command(settings, inbound=not args.outbox, outbox=not args.inbound,
                                       row_id=args.row_id)
+    elif args.command in key_commands.COMMANDS:
+        from api.models import Base
+
+        return key_commands.run(args, settings, Base.metadata)
+    elif args.command in account_commands.COMMANDS:
+        return account_commands.run(args, settings)
     return 0
 
 

@@ -28,10 +28,12 @@ from api.tasks import ShutdownFlag
 if TYPE_CHECKING:
     from telegram.ext import Application
 
+    from api.cases.attributes import CaseRecords
     from api.cases.events import EventBroker
     from api.cases.handoff import HandoffService
     from api.cases.notify import CaseNotifier
     from api.cases.service import CaseLog
+    from api.casework.followup import ReferralFollowUp
     from api.channels.webchat.mailbox import WebChatMailbox
     from api.channels.webchat.routes import RateLimiter
     from api.channels.zalo.tokens import ZaloTokenStore
@@ -72,11 +74,15 @@ class AppContext:
     delivery_worker: DeliveryWorker = field(init=False)
     instance: InstanceRegistry = field(init=False)  # this process in gateway_instances (heartbeat)
     risk_lexicon: Any = field(init=False)  # the intake screen's compiled lexicon
+    learned_risk: Any = None  # the learned risk model for while Rasa is down (api/cases/learned_risk.py)
     # Cases (api/cases/setup.py).
     case_events: EventBroker = field(init=False)
     case_log: CaseLog = field(init=False)
     case_notifier: CaseNotifier = field(init=False)
     handoff: HandoffService = field(init=False)
+    # Commune/ward and age group of cases: api/casework/setup.py installs the record reader (api/cases/attributes.py).
+    case_records: CaseRecords | None = None
+    referral_follow_up: ReferralFollowUp = field(init=False)  # api/casework/setup.py
     # Content (api/content/setup.py).
     retrain_runner: RetrainRunner = field(init=False)
     broadcast_scheduler: BroadcastScheduler = field(init=False)

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from api.auth.models import CASE_ROLES, User
 from api.auth.tokens import InvalidToken, read_token
+from api.auth.two_factor import is_enrolled, required_for
 from api.context import AppContext, app_context
 from api.db.base import utcnow
 from api.db.session import Database
@@ -93,6 +94,9 @@ def user_from_token(session: Session, settings: Settings, token: str) -> User:
     user = session.get(User, claims.user_id)
     if user is None or not user.active or user.token_version != claims.token_version:
         raise _unauthorized()
+    if required_for(settings, user) and not is_enrolled(session, user.id):
+        # A session from before TWO_FACTOR_REQUIRED: signing in again leads to enrolment.
+        raise _unauthorized("Tài khoản cần bật xác thực hai bước: vui lòng đăng nhập lại.")
     return user
 
 

@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from api.auth.throttle import LoginThrottle
 from api.cases.intake import load_risk_lexicon
 from api.cases.setup import install_case_features
+from api.casework.setup import install_casework
 from api.channels.base import install_channel
 from api.channels.telegram import service as telegram
 from api.channels.webchat import service as webchat
@@ -32,6 +33,8 @@ from api.messaging.rasa_recovery import RasaRecovery
 from api.messaging.worker import InboundWorker
 from api.ops.health import database_is_up
 from api.ops.setup import install_operations
+from api.privacy.setup import install_privacy
+from api.reports.setup import install_reports
 from api.security.crypto import Crypto
 from api.security.headers import SecurityHeadersMiddleware
 from api.settings import Settings, get_settings
@@ -145,8 +148,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for channel in CHANNELS:
         install_channel(app, channel)
     install_case_features(app)
+    install_casework(app)
+    install_privacy(app)
     install_content(app)
     install_operations(app)
+    install_reports(app)
 
     @app.get("/health", responses={503: {"description": "The database is down"}})
     async def health(request: Request) -> JSONResponse:

@@ -47,6 +47,10 @@ class Settings(BaseSettings):
     telegram_webhook_secret: SecretStr = SecretStr("")
     telegram_api_base_url: str = "https://api.telegram.org"
     telegram_counselor_chat_id: str = ""
+    # Counselor-group alerts carry level, category and a console link. true adds an excerpt of the
+    # child's message: it then sits on Telegram's servers (a third party abroad), so it stays off
+    # unless the service's data protection assessment allows it.
+    telegram_alert_excerpt: bool = False
 
     zalo_app_id: str = ""
     zalo_oa_secret_key: SecretStr = SecretStr("")
@@ -102,7 +106,8 @@ class Settings(BaseSettings):
     login_delay_max_seconds: float = 8.0  # the slowdown doubles per failure up to this; never a lockout
     password_hash_threads: int = 1  # threads checking passwords (~100 ms of CPU each)
     # Where rate-limit counters live: empty = this process's memory; a Redis URL (redis://host:6379/1)
-    # when several gateway processes serve logins, so the limits hold across them.
+    # when several gateway processes run, so the login limits and the delivery rates (per bot, per
+    # recipient, broadcast pace) hold across them.
     rate_limit_storage_url: str = ""
     # /docs and /openapi.json: "on", "off", or empty = served only when ENVIRONMENT=development.
     api_docs: Literal["", "on", "off"] = ""
@@ -114,8 +119,13 @@ class Settings(BaseSettings):
     bootstrap_admin_password: SecretStr = SecretStr("")
     session_secret: SecretStr = SecretStr("dev-only-session-secret-change-me")
     access_token_minutes: int = 480
+    # Counselor, supervisor and admin accounts must sign in with an authenticator code (TOTP); a
+    # login without enrolment leads to enrolment first. Off for development; set true in production.
+    two_factor_required: bool = False
     # A counselor counts as online when the console was active this recently.
     counselor_online_seconds: int = 120
+    # Cases one counselor holds at once before the handoff text stops promising "ngay" (right away).
+    counselor_max_active_cases: int = Field(default=3, ge=1)
     # On-call supervisors for "nobody accepted in time" alerts; empty = the counselor group.
     telegram_supervisor_chat_id: str = ""
     case_notifier_tick_seconds: float = 5.0  # how often overdue cases and failed alerts are re-checked
@@ -126,16 +136,43 @@ class Settings(BaseSettings):
     escalation_minutes_imminent: int = 2
     escalation_minutes_high: int = 10
     office_hours: str = "00:00-24:00"  # counselors' hours, local time, e.g. "07:30-21:30"
+    # New-case alerts with an on-call roster (docs/cases-operations.md): those on call first, the
+    # supervisors when nobody accepted after this long, everyone after the second delay.
+    alert_supervisor_after_seconds: float = Field(default=60.0, ge=0)
+    alert_everyone_after_seconds: float = Field(default=180.0, ge=0)
+    # The after-chat question ("did it help?") takes an answer for this long after it was asked.
+    feedback_answer_hours: int = Field(default=24, ge=1)
     timezone: str = "Asia/Ho_Chi_Minh"
+
+    # Referral e-mails (api/casework): sent through this SMTP server; empty host = no e-mail
+    # (the printable referral form still works). How often overdue follow-ups and unsent e-mails are checked.
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_from: str = ""
+    smtp_user: str = ""
+    smtp_password: SecretStr = SecretStr("")
+    smtp_starttls: bool = False
+    referral_check_seconds: float = 300.0
 
     # Content run by campaign staff (responses, inbox, retraining, broadcasts). Paths are relative
     # to repo_root unless absolute.
     repo_root: str = str(Path(__file__).resolve().parents[1])
     domain_path: str = "domain.yml"
     nlu_data_dir: str = "data/nlu"
+    # Inbox examples accepted for training are written here, never into data/nlu: they hold
+    # children's words and stay out of git. `make train-candidate` (the retrain) reads this folder.
+    inbox_export_dir: str = "var/exports"
     nlg_token: SecretStr = SecretStr("")  # when set, /nlg wants ?token= (endpoints.yml nlg.token)
     retrain_command: str = "make train-candidate"  # a new, separate model file each run
     retrain_models_dir: str = "models/candidates"
+    # How an approved model reaches Rasa: "put" = PUT /model on RASA_URL (one Rasa process); "pull" =
+    # it replaces SERVED_MODEL_PATH, which every replica pulls from GET /api/v1/model (Rasa's model
+    # server; each replica started with MODEL_SERVER_URL, see rasa_auth/launch.py).
+    model_delivery: Literal["put", "pull"] = "put"
+    served_model_path: str = "models/current.tar.gz"  # on storage every gateway shares, with "pull"
+    # While Rasa is down, read risk with the learned model of SERVED_MODEL_PATH beside the rules
+    # (loaded at start in the background, ~100 MB); false = the rules alone.
+    learned_risk_when_rasa_down: bool = True
     eval_set_path: str = "../shared/eval/dev.jsonl"
     eval_score_script: str = "../shared/eval/score.py"
     eval_server_command: str = (
@@ -147,6 +184,20 @@ class Settings(BaseSettings):
     zalo_reply_window_days: int = 7
     broadcast_poll_seconds: float = 5.0
     broadcast_batch_size: int = 200  # subscribers queued per short transaction while dispatching
+
+    # Privacy (api/privacy, docs/privacy.md): how long each kind of data is kept; 0 keeps it.
+    retention_conversation_days: int = 90  # a conversation without a case, after its last message
+    retention_closed_case_months: int = 12  # a closed case, then only anonymised statistics remain
+    retention_message_rows_days: int = 30  # processed inbound and outbox rows (the message queue)
+    retention_delivery_log_days: int = 14  # staff alert and broadcast delivery records
+    retention_audit_log_days: int = 730
+    purge_interval_seconds: float = 3600.0  # 0: the gateway never purges by itself (only the command line)
+    purge_batch_size: int = 500  # rows selected per short transaction
+    # Rasa's tracker store, as in TRACKER_STORE_URL (postgresql://, sqlite:/// or redis://), so
+    # purges and erasures also delete the conversation's tracker; empty: nothing to delete there.
+    purge_tracker_store_url: SecretStr = SecretStr("")
+    purge_tracker_redis_key_prefix: str = "tracker:"  # Rasa's RedisTrackerStore keys: prefix + sender id
+    erasure_confirm_minutes: int = 15  # how long "đồng ý" confirms an erasure asked for in the chat
 
     @field_validator("log_format")
     @classmethod
@@ -165,6 +216,12 @@ class Settings(BaseSettings):
     @property
     def api_docs_enabled(self) -> bool:
         return self.api_docs == "on" or (self.api_docs == "" and self.environment == "development")
+
+    @property
+    def limits_storage_uri(self) -> str:
+        """The `limits` library's storage for counters every process shares (login, delivery rates)."""
+        url = self.rate_limit_storage_url.strip()
+        return f"async+{url}" if url else "async+memory://"
 
     @property
     def telegram_enabled(self) -> bool:

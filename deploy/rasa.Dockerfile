@@ -2,13 +2,17 @@
 # Rasa 3.6 server and action server (one image, two commands), Python 3.10.
 #
 #   docker build -f deploy/rasa.Dockerfile -t child-protection-rasa .          # model trained in the build
+#   make train && docker build --build-arg MODEL_STAGE=trained -f deploy/rasa.Dockerfile ...  # or not
 #   docker run ... child-protection-rasa                                        # Rasa on :5005
 #   docker run ... child-protection-rasa rasa run actions --actions actions --port 5055
 #
-# The model is trained in the `train` stage from the data in this checkout (as `make train` does) and
-# baked in at /app/models/current.tar.gz; mount a volume on /app/models to replace it without a
-# rebuild (deploy/compose.yml does, and a new named volume starts with the baked model).
+# By default the model is trained in the `train` stage from the data in this checkout (as `make
+# train` does, about half an hour on two cores); MODEL_STAGE=trained takes models/current.tar.gz
+# that `make train` already made in this checkout instead. Either way it is baked in at
+# /app/models/current.tar.gz; mount a volume on /app/models to replace it without a rebuild
+# (deploy/compose.yml does, and a new named volume starts with the baked model).
 ARG PYTHON_IMAGE=python:3.10-slim-bookworm
+ARG MODEL_STAGE=train
 
 # ---- dependencies: a virtual environment pinned by requirements/rasa-constraints.txt
 FROM ${PYTHON_IMAGE} AS deps
@@ -55,6 +59,13 @@ RUN python -m vietnlu.augment data/nlu build/nlu/augmented.yml --corpus data/ris
  && rasa train --data build/nlu/augmented.yml data/rules data/stories --domain domain.yml \
       --config config.yml --out models --fixed-model-name current
 
+# ---- or the model `make train` made in this checkout (MODEL_STAGE=trained)
+FROM app AS trained
+COPY models/current.tar.gz /app/models/current.tar.gz
+
+# ---- the model the build argument chose
+FROM ${MODEL_STAGE} AS model
+
 # ---- runtime: non-root, model baked in
 FROM app AS runtime
 RUN groupadd --system --gid 10001 rasa \
@@ -62,7 +73,7 @@ RUN groupadd --system --gid 10001 rasa \
  && mkdir -p /app/models /app/.rasa /tmp/matplotlib \
  && chown -R rasa:rasa /app/models /app/.rasa /tmp/matplotlib
 # The risk model reads its corpus only when training; the risk lexicon and teencode are enough here.
-COPY --from=train --chown=rasa:rasa /app/models/current.tar.gz /app/models/current.tar.gz
+COPY --from=model --chown=rasa:rasa /app/models/current.tar.gz /app/models/current.tar.gz
 USER 10001:10001
 EXPOSE 5005 5055
 COPY --chown=rasa:rasa deploy/healthcheck.py /app/deploy/healthcheck.py

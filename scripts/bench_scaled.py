@@ -11,7 +11,7 @@ process) on fresh databases, and prints:
   3. Rasa's resident memory after --conversations conversations (one message each) with the in-memory
      tracker store and with the SQL store (a single Rasa, no gateway).
 
-  .venv/bin/python scripts/bench_scaled.py [--rate 40 --seconds 15 --conversations 1000]
+  .venv/bin/python scripts/bench_scaled.py [--rate 40 --seconds 15 --conversations 1000] [--memory-only]
 """
 from __future__ import annotations
 
@@ -205,8 +205,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=15.0)
     parser.add_argument("--users", type=int, default=200, help="chats the offered load comes from")
     parser.add_argument("--conversations", type=int, default=1000, help="for the memory figures")
+    parser.add_argument("--memory-only", action="store_true", help="only Rasa's memory per tracker store")
     args = parser.parse_args()
     print(f"{os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.1f}", flush=True)
+    if args.memory_only:
+        measure_memory(args.conversations)
+        return
     deliveries = Deliveries()
     telegram = FakeTelegramProcess(TELEGRAM_TOKEN).start()
     telegram.listeners.append(deliveries.on_call)

@@ -3,7 +3,8 @@
     front :8000 ─ balancer ─┬─ gateway 1 ─┐                 ┌─ Rasa 1 ─┐
                             └─ gateway 2 ─┴─ Rasa balancer ─┴─ Rasa 2 ─┴─ action server
     gateways: one PostgreSQL database; case events through Redis
-    Rasa: one SQL tracker store (user text sealed) + the Redis lock store
+    Rasa: one SQL tracker store (user text sealed) + the Redis lock store; each replica takes its
+          model from the gateways (GET /api/v1/model through the front port), as deployed
 
 PostgreSQL (127.0.0.1:5432) and Redis (127.0.0.1:6379) must be running; the databases
 `SCALED_DATABASE` (default chatbot_scaled) and `<that>_rasa` are created when missing and the
@@ -65,6 +66,7 @@ class Topology:
     tracker_key: str = ""
     redis_db: int = 3
     gateway_env: dict[str, str] = field(default_factory=dict)
+    model_pull_seconds: int = 60  # how often each Rasa replica asks the gateways for a newer model
 
     @property
     def front_url(self) -> str:
@@ -129,13 +131,17 @@ def scaled_children(topology: Topology, rasa_replicas: int = 2) -> list[ChildSpe
     action_url = f"http://127.0.0.1:{topology.action_port}/webhook"
     stores = {"TRACKER_STORE_URL": topology.tracker_store_url, "LOCK_STORE_URL": f"{REDIS}/{topology.redis_db}",
               "TRACKER_ENCRYPTION_KEY": topology.tracker_key}
+    # The replicas pull the model the gateways serve (rasa_auth/launch.py), so a model approved in
+    # the content console reaches both; Rasa ignores --model when a model server is set.
+    model_server = {"MODEL_SERVER_URL": f"{topology.front_url}/api/v1/model",
+                    "MODEL_PULL_SECONDS": str(topology.model_pull_seconds)}
     children = [ChildSpec("action server", action_server_command(topology.action_port), cwd=ROOT,
                           env=action_server_env(env, topology.rasa_front_url, topology.token),
                           log=LOG_DIR / "actions.log")]
     for replica in range(rasa_replicas):
         children.append(ChildSpec(
             f"rasa {replica + 1}", rasa_command(topology.rasa_ports[replica]), cwd=ROOT,
-            env=dict(rasa_env(env, action_url, f"{topology.front_url}/nlg", topology.token), **stores),
+            env=dict(rasa_env(env, action_url, f"{topology.front_url}/nlg", topology.token), **stores, **model_server),
             log=LOG_DIR / f"rasa-{replica + 1}.log"))
     children.append(_balancer("rasa balancer", topology.rasa_front_port, topology.rasa_ports[:rasa_replicas]))
     for replica, port in enumerate(topology.gateway_ports):
@@ -144,7 +150,8 @@ def scaled_children(topology: Topology, rasa_replicas: int = 2) -> list[ChildSpe
             GATEWAY_HOST="127.0.0.1", DATABASE_URL=topology.gateway_database_url, RUN_MIGRATIONS_ON_START="false",
             CASE_EVENTS_REDIS_URL=f"{REDIS}/{topology.redis_db}",
             RATE_LIMIT_STORAGE_URL=f"{REDIS}/{topology.redis_db}", PUBLIC_BASE_URL=topology.front_url,
-            **topology.gateway_env)
+            MODEL_DELIVERY="pull", SERVED_MODEL_PATH=str(MODEL))
+        gateway_env.update(topology.gateway_env)
         children.append(ChildSpec(f"gateway {replica + 1}", [str(GATEWAY_PYTHON), "-m", "api"], cwd=ROOT,
                                   env=gateway_env, log=LOG_DIR / f"gateway-{replica + 1}.log"))
     children.append(_balancer("front", topology.front_port, topology.gateway_ports))

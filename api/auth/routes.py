@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
+from typing import Literal
 
 from fastapi import APIRouter, HTTPException, Request, status
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -15,6 +16,7 @@ from api.auth.models import CASE_ROLES, ROLES, User
 from api.auth.passwords import MAX_PASSWORD_LENGTH, check_password_policy, hash_password
 from api.auth.throttle import Throttled
 from api.auth.tokens import issue_token
+from api.auth.two_factor import login_step
 from api.db.base import utcnow
 from api.db.session import Database
 from api.deps import (
@@ -50,6 +52,15 @@ class TokenResponse(BaseModel):
     token_type: str = "bearer"  # noqa: S105 (the scheme name, not a secret)
     expires_in: int
     user: UserOut
+
+
+class TwoFactorChallenge(BaseModel):
+    """The password was right; the sign-in goes on with a code ("code") or enrolment ("enrol"),
+    at /api/v1/auth/two-factor/… with this token (short-lived, good for nothing else)."""
+
+    two_factor: Literal["code", "enrol"]
+    challenge_token: str
+    expires_in: int
 
 
 class UserOut(BaseModel):
@@ -150,10 +161,20 @@ def _complete_login(session: Session, settings: Settings, user_id: int) -> Token
                          user=UserOut.model_validate(user))
 
 
-@router.post("/auth/login", response_model=TokenResponse,
+CHALLENGE_MINUTES = {"code": 5, "enrol": 15}  # scanning a QR code and typing takes a while
+
+
+def _challenge(settings: Settings, user: User, step: Literal["code", "enrol"]) -> TwoFactorChallenge:
+    minutes = CHALLENGE_MINUTES[step]
+    token = issue_token(settings.session_secret.get_secret_value(), user.id, user.token_version, minutes,
+                        purpose=f"2fa-{step}")
+    return TwoFactorChallenge(two_factor=step, challenge_token=token, expires_in=minutes * 60)
+
+
+@router.post("/auth/login", response_model=TokenResponse | TwoFactorChallenge,
              responses={401: {"description": "Wrong email or password"},
                         429: {"description": "Too many login attempts (Retry-After says when to retry)"}})
-async def login(body: LoginRequest, request: Request, context: Ctx) -> TokenResponse:
+async def login(body: LoginRequest, request: Request, context: Ctx) -> TokenResponse | TwoFactorChallenge:
     """Sign in. The password check runs on its own small pool; see api/auth/throttle.py for the
     limits (per client address, global) and the slowdown per email that never locks its owner out."""
     email = body.email.strip().lower()
@@ -177,6 +198,12 @@ async def login(body: LoginRequest, request: Request, context: Ctx) -> TokenResp
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail=LOGIN_FAILED)
     await throttle.succeeded(email)
     async with context.write_gate.transaction() as session:
+        user = session.get(User, found[0])
+        assert user is not None
+        step = login_step(session, context.settings, user)
+        if step is not None:  # no session before the second factor
+            audit(session, user, "auth.password_ok", f"user:{user.id}", {"next": step})
+            return _challenge(context.settings, user, step)
         return _complete_login(session, context.settings, found[0])
 
 

@@ -46,11 +46,6 @@ class Throttled(Exception):
         self.retry_after = retry_after
 
 
-def limits_storage_uri(settings: Settings) -> str:
-    url = settings.rate_limit_storage_url.strip()
-    return f"async+{url}" if url else "async+memory://"
-
-
 def _key(value: str) -> str:
     """Keys are hashed: the limits storage (possibly Redis) never holds emails or addresses in clear."""
     return hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:32]
@@ -58,7 +53,7 @@ def _key(value: str) -> str:
 
 class LoginThrottle:
     def __init__(self, settings: Settings) -> None:
-        uri = limits_storage_uri(settings)
+        uri = settings.limits_storage_uri
         options = {"implementation": "redispy"} if uri.startswith("async+redis") else {}
         storage = storage_from_string(uri, **options)
         # Exact moving windows for the limits that refuse; a plain counter for an email's failures

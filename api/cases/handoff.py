@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -15,8 +16,10 @@ from sqlalchemy import CursorResult, select, update
 
 from api.auth.audit import audit
 from api.auth.models import CASE_ROLES, User
+from api.cases.closing import close_refusal, record_override, unaccepted_urgent
 from api.cases.events import EventBroker, publish_after_commit
 from api.cases.models import OUTCOMES, Case, CaseNote, CaseStatus
+from api.cases.presence import CASE_CLOSED, COUNSELOR_JOINED, counselor_name, counselor_says, notice
 from api.cases.service import CASE_EVENT_ROLES, CaseLog, case_summary, queue_notification
 from api.db.after_commit import call_after_commit
 from api.db.base import utcnow
@@ -81,6 +84,17 @@ def _must_hold(case: Case, user: User) -> None:
         raise CaseActionError(403, "Ca này đang do tư vấn viên khác phụ trách.")
 
 
+def _check_closable(case: Case, user: User, reason: str) -> None:
+    """Closed already, held by someone else, or an unaccepted urgent case (api/cases/closing.py)."""
+    if case.status == CaseStatus.CLOSED:
+        raise CaseActionError(409, "Ca này đã đóng.")
+    if case.status == CaseStatus.ACTIVE:
+        _must_hold(case, user)
+    refusal = close_refusal(case, user, reason)
+    if refusal is not None:
+        raise CaseActionError(refusal.status_code, refusal.detail)
+
+
 @dataclass
 class HandoffService:
     gate: WriteGate
@@ -88,6 +102,8 @@ class HandoffService:
     case_log: CaseLog
     broker: EventBroker
     texts: UserTexts = field(default_factory=UserTexts)
+    # Called with the case id after a close is committed and its messages queued (the feedback question).
+    closed_hooks: list[Callable[[int], Awaitable[None]]] = field(default_factory=list)
     _background: set[asyncio.Task[None]] = field(default_factory=set)
 
     async def _rasa_call(self, what: str, call: Any, attempts: int = 3) -> Any:
@@ -127,6 +143,13 @@ class HandoffService:
         publish_after_commit(session, self.broker, {"type": kind, "case": case_summary(case), **extra},
                              CASE_EVENT_ROLES)
 
+    def _tell_child(self, session: Any, conversation: Conversation, case: Case, payload: dict[str, Any]) -> None:
+        """A notice to the child, first in line, and the same words in the case log."""
+        if conversation.channel == "zalo" and not _zalo_window_open(conversation):
+            return  # Zalo refuses messages 7 days after the child's last one: nothing to queue
+        enqueue(session, conversation, [payload], "system", crypto=self.case_log.crypto, lane=Lane.SAFETY)
+        self.case_log.add_message(session, case, "system", str(payload.get("text") or ""))
+
     async def accept(self, case_id: int, user: User) -> Case:
         """Exactly one of several concurrent accepts wins (conditional UPDATE + rowcount)."""
         now = utcnow()
@@ -156,6 +179,9 @@ class HandoffService:
                     self._wake_notifier(session)
                 self.case_log.add_message(session, case, "system",
                                           f"{user.display_name or 'Tư vấn viên'} đã nhận ca.")
+                self._tell_child(session, conversation, case,
+                                 notice(session, self.texts, conversation.channel, COUNSELOR_JOINED,
+                                        counselor_name(user)))
                 self._publish(session, "case_accepted", case, by=user.id)
         if refused is not None:
             raise refused  # after the commit, so the refusal stays in the audit log
@@ -177,7 +203,8 @@ class HandoffService:
                                            "Hãy ghi chú và chờ trẻ nhắn trước.")
             message = self.case_log.add_message(session, case, "counselor", text, user_id=user.id)
             # The outbox rows carry the case message id, so the console can show whether it arrived.
-            enqueue(session, conversation, [{"text": text}], "counselor", crypto=self.case_log.crypto,
+            payload = counselor_says(session, self.texts, conversation.channel, user, text)
+            enqueue(session, conversation, [payload], "counselor", crypto=self.case_log.crypto,
                     idempotency_prefix=f"{REPLY_KEY_PREFIX}{message.id}")
             case.updated_at = utcnow()
             audit(session, user, "case.reply", f"case:{case.id}", {"chars": len(text)})
@@ -210,7 +237,8 @@ class HandoffService:
             self._publish(session, "case_transferred", case, to=target.id)
         return case
 
-    async def hand_back(self, case_id: int, user: User, note: str, *, closing: str | None = None) -> Case:
+    async def hand_back(self, case_id: int, user: User, note: str, *, closing: str | None = None,
+                        reason: str = "") -> Case:
         """Counselor → closed → bot: resume Rasa and send a gentle check-in."""
         async with self.gate.transaction() as session:
             _lock_conversation_of(session, case_id)
@@ -219,6 +247,10 @@ class HandoffService:
                 raise _not_found()
             if closing is None:
                 _must_hold(case, user)
+            else:  # checked again here: the case may have changed since close() looked
+                _check_closable(case, user, reason)
+                if unaccepted_urgent(case):
+                    record_override(session, case, user, reason, closing, self.case_log.crypto)
             conversation = session.get(Conversation, case.conversation_id)
             assert conversation is not None
             was_held = conversation.state == ConversationState.COUNSELOR
@@ -231,6 +263,10 @@ class HandoffService:
             else:
                 case.status = CaseStatus.OPEN  # stays this conversation's case: the child's next messages join it
             case.updated_at = now
+            if closing is not None and conversation.state in (ConversationState.COUNSELOR, ConversationState.WAITING):
+                # Told a counselor was coming or there: the child learns it ended, and where help stays.
+                self._tell_child(session, conversation, case,
+                                 notice(session, self.texts, conversation.channel, CASE_CLOSED))
             if conversation.state in (ConversationState.COUNSELOR, ConversationState.WAITING):
                 conversation.state = ConversationState.CLOSED
             sender = conversation.sender_id
@@ -261,18 +297,29 @@ class HandoffService:
                     self.case_log.record_bot_replies(session, fresh, texts)
         return case
 
-    async def close(self, case_id: int, user: User, outcome: str, note: str) -> Case:
+    async def close(self, case_id: int, user: User, outcome: str, note: str, reason: str = "") -> Case:
         if outcome not in OUTCOMES:
             raise CaseActionError(422, f"outcome phải là một trong {', '.join(OUTCOMES)}")
+        refused: CaseActionError | None = None
         async with self.gate.transaction() as session:
             case = session.get(Case, case_id)
             if case is None:
                 raise _not_found()
-            if case.status == CaseStatus.CLOSED:
-                raise CaseActionError(409, "Ca này đã đóng.")
-            if case.status == CaseStatus.ACTIVE:
-                _must_hold(case, user)
-        return await self.hand_back(case_id, user, note, closing=outcome)
+            try:
+                _check_closable(case, user, reason)
+            except CaseActionError as exc:
+                refused = exc
+                audit(session, user, "case.close_refused", f"case:{case.id}",
+                      {"status": case.status, "level": case.level, "code": exc.status_code})
+        if refused is not None:
+            raise refused  # after the commit, so the refusal stays in the audit log
+        case = await self.hand_back(case_id, user, note, closing=outcome, reason=reason)
+        for hook in self.closed_hooks:
+            try:
+                await hook(case.id)
+            except Exception:  # the case is closed whatever a follow-up does
+                log.exception("after-close hook failed for case %s", case.id)
+        return case
 
 
 def reply_delivery(session: Any, conversation_id: int) -> dict[int, str]:

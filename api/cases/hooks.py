@@ -7,6 +7,8 @@ from sqlalchemy.orm import Session
 
 from api.cases.intake import screen_inbound, screen_marker
 from api.cases.models import CaseStatus
+from api.cases.presence import counselors_told, is_counselor_offer
+from api.cases.presence import notice as system_notice
 from api.cases.service import CaseChange, CaseLog, handoff_text, open_case_for
 from api.db.base import utcnow
 from api.messaging.models import Conversation, ConversationState, InboundMessage, Lane
@@ -58,14 +60,27 @@ class CaseHooks(ConversationHooks):
             session, conversation, inbound_id=inbound.id, text=text, risk=risk or Risk(),
             screen=screen_marker(inbound))
 
+    def shown_replies(self, session: Session, conversation: Conversation, inbound: InboundMessage,
+                      replies: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Once the counselors are told (this turn, at the webhook or before), the bot does not ask
+        "do you want a counselor?": the handoff text says what happens instead."""
+        if inbound.id in self._changes:  # a text turn: None means the conversation has no open case
+            change = self._changes[inbound.id]
+            case = change.case if change is not None else None
+        else:
+            case = open_case_for(session, conversation.id)
+        if not counselors_told(case):
+            return replies
+        return [reply for reply in replies if not is_counselor_offer(reply)]
+
     async def rasa_unavailable(self, session: Session, conversation: Conversation, inbound: InboundMessage,
                                text: str) -> None:
-        """Rasa is unreachable: the intake screen's reading (the risk rules and lexicon, in-process)
-        is applied now, so a high or imminent disclosure opens its case while Rasa is down even if
-        the webhook's screen did not act (it failed, or the message was stored without it). Its
-        marker keeps the Rasa turn from logging or alerting twice once Rasa is back."""
+        """Rasa is unreachable: the intake screen reads the message again, now with the learned risk
+        model beside the rules (both in-process), so a high or imminent disclosure opens its case
+        while Rasa is down even if the webhook's rules alone did not act. Its marker keeps the Rasa
+        turn from logging or alerting twice once Rasa is back."""
         if self.context is not None and screen_marker(inbound) is None:
-            screen_inbound(session, inbound, text, self.context)
+            screen_inbound(session, inbound, text, self.context, learned=True)
 
     async def after_bot_turn(self, session: Session, conversation: Conversation, inbound: InboundMessage,
                              replies: list[dict[str, Any]], risk: Any) -> None:
@@ -86,8 +101,8 @@ class CaseHooks(ConversationHooks):
         escalated_at_intake = marker is not None and bool(marker.get("escalated")) and case.status == CaseStatus.WAITING
         if (change is not None and (change.escalated or escalated_at_intake)
                 and conversation.state != ConversationState.COUNSELOR):
-            notice = self.texts.render(session, handoff_text(session, self.case_log.settings, utcnow()),
-                                       conversation.channel)
+            notice = system_notice(session, self.texts, conversation.channel,
+                                   handoff_text(session, self.case_log.settings, utcnow()))
             enqueue(session, conversation, [notice], "system",
                     idempotency_prefix=f"handoff:{inbound.id}", crypto=self.case_log.crypto, lane=Lane.SAFETY)
             self.case_log.add_message(session, case, "system", notice["text"])

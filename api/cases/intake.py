@@ -56,11 +56,13 @@ def screen_marker(inbound: InboundMessage) -> dict[str, Any] | None:
 
 
 def screen_inbound(session: Session, inbound: InboundMessage, text: str | None,
-                   context: Any) -> dict[str, Any] | None:
+                   context: Any, *, learned: bool = False) -> dict[str, Any] | None:
     """Screen a freshly stored inbound message (call inside the webhook's transaction).
 
     `context` is the app context (api/context.py): its `case_log` and its `risk_lexicon` (loaded at
-    start-up); before they exist the screen does nothing.
+    start-up); before they exist the screen does nothing. With `learned` (Rasa is down), the rules'
+    reading is combined with the learned model's when the gateway has loaded it
+    (`context.learned_risk`, api/cases/learned_risk.py).
     Returns the screen marker when the screen opened or joined a case, else None. Never raises.
     """
     if inbound.kind not in SCREEN_KINDS or not text:
@@ -73,6 +75,9 @@ def screen_inbound(session: Session, inbound: InboundMessage, text: str | None,
     text = clip_inbound_text(text) or ""  # the stored text is cut the same way (api/messaging/inbound.py)
     try:
         reading = risk_engine.assess(text, None, 0.0, lexicon=lexicon)
+        learned_risk = getattr(context, "learned_risk", None) if learned else None
+        if learned_risk is not None:
+            reading = learned_risk.read(text, reading)
         if reading.level not in ACT_LEVELS:
             return None
         # Rolled back on failure, with the console events it queued for the commit.

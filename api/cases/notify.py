@@ -1,6 +1,8 @@
 """Delivers the notification outbox to the on-call Telegram group and runs the escalation timer.
 
-Texts carry level, category, channel, a short excerpt and a console link: never a user id.
+Texts carry level, category, channel and a console link: never a user id, and none of the child's
+words unless TELEGRAM_ALERT_EXCERPT is true (Telegram's servers are a third party abroad; the
+counselor reads the message in the console, behind its sign-in and audit log).
 """
 from __future__ import annotations
 
@@ -14,9 +16,12 @@ from sqlalchemy import CursorResult, and_, or_, select, update
 from api.auth.models import CASE_ROLES
 from api.cases.events import EventBroker
 from api.cases.models import Case, CaseStatus, Notification, NotificationStatus
+from api.cases.routing import Alert, escalate_routes, holds_back_reminders, route_new_case
 from api.cases.service import case_summary, queue_notification
 from api.db.base import utcnow
 from api.db.gate import WriteGate
+from api.db.outbox import claim_due
+from api.labels import CHANNELS, category_label
 from api.messaging.risk import RiskLevel
 from api.metrics import GatewayMetrics
 from api.security.crypto import Crypto
@@ -28,29 +33,33 @@ log = logging.getLogger(__name__)
 LEVEL_LABELS: dict[str, str] = {
     RiskLevel.CONCERN: "Cần theo dõi", RiskLevel.HIGH: "NGHIÊM TRỌNG", RiskLevel.IMMINENT: "KHẨN CẤP",
 }
+# Vietnamese names of the case categories a group alert shows (same wording as the consoles).
 KIND_TITLES = {
     "new_case": "🔔 Ca mới cần tư vấn viên",
     "level_up": "⬆️ Mức rủi ro của ca tăng",
     "reminder": "⏰ Chưa ai nhận ca",
     "supervisor_alert": "🚨 Báo giám sát: ca chưa có người nhận",
     "accepted": "✅ Ca đã có tư vấn viên nhận",
+    "referral_overdue": "📅 Chuyển tuyến quá hạn theo dõi",
 }
 _MAX_ATTEMPTS = 10
 _SEND_LEASE_SECONDS = 60
 
 
-def notification_text(note: Notification, crypto: Crypto, console_url: str, waiting_minutes: int | None) -> str:
+def notification_text(note: Notification, crypto: Crypto, console_url: str, waiting_minutes: int | None,
+                      *, with_excerpt: bool = False) -> str:
     payload = note.payload or {}
     level = str(payload.get("level") or "")
+    category = str(payload.get("category") or "")
     lines = [
         f"{KIND_TITLES.get(note.kind, 'Thông báo ca')} #{note.case_id}",
         f"Mức: {LEVEL_LABELS.get(level, level)}",
-        f"Chủ đề: {payload.get('category') or 'chưa rõ'}",
-        f"Kênh: {payload.get('channel') or '?'}",
+        f"Chủ đề: {category_label(category)}",
+        f"Kênh: {CHANNELS.get(payload.get('channel') or '', payload.get('channel') or '?')}",
     ]
     if waiting_minutes is not None:
         lines.append(f"Đã chờ: {waiting_minutes} phút")
-    if payload.get("excerpt_encrypted"):
+    if with_excerpt and payload.get("excerpt_encrypted"):
         lines.append(f"Trích: “{crypto.decrypt(payload['excerpt_encrypted'])}”")
     lines.append(f"Mở bảng điều khiển: {console_url}#case-{note.case_id}")
     return "\n".join(lines)
@@ -96,6 +105,7 @@ class CaseNotifier:
         await self.http.aclose()
 
     async def _round(self) -> None:
+        await self.route_alerts()
         await self.check_overdue()
         await self.send_due()
 
@@ -114,50 +124,65 @@ class CaseNotifier:
         due_condition = and_(Notification.status == NotificationStatus.PENDING,
                              or_(Notification.next_attempt_at.is_(None), Notification.next_attempt_at <= now))
         async with self.gate.transaction() as session:
-            due_ids = list(session.scalars(select(Notification.id).where(due_condition)
-                                           .order_by(Notification.id).limit(20)))
-            jobs: list[tuple[int, str, str, str]] = []  # id, target, text, kind
-            for note_id in due_ids:
-                # Claim with a lease: another gateway process skips it; a crash retries it later.
-                claimed: CursorResult[Any] = session.execute(  # type: ignore[assignment]
-                    update(Notification).where(Notification.id == note_id, due_condition)
-                    .values(next_attempt_at=now + timedelta(seconds=_SEND_LEASE_SECONDS))
-                    .execution_options(synchronize_session=False))
-                if claimed.rowcount != 1:
-                    continue
-                note = session.get(Notification, note_id)
-                assert note is not None
+            jobs: list[tuple[int, list[str], str, str]] = []  # id, chats, text, kind
+            alerts: list[Alert] = []
+            # Claimed with a lease: another gateway process skips them; a crash retries them later.
+            lease = {Notification.next_attempt_at: now + timedelta(seconds=_SEND_LEASE_SECONDS)}
+            for note in claim_due(session, Notification, due_condition, lease=lease, limit=20):
                 case = session.get(Case, note.case_id)
                 waited = None
                 if note.kind in ("reminder", "supervisor_alert") and case and case.waiting_since:
                     waited = int((now - _aware(case.waiting_since)).total_seconds() // 60)
-                jobs.append((note.id, note.target, notification_text(note, self.crypto, self.console_url, waited),
-                             note.kind))
+                chats = [self._chat_for(note.target)]
+                if note.kind == "new_case" and note.target == "telegram_group" and case is not None:
+                    chats, routed = route_new_case(session, self.settings, case, now, chats[0])  # on call first
+                    alerts.extend(routed)
+                text = notification_text(note, self.crypto, self.console_url, waited,
+                                         with_excerpt=self.settings.telegram_alert_excerpt)
+                jobs.append((note.id, chats, text, note.kind))
+        self._publish(alerts)
         sent = 0
-        for note_id, target, text, kind in jobs:
-            error = await self._deliver(target, text)
+        for note_id, chats, text, kind in jobs:
+            error = await self._deliver_all(chats, text)
             async with self.gate.transaction() as session:
-                note = session.get(Notification, note_id)
-                if note is None:
+                outgoing = session.get(Notification, note_id)
+                if outgoing is None:
                     continue
-                note.attempts += 1
+                outgoing.attempts += 1
                 if error is None:
-                    note.status, note.sent_at, note.last_error = "sent", utcnow(), None
+                    outgoing.status, outgoing.sent_at, outgoing.last_error = "sent", utcnow(), None
                     sent += 1
                     self.metrics.notifications_sent.labels(kind).inc()
                 elif error == "disabled":
-                    note.status, note.last_error = "skipped", "telegram group not configured"
-                elif note.attempts >= _MAX_ATTEMPTS:
-                    note.status, note.last_error = "failed", error[:300]
+                    outgoing.status, outgoing.last_error = "skipped", "telegram group not configured"
+                elif outgoing.attempts >= _MAX_ATTEMPTS:
+                    outgoing.status, outgoing.last_error = "failed", error[:300]
                     self.metrics.notifications_failed.labels(kind).inc()
                 else:
-                    note.last_error = error[:300]
-                    note.next_attempt_at = utcnow() + timedelta(seconds=min(300, 2 ** note.attempts))
+                    outgoing.last_error = error[:300]
+                    outgoing.next_attempt_at = utcnow() + timedelta(seconds=min(300, 2 ** outgoing.attempts))
         return sent
 
-    async def _deliver(self, target: str, text: str) -> str | None:
+    def _publish(self, alerts: list[Alert]) -> None:
+        for alert in alerts:
+            self.broker.publish(alert.payload, alert.roles)
+
+    async def route_alerts(self) -> int:
+        """Routed new cases nobody accepted: on to the supervisors, then to everyone (routing.py)."""
+        async with self.gate.transaction() as session:
+            alerts = escalate_routes(session, self.settings, self.crypto, utcnow())
+        self._publish(alerts)
+        if alerts:
+            self.wake()
+        return len(alerts)
+
+    async def _deliver_all(self, chats: list[str], text: str) -> str | None:
+        """Every chat gets the alert; the first error (if any) decides the retry."""
+        errors = [error for chat in dict.fromkeys(chats) if (error := await self._deliver(chat, text))]
+        return errors[0] if errors else None
+
+    async def _deliver(self, chat_id: str, text: str) -> str | None:
         token = self.settings.telegram_bot_token.get_secret_value()
-        chat_id = self._chat_for(target)
         if not token or not chat_id:
             return "disabled"
         url = f"{self.settings.telegram_api_base_url.rstrip('/')}/bot{token}/sendMessage"
@@ -181,7 +206,7 @@ class CaseNotifier:
                     continue
                 limit = timedelta(minutes=escalation_minutes(self.settings, case.level))
                 since = _aware(case.last_reminder_at or case.waiting_since)
-                if now - since < limit:
+                if now - since < limit or holds_back_reminders(session, case):
                     continue
                 alert_supervisors = case.supervisor_alerted_at is None
                 # Only one gateway process wins this reminder (optimistic on the reminder count).

@@ -1,9 +1,15 @@
-"""Whether counselors are on duty now (OFFICE_HOURS like "07:30-21:30" or "21:00-07:00,12:00-13:00")."""
+"""Whether counselors are on duty now: the on-call roster when there is one (roster.py), else
+OFFICE_HOURS like "07:30-21:30" or "21:00-07:00,12:00-13:00"."""
 from __future__ import annotations
 
 import logging
 from datetime import datetime, time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy.orm import Session
+
+from api.cases.roster import on_call_user_ids, roster_configured
+from api.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -47,3 +53,14 @@ def _within(spec: str, tz_name: str, now: datetime) -> bool:
         elif local >= start or local < end:  # overnight range
             return True
     return False
+
+
+def on_duty_now(session: Session, settings: Settings, now: datetime) -> bool:
+    """Someone is on duty: with a roster, someone is on call now; without one, office hours."""
+    if roster_configured(session):
+        try:
+            return bool(on_call_user_ids(session, settings.timezone, now))
+        except (KeyError, ZoneInfoNotFoundError):
+            log.warning("TIMEZONE is malformed; treating the time as out of hours")
+            return False
+    return within_office_hours(settings.office_hours, settings.timezone, now)

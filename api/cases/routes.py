@@ -7,24 +7,25 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field, field_validator
-from sqlalchemy import case as sql_case
 from sqlalchemy import select
 
 from api.auth.audit import audit
 from api.auth.models import User
 from api.cases.events import EventBroker, format_sse
+from api.cases.glimpses import earlier_messages
 from api.cases.handoff import CaseActionError, HandoffService, previous_cases, reply_delivery
-from api.cases.models import CASE_STATUSES, OUTCOMES, Case, CaseMessage, CaseNote
+from api.cases.models import OUTCOMES, Case, CaseMessage, CaseNote
+from api.cases.routing import user_role_token
 from api.cases.service import _aware, _iso, case_summary
 from api.context import app_context
 from api.db.base import utcnow
 from api.db.session import Database
 from api.deps import ERROR_RESPONSES, CaseWorker, DbSession, RowId, get_database, mark_seen, user_from_token
+from api.labels import shown_text, signal_label
 from api.messaging.models import Conversation
-from api.messaging.risk import LEVELS as RISK_LEVELS
 from api.security.json_body import GuardedJsonRoute
 
 log = logging.getLogger(__name__)
@@ -65,26 +66,19 @@ class HandbackBody(BaseModel):
 
 
 class CloseBody(BaseModel):
-    outcome: str
+    outcome: str = Field(default="", validate_default=True)
     note: str = Field(default="", max_length=MAX_TEXT)
+    # Required (api/cases/closing.py) when a supervisor closes a waiting high or imminent case nobody accepted.
+    reason: str = Field(default="", max_length=MAX_TEXT)
 
     @field_validator("outcome")
     @classmethod
     def _known(cls, value: str) -> str:
+        if not value:
+            raise ValueError("hãy chọn kết quả của ca trước khi đóng / choose an outcome")
         if value not in OUTCOMES:
             raise ValueError(f"outcome phải là một trong {', '.join(OUTCOMES)}")
         return value
-
-
-def _split(value: str | None, allowed: tuple[str, ...], name: str) -> list[str]:
-    if not value:
-        return []
-    items = [v.strip() for v in value.split(",") if v.strip()]
-    unknown = [v for v in items if v not in allowed]
-    if unknown:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
-                            detail=f"{name} không hợp lệ: {', '.join(unknown)}")
-    return items
 
 
 async def _run(action: Any) -> Any:
@@ -92,26 +86,6 @@ async def _run(action: Any) -> Any:
         return await action
     except CaseActionError as exc:
         raise HTTPException(exc.status_code, detail=exc.detail) from None
-
-
-@router.get("/cases")
-def list_cases(user: CaseWorker, session: DbSession,
-               status_filter: Annotated[str | None, Query(alias="status")] = None,
-               level: str | None = None) -> list[dict[str, Any]]:
-    """Queue order: risk first, then the longest waiting. Default: every case not closed."""
-    statuses = _split(status_filter, CASE_STATUSES, "status") or ["open", "waiting", "active"]
-    levels = _split(level, RISK_LEVELS, "level")
-    query = select(Case).where(Case.status.in_(statuses))
-    if levels:
-        query = query.where(Case.level.in_(levels))
-    status_order = sql_case({"waiting": 0, "active": 1, "open": 2}, value=Case.status, else_=3)
-    query = query.order_by(Case.level_rank.desc(), status_order,
-                           Case.waiting_since.asc().nulls_last(), Case.opened_at.asc()).limit(500)
-    now = utcnow()
-    cases = [case_summary(c, now) for c in session.scalars(query)]
-    audit(session, user, "case.list", "", {"status": statuses, "level": levels, "count": len(cases)})
-    session.commit()
-    return cases
 
 
 @router.get("/cases/{case_id}")
@@ -130,12 +104,15 @@ def get_case(case_id: RowId, user: CaseWorker, session: DbSession, request: Requ
     notes = session.scalars(select(CaseNote).where(CaseNote.case_id == case.id).order_by(CaseNote.id))
     body.update({
         "signals": case.signals,
+        "signal_labels": [signal_label(s) for s in case.signals],
+        "earlier_messages": earlier_messages(session, crypto, case),
         "outcome": case.outcome,
         "accepted_at": _iso(case.accepted_at),
         "closed_at": _iso(case.closed_at),
         "assigned_to": names.get(case.assigned_user_id) if case.assigned_user_id else None,
         "conversation_state": conversation.state if conversation else None,
-        "messages": [{"id": m.id, "author": m.author, "text": crypto.decrypt(m.text_encrypted),
+        "messages": [{"id": m.id, "author": m.author, "text": (text := crypto.decrypt(m.text_encrypted)),
+                      "shown": shown_text(text) if m.author == "child" else text,
                       "risk_level": m.risk_level, "signals": m.signals, "at": _iso(m.created_at),
                       "by": names.get(m.user_id) if m.user_id else None,
                       "delivery": delivery.get(m.id) if m.author == "counselor" else None} for m in messages],
@@ -188,7 +165,7 @@ async def hand_back(case_id: RowId, body: HandbackBody, user: CaseWorker, handof
 
 @router.post("/cases/{case_id}/close")
 async def close_case(case_id: RowId, body: CloseBody, user: CaseWorker, handoff: Handoff) -> dict[str, Any]:
-    case = await _run(handoff.close(case_id, user, body.outcome, body.note.strip()))
+    case = await _run(handoff.close(case_id, user, body.outcome, body.note.strip(), body.reason))
     return case_summary(case)
 
 
@@ -199,7 +176,7 @@ async def case_events(user: CaseWorker, request: Request, session: DbSession,
     broker = get_broker(request)
     audit(session, user, "events.subscribe", "", {})
     session.commit()
-    roles = frozenset({user.role})
+    roles = frozenset({user.role, user_role_token(user.id)})  # alerts for this person only, too
 
     token = request.headers.get("authorization", "").partition(" ")[2]
     context = app_context(request.app)

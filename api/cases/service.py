@@ -9,13 +9,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api.auth.models import CASE_ROLES, User
 from api.cases.events import EventBroker, publish_after_commit
 from api.cases.models import Case, CaseMessage, CaseStatus, Notification, NotificationStatus
-from api.cases.office_hours import within_office_hours
+from api.cases.office_hours import on_duty_now
 from api.db.base import utcnow
 from api.messaging.models import Conversation, ConversationState
 from api.messaging.risk import Risk, RiskLevel, risk_rank
@@ -29,8 +29,13 @@ CASE_EVENT_ROLES = frozenset(CASE_ROLES)
 # Staff who can take a case; presence of any of them (and office hours) decides the handoff text.
 RESPONDER_ROLES = ("counselor", "supervisor")
 
-# After the bot's reply has said a counselor was told: only whether one is on duty now, never "ngay"
-# (docs/content.md). Responses of the content system; these are their defaults.
+# After the bot's reply has said a counselor was told: whether one is free now ("ngay" only then),
+# on duty but busy, or off duty (docs/content.md). Responses of the content system; these are their defaults.
+HANDOFF_FREE = UserText(
+    "utter_handoff_free",
+    "Có tư vấn viên đang rảnh và đã được báo, họ sẽ vào trò chuyện với bạn ngay. "
+    "Nếu bạn đang gặp nguy hiểm, đừng chờ: gọi 113 hoặc 111.",
+)
 HANDOFF_WAITING = UserText(
     "utter_handoff_waiting",
     "Lúc này có tư vấn viên đang trực, họ sẽ vào trò chuyện với bạn sớm nhất có thể. "
@@ -64,10 +69,28 @@ def responders_online(session: Session, settings: Settings, now: datetime) -> in
     return sum(1 for user in users if user.is_online(now, settings.counselor_online_seconds))
 
 
+def responders_free(session: Session, settings: Settings, now: datetime) -> int:
+    """Online responders holding fewer active cases than COUNSELOR_MAX_ACTIVE_CASES."""
+    users = session.scalars(select(User).where(User.active.is_(True), User.role.in_(RESPONDER_ROLES),
+                                               User.last_seen_at.is_not(None)))
+    online = [user.id for user in users if user.is_online(now, settings.counselor_online_seconds)]
+    if not online:
+        return 0
+    held: dict[int | None, int] = {user_id: count for user_id, count in session.execute(
+        select(Case.assigned_user_id, func.count()).where(Case.status == CaseStatus.ACTIVE,
+                                                          Case.assigned_user_id.in_(online))
+        .group_by(Case.assigned_user_id))}
+    return sum(1 for user_id in online if held.get(user_id, 0) < settings.counselor_max_active_cases)
+
+
 def handoff_text(session: Session, settings: Settings, now: datetime) -> UserText:
-    """Honest: promise a counselor 'right away' only when one is online and on duty."""
-    on_duty = within_office_hours(settings.office_hours, settings.timezone, now)
-    if on_duty and responders_online(session, settings, now) > 0:
+    """Honest: "right away" only when a counselor is on duty, online and not at capacity; on duty
+    but all busy, the wait; nobody online or off duty, the wait and 111."""
+    if not on_duty_now(session, settings, now):  # the on-call roster, or office hours without one
+        return HANDOFF_OFFLINE
+    if responders_free(session, settings, now) > 0:
+        return HANDOFF_FREE
+    if responders_online(session, settings, now) > 0:
         return HANDOFF_WAITING
     return HANDOFF_OFFLINE
 
@@ -196,12 +219,13 @@ class CaseLog:
             change.escalated = True
             if conversation.state == ConversationState.BOT:
                 conversation.state = ConversationState.WAITING
+        excerpt_text = text if self.settings.telegram_alert_excerpt else None  # no excerpt stored unless sent
         if opened or change.escalated:
             kind = "new_case" if case.status == CaseStatus.WAITING else None
             if kind:
-                queue_notification(session, case, kind, self.crypto, text)
+                queue_notification(session, case, kind, self.crypto, excerpt_text)
         elif change.level_raised and case.status in (CaseStatus.WAITING, CaseStatus.ACTIVE):
-            queue_notification(session, case, "level_up", self.crypto, text)
+            queue_notification(session, case, "level_up", self.crypto, excerpt_text)
         publish_after_commit(session, self.broker, {
             "type": "case_opened" if opened else "case_updated",
             "escalated": change.escalated, "level_raised": change.level_raised,

@@ -16,4 +16,8 @@ SECURITY_HEADERS = {
 }
 
 router = ui_router("/console", STATIC_DIR, assets_path="/console/assets",
-                   assets={"console.js": JAVASCRIPT, "console.css": CSS}, page_headers=SECURITY_HEADERS)
+                   assets={"console.js": JAVASCRIPT, "console.css": CSS, "casework.js": JAVASCRIPT,
+                           "casework.css": CSS, "casework-print.css": CSS, "casework-admin.js": JAVASCRIPT,
+                           "casework-admin.css": CSS, "privacy.js": JAVASCRIPT, "privacy.css": CSS,
+                           "event-stream.js": JAVASCRIPT},
+                 page_headers=SECURITY_HEADERS)

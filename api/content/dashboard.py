@@ -12,10 +12,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from api.cases.feedback import ANSWER_LABELS, answer_counts
 from api.cases.models import Case, CaseMessage
 from api.content.broadcasts import progress
 from api.content.models import Broadcast, MessageStat
 from api.messaging.models import InboundMessage
+from api.security import suppression
 
 
 def _aware(moment: datetime) -> datetime:
@@ -87,7 +89,16 @@ def figures(session: Session, *, days: int, zone: str, today: date | None = None
             if first_reply_minutes else None,
         },
         "broadcasts": broadcasts,
+        "feedback": feedback_answers(session, since, datetime.combine(today + timedelta(days=1), datetime.min.time(),
+                                                                      tz).astimezone(UTC)),
     }
+
+
+def feedback_answers(session: Session, since: datetime, until: datetime) -> list[dict[str, Any]]:
+    """The after-chat answers to the questions asked in the period, by answer; 1 to 4 shown as "<5"."""
+    _, answers = answer_counts(session, since, until)
+    return [{"answer": code, "label": ANSWER_LABELS[code], "count": suppression.count(n)}
+            for code, n in answers.items()]
 
 
 def to_csv(data: dict[str, Any]) -> str:
@@ -106,6 +117,8 @@ def to_csv(data: dict[str, Any]) -> str:
         writer.writerow(["disclosures", row["level"], row["category"], row["cases"]])
     for key in ("cases_answered", "median", "p90"):
         writer.writerow(["first_reply_minutes", key, "", data["first_reply_minutes"][key]])
+    for row in data["feedback"]:
+        writer.writerow(["feedback", row["answer"], row["label"], row["count"]])
     for row in data["broadcasts"]:
         for key in ("total", "sent", "queued", "failed", "skipped"):
             writer.writerow(["broadcast", row["title"], key, row[key]])

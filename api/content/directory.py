@@ -16,15 +16,33 @@ from sqlalchemy.orm import Session
 from api.content.models import DIRECTORY_KINDS, DirectoryEntry
 from api.content.places import fold_place_name as fold
 from api.content.places import load_units
+from api.messaging.texts import UserText
 
 # Only the national numbers ship with the product: local entries come from the staff who know them.
 NATIONAL_ENTRIES: tuple[dict[str, str], ...] = (
     {"name": "Tổng đài quốc gia bảo vệ trẻ em", "kind": "child_protection_officer", "phone": "111",
-     "hours": "24/7, miễn phí"},
-    {"name": "Công an (khẩn cấp)", "kind": "police", "phone": "113", "hours": "24/7"},
-    {"name": "Cấp cứu y tế", "kind": "health", "phone": "115", "hours": "24/7"},
+     "hours": "cả ngày lẫn đêm, miễn phí"},
+    {"name": "Công an (khẩn cấp)", "kind": "police", "phone": "113", "hours": "cả ngày lẫn đêm"},
+    {"name": "Cấp cứu y tế", "kind": "health", "phone": "115", "hours": "cả ngày lẫn đêm"},
 )
+# Around the local help list (edited in the content console); the entries come from the directory.
+HELP_LIST_INTRO = UserText("utter_help_list_intro", "Đây là những nơi có thể giúp bạn:")
+HELP_LIST_OUTRO = UserText("utter_help_list_outro",
+                           "Nếu bạn đang gặp nguy hiểm, hãy gọi ngay 113, hoặc 111 (miễn phí, cả ngày lẫn đêm).")
 CSV_FIELDS = ("name", "kind", "province", "commune", "phone", "hours")
+# Spreadsheets are made and read in Vietnamese: the export writes these headers, the import reads
+# them (folded, so with or without diacritics) as well as the English codes above.
+CSV_HEADERS_VI = {"name": "Tên", "kind": "Loại", "province": "Tỉnh/thành", "commune": "Xã/phường",
+                  "phone": "Điện thoại", "hours": "Giờ làm việc"}
+_HEADER_ALIASES = {
+    "name": ("ten", "ten noi", "ten don vi", "ten co quan"),
+    "kind": ("loai", "loai hinh", "loai noi"),
+    "province": ("tinh thanh", "tinh", "thanh pho", "tinh thanh pho"),
+    "commune": ("xa phuong", "xa", "phuong", "xa phuong dac khu"),
+    "phone": ("dien thoai", "so dien thoai", "sdt"),
+    "hours": ("gio", "gio lam viec", "thoi gian"),
+    "district": ("huyen", "quan huyen", "quan"),
+}
 KIND_LABELS = {
     "child_protection_officer": "cán bộ bảo vệ trẻ em",
     "police": "công an",
@@ -87,7 +105,8 @@ def validate_entry(data: dict[str, Any], line: int | None = None) -> dict[str, s
         raise DirectoryError(f"Cần có tên và số điện thoại{where}. / Name and phone are required{where}.")
     if values["kind"] not in DIRECTORY_KINDS:
         raise DirectoryError(f"Loại \"{values['kind']}\" không hợp lệ{where}; dùng một trong: "
-                             f"{', '.join(DIRECTORY_KINDS)}. / Unknown kind{where}.")
+                             f"{', '.join(KIND_LABELS[k].capitalize() for k in DIRECTORY_KINDS)}. / "
+                             f"Unknown kind{where}.")
     if not re.fullmatch(r"[0-9 +().\-]{3,40}", values["phone"]):
         raise DirectoryError(f"Số điện thoại không hợp lệ{where}. / Invalid phone number{where}.")
     if not values["province"]:
@@ -101,6 +120,46 @@ def add_entry(session: Session, values: dict[str, str]) -> DirectoryEntry:
     entry.place_key = place_key(entry)
     session.add(entry)
     return entry
+
+
+def entry_key(values: dict[str, Any] | DirectoryEntry) -> str:
+    """What makes two rows the same place of help: its name and its place (province, commune), folded.
+
+    The phone and the hours are what staff correct, so a row with a new number updates the entry."""
+    get = values.get if isinstance(values, dict) else lambda field: getattr(values, field)
+    return "|".join(fold(str(get(field) or "")) for field in ("name", "province", "commune"))
+
+
+def local_entries_by_key(session: Session) -> dict[str, DirectoryEntry]:
+    entries = session.scalars(select(DirectoryEntry).where(DirectoryEntry.national.is_(False))
+                              .order_by(DirectoryEntry.id))
+    return {entry_key(e): e for e in entries}
+
+
+def update_entry(entry: DirectoryEntry, values: dict[str, str]) -> bool:
+    """Write the checked values over an entry; False when nothing changed."""
+    changed = any(str(getattr(entry, field) or "") != values[field] for field in CSV_FIELDS) or bool(entry.district)
+    for field in CSV_FIELDS:
+        setattr(entry, field, values[field])
+    entry.district = ""  # the row names today's commune: a stored district is out of date
+    entry.place_key = place_key(entry)
+    return changed
+
+
+def import_rows(session: Session, rows: list[dict[str, str]]) -> dict[str, int]:
+    """Add new entries and update the ones already there (same name and place): importing the same
+    file twice changes nothing."""
+    existing = local_entries_by_key(session)
+    counts = {"added": 0, "updated": 0, "unchanged": 0}
+    for values in rows:
+        key = entry_key(values)
+        entry = existing.get(key)
+        if entry is None:
+            existing[key] = add_entry(session, values)
+            counts["added"] += 1
+        else:
+            counts["updated" if update_entry(entry, values) else "unchanged"] += 1
+    return counts
 
 
 def seed_national(session: Session) -> int:
@@ -173,13 +232,15 @@ def local_help(session: Session, text: str) -> list[DirectoryEntry] | None:
         _contains_phrase(folded, key) for key in (units.commune_key(e.commune or ""), fold(e.district or "")) if key))
 
 
-def help_reply(entries: list[DirectoryEntry]) -> dict[str, Any]:
-    lines = ["Đây là những nơi có thể giúp bạn:"]
+def help_reply(entries: list[DirectoryEntry], intro: str = HELP_LIST_INTRO.default,
+               outro: str = HELP_LIST_OUTRO.default) -> dict[str, Any]:
+    """The local help list: the intro line, one line per entry, the outro with the emergency numbers."""
+    lines = [intro]
     for entry in entries:
         place = ", ".join(p for p in (entry.commune, entry.province) if p)
         hours = f" ({entry.hours})" if entry.hours else ""
         lines.append(f"• {entry.name}{' – ' + place if place else ''}: {entry.phone}{hours}")
-    lines.append("Nếu bạn đang gặp nguy hiểm, hãy gọi ngay 113, hoặc 111 (miễn phí, cả ngày lẫn đêm).")
+    lines.append(outro)
     return {"text": "\n".join(lines)}
 
 
@@ -189,23 +250,59 @@ def entry_out(entry: DirectoryEntry) -> dict[str, Any]:
 
 
 def export_csv(entries: list[DirectoryEntry]) -> str:
+    """Vietnamese headers and kind names, with a byte order mark so that Excel reads the accents."""
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=CSV_FIELDS)
-    writer.writeheader()
+    writer = csv.writer(buffer)
+    writer.writerow([CSV_HEADERS_VI[field] for field in CSV_FIELDS])
     for entry in entries:
-        writer.writerow({field: getattr(entry, field) for field in CSV_FIELDS})
-    return buffer.getvalue()
+        row = {field: str(getattr(entry, field) or "") for field in CSV_FIELDS}
+        row["kind"] = KIND_LABELS.get(row["kind"], row["kind"]).capitalize()
+        writer.writerow([row[field] for field in CSV_FIELDS])
+    return "\ufeff" + buffer.getvalue()
+
+
+def _column(header: str) -> str:
+    """The field a column header names: an English code or a Vietnamese header, with or without accents."""
+    folded = fold(header)
+    if header.strip() in CSV_FIELDS or header.strip() == "district":
+        return header.strip()
+    return next((field for field, aliases in _HEADER_ALIASES.items() if folded in aliases), header.strip())
+
+
+def kind_code(value: str) -> str:
+    """A kind given as its code or its Vietnamese name ("Công an", "cong an") → the code."""
+    if value in DIRECTORY_KINDS:
+        return value
+    folded = fold(value)
+    return next((code for code, label in KIND_LABELS.items() if fold(label) == folded), value)
 
 
 def parse_csv(content: str) -> list[dict[str, str]]:
     """All rows checked before any is stored: one bad row rejects the file with its line number."""
-    reader = csv.DictReader(io.StringIO(content.lstrip("\ufeff")))
-    missing = [f for f in ("name", "kind", "province", "phone") if f not in (reader.fieldnames or [])]
+    sample = content.lstrip("\ufeff")
+    reader = csv.reader(io.StringIO(sample), dialect=_dialect(sample))
+    header = [_column(h) for h in next(reader, [])]
+    missing = [f for f in ("name", "kind", "province", "phone") if f not in header]
     if missing:
-        raise DirectoryError(f"Thiếu cột: {', '.join(missing)}. / Missing columns: {', '.join(missing)}.")
+        names = ", ".join(f"{CSV_HEADERS_VI[f]} ({f})" for f in missing)
+        raise DirectoryError(f"Thiếu cột: {names}. / Missing columns: {', '.join(missing)}.")
     rows = []
-    for line, row in enumerate(reader, start=2):
+    for line, cells in enumerate(reader, start=2):
+        if not any(cell.strip() for cell in cells):
+            continue
+        row = dict(zip(header, cells, strict=False))
         if row.get("phone", "").strip() in {e["phone"] for e in NATIONAL_ENTRIES} and not row.get("province"):
             continue  # the national numbers are built in
+        row["kind"] = kind_code(str(row.get("kind") or "").strip())
         rows.append(validate_entry(row, line))
     return rows
+
+
+def _dialect(sample: str) -> type[csv.Dialect]:
+    """Excel set to Vietnamese saves with ";" between cells: accept it as well as ","."""
+    first = sample.split("\n", 1)[0]
+    return csv.excel if first.count(",") >= first.count(";") else _Semicolon
+
+
+class _Semicolon(csv.excel):
+    delimiter = ";"

@@ -10,39 +10,39 @@ from sqlalchemy.orm import Session
 
 from api.content import directory, inbox, quizzes
 from api.content.models import MessageStat
-from api.content.responses import render_nlg
-from api.content.subscriptions import SUBSCRIBED_TEXT, UNSUBSCRIBED_TEXT, command_of, set_subscription
+from api.content.quizzes import QuizVoice
+from api.content.subscriptions import SUBSCRIBED, UNSUBSCRIBED, command_of, set_subscription
 from api.db.base import utcnow
 from api.messaging.models import Conversation, ConversationState, InboundMessage
 from api.messaging.outbox import enqueue
 from api.messaging.pipeline import ConversationHooks
 from api.messaging.risk import RiskLevel
+from api.messaging.texts import UserTexts
 from api.security.crypto import Crypto
 
 
 class ContentHooks(ConversationHooks):
-    def __init__(self, crypto: Crypto, timezone: str = "Asia/Ho_Chi_Minh") -> None:
+    def __init__(self, crypto: Crypto, timezone: str = "Asia/Ho_Chi_Minh", texts: UserTexts | None = None) -> None:
         self.crypto = crypto
         self.zone = ZoneInfo(timezone)
+        self.texts = texts or UserTexts()
 
     async def before_rasa(self, session: Session, conversation: Conversation, inbound: InboundMessage,
                           text: str) -> list[dict[str, Any]] | None:
         if conversation.state != ConversationState.BOT:
             return None  # a counselor (or the wait for one) comes first
         # A running quiz sees the message first, so "dừng" stops the quiz, not the subscription.
-        replies = quizzes.answer(session, conversation, text)
+        voice = QuizVoice(session, self.texts, conversation.channel)
+        replies = quizzes.answer(voice, conversation, text)
         if replies is not None:
             return replies
         command = command_of(text)
         if command is not None:
             subscribed = command == "subscribe"
             set_subscription(session, conversation, subscribed)
-            # Staff can edit the confirmations like any response; these texts are the safety net.
-            name, default = (("utter_subscribed", SUBSCRIBED_TEXT) if subscribed
-                             else ("utter_unsubscribed", UNSUBSCRIBED_TEXT))
-            live = render_nlg(session, name, {}, {}, conversation.channel)
-            return [live if live and live.get("text") else {"text": default}]
-        return quizzes.start_requested(session, conversation, text)
+            confirmation = SUBSCRIBED if subscribed else UNSUBSCRIBED
+            return [self.texts.render(session, confirmation, conversation.channel)]
+        return quizzes.start_requested(voice, conversation, text)
 
     async def after_user_message(self, session: Session, conversation: Conversation, inbound: InboundMessage,
                                  risk: Any) -> None:
@@ -73,5 +73,8 @@ class ContentHooks(ConversationHooks):
         text = self.crypto.decrypt(inbound.text_encrypted)
         entries = directory.local_help(session, text)
         if entries:
-            enqueue(session, conversation, [directory.help_reply(entries)], "bot",
+            channel = conversation.channel
+            reply = directory.help_reply(entries, self.texts.text(session, directory.HELP_LIST_INTRO, channel),
+                                         self.texts.text(session, directory.HELP_LIST_OUTRO, channel))
+            enqueue(session, conversation, [reply], "bot",
                     idempotency_prefix=f"directory:{inbound.id}", crypto=self.crypto)

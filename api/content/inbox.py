@@ -1,4 +1,10 @@
-"""The inbox of unanswered questions and its export to reviewable NLU training data."""
+"""The inbox of unanswered questions and its export to reviewable NLU training data.
+
+Campaign staff are not counsellors: a message read at concern or above never enters the inbox (and
+rows stored before that rule are never listed), and every text they see or export has its contact
+details replaced by placeholders (api/security/scrub.py). Exports go to INBOX_EXPORT_DIR, outside
+the source tree (docs/privacy-access.md).
+"""
 from __future__ import annotations
 
 import difflib
@@ -12,10 +18,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.content.models import InboxItem, InboxStatus
+from api.content.topics import certainty_word, risk_level_label, topic_label
 from api.db.base import utcnow
 from api.messaging.models import Conversation, InboundMessage
 from api.messaging.risk import RiskLevel
 from api.security.crypto import Crypto
+from api.security.scrub import scrub_contact_details
 
 LOW_CONFIDENCE = 0.5
 _TOPIC_RE = re.compile(r"^[a-z][a-z0-9_]{1,80}$")
@@ -35,8 +43,19 @@ def needs_review(risk: Any) -> bool:
     return confidence is not None and confidence < LOW_CONFIDENCE
 
 
+def shown_to_staff(risk_level: str | None) -> bool:
+    """Only messages read below concern reach campaign staff; disclosures stay with counsellors."""
+    return RiskLevel.of(risk_level).rank < RiskLevel.CONCERN.rank
+
+
+# Rows stored before the rule above may still hold concern+ messages: every query filters them out.
+VISIBLE = InboxItem.risk_level == RiskLevel.NONE
+
+
 def record(session: Session, conversation: Conversation, inbound: InboundMessage, risk: Any) -> InboxItem | None:
     if not needs_review(risk) or not inbound.text_encrypted:
+        return None
+    if not shown_to_staff(getattr(risk, "level", None)) or getattr(risk, "escalate", False):
         return None
     # The ciphertext is copied as it is: the text is never decrypted to be stored here.
     item = InboxItem(channel=conversation.channel, sender_id=conversation.sender_id,
@@ -47,12 +66,22 @@ def record(session: Session, conversation: Conversation, inbound: InboundMessage
 
 
 def item_out(item: InboxItem, crypto: Crypto) -> dict[str, Any]:
-    return {"id": item.id, "text": crypto.decrypt(item.text_encrypted), "channel": item.channel,
-            "risk_level": item.risk_level, "intent": item.intent,
-            "confidence": round(item.confidence, 3) if item.confidence is not None else None,
-            "status": item.status, "topic": item.topic, "proposed_answer": item.proposed_answer,
+    """One question as staff read it: the model's guess and the chosen topic by their names and the
+    certainty in a word, never the internal topic codes or the raw score; contact details scrubbed."""
+    guessed = item.intent and item.intent != "nlu_fallback"
+    return {"id": item.id, "text": staff_text(item, crypto), "channel": item.channel,
+            "risk_level": item.risk_level, "risk_label": risk_level_label(item.risk_level),
+            "guess": topic_label(item.intent) if guessed else None,
+            "certainty": certainty_word(item.confidence) if guessed else None,
+            "status": item.status, "topic_label": topic_label(item.topic) if item.topic else None,
+            "proposed_answer": item.proposed_answer,
             "reviewed_by": item.reviewed_by, "exported": item.exported_at is not None,
             "created_at": item.created_at.isoformat()}
+
+
+def staff_text(item: InboxItem, crypto: Crypto) -> str:
+    """The message as staff may see and export it: contact details replaced by placeholders."""
+    return scrub_contact_details(crypto.decrypt(item.text_encrypted))
 
 
 def known_topics(domain_path: Path) -> list[str]:
@@ -94,7 +123,7 @@ def review(item: InboxItem, action: str, reviewer: str, *, topic: str | None = N
 
 def accepted_unexported(session: Session) -> list[InboxItem]:
     return list(session.scalars(select(InboxItem).where(InboxItem.status.in_(("assigned", "proposed")),
-                                                        InboxItem.exported_at.is_(None))
+                                                        InboxItem.exported_at.is_(None), VISIBLE)
                                 .order_by(InboxItem.topic, InboxItem.id)))
 
 
@@ -117,7 +146,7 @@ def render_export(items: list[InboxItem], crypto: Crypto, existing: str = "") ->
             if match:
                 answers[match.group(1)] = match.group(2)
     for item in items:
-        text = " ".join(crypto.decrypt(item.text_encrypted).split())
+        text = " ".join(staff_text(item, crypto).split())
         examples = by_topic.setdefault(item.topic or "", [])
         if text not in examples:
             examples.append(text)
@@ -134,8 +163,29 @@ def render_export(items: list[InboxItem], crypto: Crypto, existing: str = "") ->
     return "\n".join(lines) + "\n"
 
 
-def export_path(nlu_dir: Path, day: date) -> Path:
-    return nlu_dir / f"inbox_{day.isoformat()}.yml"
+def export_path(export_dir: Path, day: date) -> Path:
+    return export_dir / f"inbox_{day.isoformat()}.yml"
+
+
+def export_dir(repo_root: Path, configured: Path, nlu_dir: Path) -> Path:
+    """The export folder, refused inside the repository's data/ or the NLU folder (exports hold
+    children's words: they never go into git, and the model trains on them only through the retrain,
+    which reads this folder)."""
+    folder = configured.resolve()
+    for forbidden in (repo_root.resolve() / "data", nlu_dir.resolve()):
+        if folder == forbidden or forbidden in folder.parents:
+            raise InboxError("INBOX_EXPORT_DIR không được nằm trong thư mục dữ liệu của mã nguồn. / "
+                             "INBOX_EXPORT_DIR must be outside the repository's data folder.")
+    return folder
+
+
+def prepare_export_dir(folder: Path) -> None:
+    """Create the folder, private to the gateway's user, with a .gitignore that keeps it out of git
+    even when it is configured inside a checkout."""
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    ignore = folder / ".gitignore"
+    if not ignore.exists():
+        ignore.write_text("*\n", encoding="utf-8")
 
 
 def export_diff(path: Path, new_text: str, repo_root: Path) -> str:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
@@ -12,11 +13,46 @@ from api.content.models import Quiz, QuizSession
 from api.content.subscriptions import normalise_command
 from api.db.base import utcnow
 from api.messaging.models import Conversation
+from api.messaging.texts import UserText, UserTexts
 
 START_WORDS = frozenset({"đố vui", "do vui", "/quiz", "quiz", "chơi đố vui", "choi do vui"})
 STOP_WORDS = frozenset({"dừng", "dừng lại", "/stop", "stop", "thôi", "dừng đố vui", "/quiz_stop"})
 _START_WITH_ID_RE = re.compile(r"^/quiz (\d+)$")
 _ANSWER_RE = re.compile(r"^/quiz_answer (\d+) (\d+) (\d+)$")
+
+
+# What the quiz says around the staff's questions; edited in the content console like any response.
+QUIZ_INTRO = UserText("utter_quiz_intro",
+                      "🎯 Đố vui: {title}. Có {count} câu, bạn chọn một đáp án nhé! (Nhắn \"dừng\" để dừng.)")
+QUIZ_QUESTION = UserText("utter_quiz_question", "❓ Câu {number}/{count}: {question}")
+QUIZ_CORRECT = UserText("utter_quiz_correct", "✅ Đúng rồi!")
+QUIZ_WRONG = UserText("utter_quiz_wrong", "Chưa đúng rồi. Đáp án đúng là: {answer}.")
+QUIZ_ALREADY_ANSWERED = UserText("utter_quiz_already_answered",
+                                 "Câu đó bạn đã trả lời rồi. Mình đang ở câu này nhé:")
+QUIZ_FINISHED = UserText(
+    "utter_quiz_finished",
+    "🎉 Bạn trả lời đúng {correct}/{count} câu. Cảm ơn bạn đã chơi! Nếu có chuyện gì làm bạn lo lắng, "
+    "hãy nhắn cho mình hoặc gọi 111 (miễn phí, cả ngày lẫn đêm).")
+QUIZ_STOPPED = UserText(
+    "utter_quiz_stopped",
+    "Mình dừng đố vui nhé. Muốn chơi lại, bạn nhắn \"đố vui\". "
+    "(Muốn ngừng nhận tin của chương trình, bạn nhắn \"huỷ đăng ký\".)")
+QUIZ_ENDED = UserText("utter_quiz_ended", "Đố vui này đã kết thúc rồi. Bạn nhắn \"đố vui\" để chơi bộ mới nhé.")
+QUIZ_NONE = UserText("utter_quiz_none", "Hiện chưa có đố vui nào. Bạn quay lại sau nhé!")
+
+
+@dataclass(frozen=True)
+class QuizVoice:
+    """The quiz's lines for one conversation, rendered from the live content."""
+    session: Session
+    texts: UserTexts
+    channel: str | None
+
+    def say(self, text: UserText, **values: Any) -> str:
+        return self.texts.text(self.session, text, self.channel, values)
+
+    def reply(self, text: UserText, **values: Any) -> dict[str, Any]:
+        return {"text": self.say(text, **values)}
 
 
 class QuizError(ValueError):
@@ -49,26 +85,26 @@ def running_session(session: Session, conversation: Conversation) -> QuizSession
                           .order_by(QuizSession.id.desc()).limit(1))
 
 
-def question_message(quiz: Quiz, quiz_session: QuizSession) -> dict[str, Any]:
+def question_message(voice: QuizVoice, quiz: Quiz, quiz_session: QuizSession) -> dict[str, Any]:
     index = quiz_session.question_index
     question = quiz.questions[index]
     return {
-        "text": f"❓ Câu {index + 1}/{len(quiz.questions)}: {question['text']}",
+        "text": voice.say(QUIZ_QUESTION, number=index + 1, count=len(quiz.questions), question=question["text"]),
         "buttons": [{"title": option, "payload": f"/quiz_answer {quiz_session.id} {index} {k}"}
                     for k, option in enumerate(question["options"])],
     }
 
 
-def start_quiz(session: Session, conversation: Conversation, quiz: Quiz) -> list[dict[str, Any]]:
+def start_quiz(voice: QuizVoice, conversation: Conversation, quiz: Quiz) -> list[dict[str, Any]]:
+    session = voice.session
     for old in session.scalars(select(QuizSession).where(QuizSession.conversation_id == conversation.id,
                                                          QuizSession.finished.is_(False))):
         old.finished = True
     quiz_session = QuizSession(conversation_id=conversation.id, quiz_id=quiz.id)
     session.add(quiz_session)
     session.flush()
-    intro = {"text": f"🎯 Đố vui: {quiz.title}. Có {len(quiz.questions)} câu, bạn chọn một đáp án nhé! "
-                     f"(Nhắn \"dừng\" để dừng.)"}
-    return [intro, question_message(quiz, quiz_session)]
+    intro = voice.reply(QUIZ_INTRO, title=quiz.title, count=len(quiz.questions))
+    return [intro, question_message(voice, quiz, quiz_session)]
 
 
 def _chosen_option(text: str, question: dict[str, Any], quiz_session: QuizSession) -> int | None:
@@ -88,9 +124,10 @@ def _chosen_option(text: str, question: dict[str, Any], quiz_session: QuizSessio
     return None
 
 
-def answer(session: Session, conversation: Conversation, text: str) -> list[dict[str, Any]] | None:
+def answer(voice: QuizVoice, conversation: Conversation, text: str) -> list[dict[str, Any]] | None:
     """Replies for a message while a quiz runs, or None when the message is not about the quiz
     (it then goes to Rasa as usual: a child may say something important mid-quiz)."""
+    session = voice.session
     quiz_session = running_session(session, conversation)
     if quiz_session is None:
         return None
@@ -100,50 +137,48 @@ def answer(session: Session, conversation: Conversation, text: str) -> list[dict
         return None
     if normalise_command(text) in STOP_WORDS:
         quiz_session.finished = True
-        return [{"text": "Mình dừng đố vui nhé. Muốn chơi lại, bạn nhắn \"đố vui\". "
-                         "(Muốn ngừng nhận tin của chương trình, bạn nhắn \"huỷ đăng ký\".)"}]
+        return [voice.reply(QUIZ_STOPPED)]
     question = quiz.questions[quiz_session.question_index]
     chosen = _chosen_option(text, question, quiz_session)
     if chosen is None:
         return None
     if chosen == -1:
-        return [{"text": "Câu đó bạn đã trả lời rồi. Mình đang ở câu này nhé:"},
-                question_message(quiz, quiz_session)]
+        return [voice.reply(QUIZ_ALREADY_ANSWERED), question_message(voice, quiz, quiz_session)]
     correct = chosen == question["correct"]
     if correct:
         quiz_session.correct_answers += 1
-        verdict = "✅ Đúng rồi!"
+        verdict = voice.say(QUIZ_CORRECT)
     else:
-        verdict = f"Chưa đúng rồi. Đáp án đúng là: {question['options'][question['correct']]}."
+        verdict = voice.say(QUIZ_WRONG, answer=question["options"][question["correct"]])
     replies: list[dict[str, Any]] = [{"text": f"{verdict}\n{question['explanation']}"}]
     quiz_session.question_index += 1
     quiz_session.updated_at = utcnow()
     if quiz_session.question_index >= len(quiz.questions):
         quiz_session.finished = True
-        replies.append({"text": f"🎉 Bạn trả lời đúng {quiz_session.correct_answers}/{len(quiz.questions)} câu. "
-                                "Cảm ơn bạn đã chơi! Nếu có chuyện gì làm bạn lo lắng, hãy nhắn cho mình "
-                                "hoặc gọi 111 (miễn phí, cả ngày lẫn đêm)."})
+        replies.append(voice.reply(QUIZ_FINISHED, correct=quiz_session.correct_answers,
+                                   count=len(quiz.questions)))
     else:
-        replies.append(question_message(quiz, quiz_session))
+        replies.append(question_message(voice, quiz, quiz_session))
     return replies
 
 
-def start_requested(session: Session, conversation: Conversation, text: str) -> list[dict[str, Any]] | None:
+def start_requested(voice: QuizVoice, conversation: Conversation, text: str) -> list[dict[str, Any]] | None:
     """"đố vui" / "/quiz" starts the newest active quiz; "/quiz 3" (a broadcast button) that quiz."""
+    session = voice.session
     command = normalise_command(text)
     match = _START_WITH_ID_RE.match(command)
     quiz: Quiz | None
     if match:
         quiz = session.get(Quiz, int(match.group(1)))
         if quiz is None or not quiz.active:
-            return [{"text": "Đố vui này đã kết thúc rồi. Bạn nhắn \"đố vui\" để chơi bộ mới nhé."}]
+            return [voice.reply(QUIZ_ENDED)]
     elif command in START_WORDS:
         quiz = session.scalar(select(Quiz).where(Quiz.active.is_(True)).order_by(Quiz.id.desc()).limit(1))
         if quiz is None:
-            return [{"text": "Hiện chưa có đố vui nào. Bạn quay lại sau nhé!"}]
+            return [voice.reply(QUIZ_NONE)]
     else:
         return None
-    return start_quiz(session, conversation, quiz)
+    return start_quiz(voice, conversation, quiz)
 
 
 def quiz_out(quiz: Quiz) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from api.content.models import ContentResponse, ResponseVersion, VersionStatus
 from api.db.base import utcnow
+from api.messaging.texts import catalog
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +102,12 @@ def load_domain_responses(domain_path: Path) -> dict[str, list[dict[str, Any]]]:
                 kept.append(item)
         result[str(name)] = kept
     return result
+
+
+def gateway_text_defaults() -> dict[str, list[dict[str, Any]]]:
+    """The gateway's own texts (api.messaging.texts) as one-variation responses; domain.yml's entry wins
+    for a text Rasa says too."""
+    return {text.name: [{"text": text.default, "buttons": []}] for text in catalog()}
 
 
 def _refresh_default(session: Session, name: str, variations: list[dict[str, Any]]) -> None:

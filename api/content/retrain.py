@@ -15,11 +15,15 @@ import shlex
 import sys
 import tempfile
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
 
+from api.content.model_server import ServedModel
 from api.content.models import RetrainJob, RetrainStatus
 from api.db.base import utcnow
 from api.db.session import Database
@@ -27,6 +31,7 @@ from api.settings import Settings
 from api.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
+RETRAIN_LOCK_KEY = 0x5245545241494E  # "RETRAIN": the advisory lock that serialises starting one
 
 # (metric, label, higher is better)
 COMPARED_METRICS = (
@@ -55,6 +60,10 @@ def compare(candidate: dict[str, Any], baseline: dict[str, Any]) -> list[str]:
     return reasons
 
 
+class RetrainBusy(RuntimeError):
+    """A retrain is already running (here or in another gateway process)."""
+
+
 class RetrainRunner:
     """Runs one retrain at a time in the background and records its progress in RetrainJob."""
 
@@ -62,6 +71,7 @@ class RetrainRunner:
         self.database = database
         self.settings = settings
         self.root = Path(settings.repo_root)
+        self.served = ServedModel(self._path(settings.served_model_path))
         self._task: asyncio.Task[None] | None = None
 
     def _path(self, value: str) -> Path:
@@ -73,15 +83,28 @@ class RetrainRunner:
         return self._task is not None and not self._task.done()
 
     def start(self, started_by: str) -> int:
+        """Queue a retrain; RetrainBusy while one runs here or in another gateway process."""
         if self.busy:
-            raise RuntimeError("a retrain is already running")
+            raise RetrainBusy("a retrain is already running")
         with self.database.transaction() as session:
+            if session.get_bind().dialect.name == "postgresql":
+                # Two gateways asked at the same moment: one of them sees the other's job below.
+                session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": RETRAIN_LOCK_KEY})
+            if self._running_anywhere(session):
+                raise RetrainBusy("a retrain is already running in another gateway process")
             job = RetrainJob(status=RetrainStatus.QUEUED, stage="Đang chờ", started_by=started_by, reasons=[])
             session.add(job)
             session.flush()
             job_id = job.id
         self._task = asyncio.create_task(self._run(job_id))
         return job_id
+
+    def _running_anywhere(self, session: Session) -> bool:
+        """A job not finished, started within the retrain timeout (older ones died with their process)."""
+        since = utcnow() - timedelta(seconds=self.settings.retrain_timeout_seconds)
+        running = (RetrainStatus.QUEUED, RetrainStatus.TRAINING, RetrainStatus.EVALUATING)
+        return bool(session.scalar(select(func.count()).select_from(RetrainJob).where(
+            RetrainJob.status.in_(running), RetrainJob.created_at >= since)))
 
     async def wait(self) -> None:
         if self._task is not None:
@@ -144,9 +167,11 @@ class RetrainRunner:
     async def _shell(self, command: str, timeout: float) -> tuple[int, str]:
         # Its own session: the training run must never share the gateway's process group (a
         # signal meant for it, e.g. Ctrl-C handling inside the trainer, would stop the gateway).
+        # The training command finds the inbox exports through INBOX_EXPORT_DIR (Makefile).
+        env = {**os.environ, "INBOX_EXPORT_DIR": str(self._path(self.settings.inbox_export_dir))}
         process = await asyncio.create_subprocess_shell(
             command, cwd=self.root, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-            start_new_session=True)
+            start_new_session=True, env=env)
         try:
             out, _ = await asyncio.wait_for(process.communicate(), timeout=timeout)
         except TimeoutError:
@@ -206,6 +231,10 @@ class RetrainRunner:
         raise RuntimeError("Máy chủ đánh giá mô hình mới không sẵn sàng kịp")
 
     async def _swap(self, model: Path, token: str) -> None:
+        if self.settings.model_delivery == "pull":
+            fingerprint = await asyncio.to_thread(self.served.publish, model)
+            log.info("model %s published: Rasa replicas load it at their next pull", fingerprint[:12])
+            return
         params = {"token": token} if token else {}
         async with httpx.AsyncClient(timeout=600) as http:
             answer = await http.put(f"{self.settings.rasa_url}/model", params=params,

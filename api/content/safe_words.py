@@ -201,3 +201,12 @@ def check_quiz(questions: Iterable[Mapping[str, Any]]) -> list[str]:
             for problem in check_variation("quiz", part):
                 warnings.append(f"Câu {number}: {problem}")
     return warnings
+
+
+def check_directory_entry(entry: Mapping[str, Any]) -> list[str]:
+    """The voice and word rules for what a child reads of a directory entry (its name and hours)."""
+    text = " ".join(str(entry.get(field) or "") for field in ("name", "hours"))
+    problems = [f"xưng hô “{word}”: bot xưng “mình”, gọi “bạn” / one form of address (mình/bạn)"
+                for word in other_address(text)]
+    problems += [f"từ khó “{word}”: viết “{HARD_WORDS[word]}” / hard word {word!r}" for word in hard_words(text)]
+    return problems

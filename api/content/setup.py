@@ -29,10 +29,11 @@ BATCH_PAUSE_SECONDS = 0.01
 
 
 def seed(database: Database, settings: Settings) -> None:
-    """domain.yml responses as version 1 and the national help numbers; safe to run at every start."""
+    """domain.yml responses and the gateway's own texts as version 1, and the national help numbers;
+    safe to run at every start."""
     domain = Path(settings.domain_path)
     domain = domain if domain.is_absolute() else Path(settings.repo_root) / domain
-    domain_responses = responses.load_domain_responses(domain)
+    domain_responses = {**responses.gateway_text_defaults(), **responses.load_domain_responses(domain)}
     try:
         added = _seed_once(database, domain_responses)
     except IntegrityError:
@@ -165,8 +166,9 @@ def install_content(app: FastAPI) -> None:
     for router in ROUTERS:
         app.include_router(router)
     context = app_context(app)
-    context.pipeline_hooks.register(ContentHooks(context.crypto, context.settings.timezone))
+    context.pipeline_hooks.register(ContentHooks(context.crypto, context.settings.timezone, context.user_texts))
     context.user_texts.install(responses.render_gateway_text)
     context.startup_services.append(_start)
-    app.include_router(ui_router("/content", STATIC_DIR, assets_path="/content/static",
-                                 assets={"content.js": JAVASCRIPT, "content.css": CSS}, redirect_slash=True))
+    assets = {"content.js": JAVASCRIPT, "content-widgets.js": JAVASCRIPT, "content.css": CSS}
+    app.include_router(ui_router("/content", STATIC_DIR, assets_path="/content/static", assets=assets,
+                                 redirect_slash=True))

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from api.content.models import Subscriber
 from api.db.base import utcnow
 from api.messaging.models import Conversation
+from api.messaging.texts import UserText
 
 # Whole messages only, compared with their diacritics: folded "dung" would also be "đúng" (yes).
 SUBSCRIBE_WORDS = frozenset({"đăng ký", "đăng kí", "dang ky", "dang ki", "/subscribe", "subscribe",
@@ -17,10 +18,15 @@ SUBSCRIBE_WORDS = frozenset({"đăng ký", "đăng kí", "dang ky", "dang ki", "
 UNSUBSCRIBE_WORDS = frozenset({"dừng", "dừng lại", "dừng nhận tin", "dung nhan tin", "/stop", "stop",
                                "huỷ đăng ký", "hủy đăng ký", "huỷ đăng kí", "hủy đăng kí", "huy dang ky",
                                "huy dang ki", "/unsubscribe", "unsubscribe"})
-SUBSCRIBED_TEXT = ("Cảm ơn bạn đã đăng ký! Thỉnh thoảng mình sẽ gửi bạn những mẹo giữ an toàn và đố vui. "
-                   "Muốn dừng lúc nào, bạn chỉ cần nhắn \"dừng\". Cần giúp ngay, gọi 111 (miễn phí).")
-UNSUBSCRIBED_TEXT = ("Mình đã dừng gửi tin cho bạn. Bạn vẫn có thể nhắn cho mình bất cứ lúc nào. "
-                     "Muốn nhận lại, bạn nhắn \"đăng ký\" nhé. Cần giúp ngay, gọi 111 (miễn phí).")
+# Staff edit both confirmations like any response (their first variation in domain.yml is the same).
+SUBSCRIBED = UserText(
+    "utter_subscribed",
+    'Bạn đã đăng ký nhận tin của chương trình rồi! 🎉 Mình sẽ gửi bạn mẹo giữ an toàn và tin về các hoạt động. '
+    'Muốn dừng nhận tin, bạn chỉ cần gõ “dừng”. Cần giúp ngay, gọi 111 (miễn phí).')
+UNSUBSCRIBED = UserText(
+    "utter_unsubscribed",
+    'Mình đã dừng gửi tin của chương trình cho bạn rồi. Bạn vẫn có thể nhắn cho mình bất cứ lúc nào. '
+    'Muốn nhận lại, bạn nhắn “đăng ký” nhé. Số 111 luôn mở, miễn phí.')
 
 
 def normalise_command(text: str) -> str:

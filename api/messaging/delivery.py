@@ -33,7 +33,7 @@ from api.db.gate import WriteGate
 from api.logs import bind_request_id
 from api.messaging.leases import LeasedWorker
 from api.messaging.models import Conversation, Lane, OutboundMessage, OutboundStatus
-from api.messaging.ratelimit import KeyedBuckets, PriorityTokenBucket, TokenBucket
+from api.messaging.ratelimit import KeyedBuckets, PriorityTokenBucket, SharedRate, TokenBucket
 from api.messaging.senders import ChannelRegistry, SendResult
 from api.metrics import GatewayMetrics
 from api.security.crypto import Crypto
@@ -72,6 +72,12 @@ class DeliveryWorker(LeasedWorker[_Claimed]):
                                               burst=settings.delivery_per_recipient_burst)
         share = min(1.0, max(0.0, settings.delivery_broadcast_share))
         self.broadcast_bucket = TokenBucket(rate * share, burst=1.0)
+        # The same rates across gateway replicas (Redis); without it each process keeps its own.
+        shared = settings.limits_storage_uri
+        self.shared_global = SharedRate(shared, rate, max(1.0, rate), "delivery-all")
+        self.shared_recipient = SharedRate(shared, settings.delivery_per_recipient_rate_per_second,
+                                           settings.delivery_per_recipient_burst, "delivery-recipient")
+        self.shared_broadcast = SharedRate(shared, rate * share, 1.0, "delivery-broadcast")
         self.broadcast_slots = max(1, self.concurrency // 2)
         self._broadcasts_claimed: set[int] = set()
         self._replies_claimed: set[int] = set()
@@ -147,9 +153,12 @@ class DeliveryWorker(LeasedWorker[_Claimed]):
             self.metrics.delivery_failures.labels(item.channel, "not_configured").inc()
             return SendResult.transient(f"channel {item.channel} is not configured")
         await self.recipient_buckets.bucket(item.conversation_id).acquire()
+        await self.shared_recipient.acquire(str(item.conversation_id))
         if item.lane == Lane.BROADCAST and self.replies_waiting():
             await self.broadcast_bucket.acquire()
+            await self.shared_broadcast.acquire()
         await self.global_bucket.acquire(priority=item.lane)
+        await self.shared_global.acquire()
         try:
             return await sender.send(item.platform_user_id, item.payload)
         except Exception as exc:  # a sender bug must not wedge the row in sending

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session, aliased
 
 from api.db.base import utcnow
 from api.db.gate import WriteGate
-from api.messaging.models import InboundMessage, OutboundMessage
+from api.messaging.models import GatewayInstance, InboundMessage, OutboundMessage
 from api.settings import Settings
 from api.tasks import finish_in_flight
 
@@ -177,6 +177,11 @@ class LeasedWorker(ABC, Generic[Claim]):
         claimed: list[Claim] = []
         lease = now + timedelta(seconds=self.lease_seconds)
         async with self.gate.transaction() as session:
+            if self.instance_id is not None and session.get(GatewayInstance, self.instance_id) is None:
+                # Another process judged this one dead (a stall past the heartbeat limit) and took
+                # its claims back: claim nothing until the next heartbeat registers it again, or the
+                # two would take the same rows from each other at every heartbeat.
+                return claimed
             for row_id in session.scalars(candidates).all():
                 # Only still pending: another process may have claimed the row since the select.
                 result = session.execute(

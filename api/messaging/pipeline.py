@@ -56,6 +56,13 @@ class ConversationHooks:
         """Every stored user message once it is understood (risk None for non-text kinds).
         May change conversation.state (e.g. to "waiting" on escalation)."""
 
+    def shown_replies(
+        self, session: Session, conversation: Conversation, inbound: InboundMessage, replies: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """The replies to queue, once after_user_message has run: a hook may leave out one that the
+        turn made untrue (the counselor offer once the counselors are told)."""
+        return replies
+
     async def after_bot_turn(
         self,
         session: Session,
@@ -187,7 +194,7 @@ class Pipeline:
                 self.metrics.inbound_failures.labels("rasa_unavailable").inc()
                 await self._defer(snap, str(exc))
                 if self.rasa_recovery is not None:
-                    self.rasa_recovery.deferred(inbound_id)
+                    self.rasa_recovery.deferred(inbound_id, rasa_seen_down=exc.unreachable)
                 return
             risk_payload, visible = split_rasa_replies(replies)
             risk = Risk.from_custom(risk_payload) if risk_payload else await self._parse_risk(snap)
@@ -277,6 +284,8 @@ class Pipeline:
         source: str,
     ) -> None:
         await self._run_hook(session, "after_user_message", conversation, inbound, risk)
+        for hooks in self.hooks:
+            replies = hooks.shown_replies(session, conversation, inbound, replies)
         # Re-read after the hooks: the state decides whether the bot may speak.
         queued: list[dict[str, Any]] = []
         if conversation.state != ConversationState.COUNSELOR and replies:

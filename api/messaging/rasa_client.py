@@ -14,8 +14,20 @@ from api.metrics import GatewayMetrics
 log = logging.getLogger(__name__)
 
 
+# Answers that mean no Rasa process is serving (a proxy or supervisor in front of it speaks).
+_NOT_SERVING_STATUSES = frozenset({502, 503, 504})
+
+
 class RasaUnavailable(RuntimeError):
-    """Rasa did not answer usefully (down, timeout, 5xx or an unexpected body)."""
+    """Rasa did not answer usefully (down, timeout, 5xx or an unexpected body).
+
+    `unreachable` says Rasa was not serving at all (connection refused or reset, 502/503/504), as
+    opposed to a Rasa that took the request and timed out or failed on it (overloaded, a broken
+    store): only the first is worth retrying the moment a probe sees it answer again."""
+
+    def __init__(self, message: str, *, unreachable: bool = False) -> None:
+        super().__init__(message)
+        self.unreachable = unreachable
 
 
 class RasaClient:
@@ -65,14 +77,16 @@ class RasaClient:
             outcome = "timeout"
             raise RasaUnavailable(f"{method} {endpoint}: {type(exc).__name__}") from exc
         except httpx.HTTPError as exc:
-            raise RasaUnavailable(f"{method} {endpoint}: {type(exc).__name__}") from exc
+            raise RasaUnavailable(f"{method} {endpoint}: {type(exc).__name__}",
+                                  unreachable=isinstance(exc, httpx.TransportError)) from exc
         finally:
             elapsed = time.perf_counter() - started
             self.metrics.rasa_latency.labels(endpoint, outcome).observe(elapsed)
             log.debug("rasa request", extra={"endpoint": endpoint, "outcome": outcome,
                                              "seconds": round(elapsed, 4)})
         if response.status_code >= 400:
-            raise RasaUnavailable(f"{method} {endpoint}: HTTP {response.status_code}")
+            raise RasaUnavailable(f"{method} {endpoint}: HTTP {response.status_code}",
+                                  unreachable=response.status_code in _NOT_SERVING_STATUSES)
         if not response.content:
             return None
         try:

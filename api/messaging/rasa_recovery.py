@@ -6,9 +6,9 @@ would still answer it, and open a case only the classifier recognises, tens of s
 any such message waits, Rasa is probed every `rasa_recovery_probe_seconds`; as soon as it answers,
 those messages are made due now and the inbound worker is woken.
 
-Only a Rasa the probe saw down and then up releases them: a Rasa that answers the probe but fails
-or times out on the turns (overloaded, a broken store) leaves each message to its own backoff,
-which is what keeps retries from piling onto it.
+Only a Rasa seen down (by the turn that found it not serving, or by a probe) and then up releases
+them: a Rasa that answers the probe but fails or times out on the turns (overloaded, a broken store)
+leaves each message to its own backoff, which is what keeps retries from piling onto it.
 
 The waiting ids are this process's own (each gateway process probes for the messages it deferred);
 a message deferred by a process that then died still has its backoff.
@@ -42,9 +42,15 @@ class RasaRecovery:
         self._seen_down = False  # since the messages in `_waiting` were deferred
         self._task = PeriodicTask("rasa-recovery", self._step, interval)
 
-    def deferred(self, inbound_id: int) -> None:
-        """The pipeline deferred this message because Rasa was unreachable."""
+    def deferred(self, inbound_id: int, *, rasa_seen_down: bool = False) -> None:
+        """The pipeline deferred this message because Rasa did not answer its turn.
+
+        `rasa_seen_down`: the turn found Rasa not serving at all. That counts as a probe that saw
+        it down, so the first probe that sees it answer releases the message even when Rasa came
+        back before any probe ran."""
         self._waiting.add(inbound_id)
+        if rasa_seen_down:
+            self._seen_down = True
 
     async def start(self) -> RasaRecovery:
         self._task.start()

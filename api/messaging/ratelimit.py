@@ -1,11 +1,17 @@
-"""Small async token buckets for delivery rate limits (global and per recipient)."""
+"""Delivery rate limits: small async token buckets in the process (global with priorities, per
+recipient, broadcast pace) and the same rates shared across gateway processes through Redis."""
 from __future__ import annotations
 
 import asyncio
 import heapq
 import itertools
+import math
 import time
 from collections import OrderedDict
+
+from limits import RateLimitItem, RateLimitItemPerSecond
+from limits.aio.strategies import MovingWindowRateLimiter
+from limits.storage import storage_from_string
 
 
 class _Tokens:
@@ -96,3 +102,44 @@ class KeyedBuckets:
         else:
             self._buckets.move_to_end(key)
         return bucket
+
+
+class SharedRate:
+    """A rate shared by every gateway process through the `limits` storage (Redis), on top of the
+    process's own buckets: two replicas together stay within one bot's limits. Without a shared
+    storage (`rate_limit_storage_url` empty) it admits at once and the process's buckets hold alone.
+
+    The rate is kept as a moving window (`_window_item`): whole numbers of sends and seconds, as the
+    limits library counts them.
+    """
+
+    def __init__(self, storage_uri: str, rate_per_second: float, burst: float, name: str) -> None:
+        self.name = name
+        self._limiter: MovingWindowRateLimiter | None = None
+        if storage_uri.startswith("async+redis"):
+            storage = storage_from_string(storage_uri, implementation="redispy")
+            self._limiter = MovingWindowRateLimiter(storage)
+        self._item = _window_item(rate_per_second, burst)
+
+    @property
+    def shared(self) -> bool:
+        return self._limiter is not None
+
+    async def try_acquire(self, *key: str) -> bool:
+        """Take one send from the shared window under this key if it has room."""
+        return self._limiter is None or await self._limiter.hit(self._item, self.name, *key)
+
+    async def acquire(self, *key: str) -> None:
+        """Wait until the shared window has room for one more send under this key."""
+        while not await self.try_acquire(*key):
+            assert self._limiter is not None
+            stats = await self._limiter.get_window_stats(self._item, self.name, *key)
+            await asyncio.sleep(min(1.0, max(0.005, stats.reset_time - time.time())))
+
+
+def _window_item(rate_per_second: float, burst: float) -> RateLimitItem:
+    """r per second with a burst of b as a whole-number moving window: b/r seconds (at least one),
+    holding r times as many sends."""
+    rate = max(rate_per_second, 1e-3)
+    seconds = max(1, math.ceil(max(1.0, burst) / rate))
+    return RateLimitItemPerSecond(max(1, math.floor(rate * seconds)), seconds)

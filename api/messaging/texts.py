@@ -2,10 +2,13 @@
 answer to a photo or sticker, the fallback while Rasa is down (and, in api/cases, the handoff notices
 and the check-in).
 
-Each is a response of the content system, named as in domain.yml and edited in the content console;
-the wording here is its default, sent when the content store has no live version of it or cannot be
-read. The content feature installs the renderer (`UserTexts.install`): this layer only knows the
-contract, the content packages sit above it.
+Each is a response of the content system, edited in the content console; the wording here is its
+default, sent when the content store has no live version of it or cannot be read. A text Rasa may
+also say is in domain.yml too (its first variation says the same); one only the gateway says lives
+here alone, and the content feature seeds it from `catalog()`. A default may hold `{placeholders}`
+filled at send time (a quiz's title, a count); unknown ones stay as written. The content feature
+installs the renderer (`UserTexts.install`): this layer only knows the contract, the content
+packages sit above it.
 """
 from __future__ import annotations
 
@@ -22,6 +25,9 @@ from api.db.after_commit import savepoint
 log = logging.getLogger(__name__)
 
 _HOTLINE_RE = re.compile(r"(?<!\d)111(?!\d)")
+_PLACEHOLDER_RE = re.compile(r"\{(\w+)\}")
+# Every UserText defined, by name: what the content feature seeds. Filled at import, read-only after.
+_CATALOG: dict[str, UserText] = {}
 
 # (session, response name, channel) -> the live response rendered ({"text", "buttons"}) or None.
 LiveRenderer = Callable[[Session, str, str | None], dict[str, Any] | None]
@@ -30,7 +36,26 @@ LiveRenderer = Callable[[Session, str, str | None], dict[str, Any] | None]
 @dataclass(frozen=True)
 class UserText:
     name: str  # the response in domain.yml and the content console
-    default: str  # the shipped wording: domain.yml's first variation says the same
+    default: str  # the shipped wording (when the name is in domain.yml too, its first variation)
+
+    def __post_init__(self) -> None:
+        known = _CATALOG.setdefault(self.name, self)
+        if known.default != self.default:
+            raise ValueError(f"two gateway texts named {self.name}")
+
+
+def catalog() -> list[UserText]:
+    """Every gateway text defined by the modules imported so far (the app imports them all)."""
+    return list(_CATALOG.values())
+
+
+def fill(text: str, values: dict[str, Any]) -> str:
+    """Replace {name} with its value; an unknown name stays as written (as Rasa does with slots)."""
+    def substitute(match: re.Match[str]) -> str:
+        value = values.get(match.group(1))
+        return match.group(0) if value is None else str(value)
+
+    return _PLACEHOLDER_RE.sub(substitute, text)
 
 
 SERVICE_UNAVAILABLE = UserText(
@@ -61,17 +86,29 @@ class UserTexts:
     def install(self, renderer: LiveRenderer) -> None:
         self._renderer = renderer
 
-    def render(self, session: Session, text: UserText, channel: str | None) -> dict[str, Any]:
-        """The reply payload for `text` on `channel`, inside the caller's transaction."""
+    def render(self, session: Session, text: UserText, channel: str | None,
+               values: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The reply payload for `text` on `channel` with its placeholders filled from `values`,
+        inside the caller's transaction."""
+        values = values or {}
+        default = {"text": fill(text.default, values)}
         live = self._live(session, text, channel)
         if live is None:
-            return {"text": text.default}
+            return default
         # The content console already refuses a safety-critical edit without 111; a text that names
         # 111 by default never goes out without it, whatever the store holds.
         if _HOTLINE_RE.search(text.default) and not _HOTLINE_RE.search(live.get("text") or ""):
             log.warning("live %s lacks 111: sending its default", text.name)
-            return {"text": text.default}
+            return default
+        live["text"] = fill(live["text"], values)
+        if live.get("buttons"):
+            live["buttons"] = [{**button, "title": fill(button["title"], values)} for button in live["buttons"]]
         return live
+
+    def text(self, session: Session, text: UserText, channel: str | None = None,
+             values: dict[str, Any] | None = None) -> str:
+        """Only the words of `text` (for a line inside a longer message)."""
+        return str(self.render(session, text, channel, values)["text"])
 
     def _live(self, session: Session, text: UserText, channel: str | None) -> dict[str, Any] | None:
         if self._renderer is None:

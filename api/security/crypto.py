@@ -31,6 +31,18 @@ def _derive_dev_key(id_secret: str) -> bytes:
     return base64.urlsafe_b64encode(digest)
 
 
+def configured_keys(settings: Settings) -> list[str]:
+    """The Fernet keys of DATA_ENCRYPTION_KEY, newest first (outside production, a development key
+    derived from the id secret when it is empty)."""
+    raw_keys = [k.strip() for k in settings.data_encryption_key.get_secret_value().split(",") if k.strip()]
+    if not raw_keys:
+        if settings.environment == "production":
+            raise CryptoConfigError("DATA_ENCRYPTION_KEY is required in production")
+        log.warning("DATA_ENCRYPTION_KEY is not set: using a development key derived from the id secret")
+        raw_keys = [_derive_dev_key(settings.id_hmac_secret.get_secret_value()).decode("ascii")]
+    return raw_keys
+
+
 class Crypto:
     """Pseudonymisation and symmetric encryption bound to one settings object."""
 
@@ -38,12 +50,7 @@ class Crypto:
         self._id_secret = settings.id_hmac_secret.get_secret_value().encode("utf-8")
         if not self._id_secret:
             raise CryptoConfigError("ID_HMAC_SECRET is empty")
-        raw_keys = [k.strip() for k in settings.data_encryption_key.get_secret_value().split(",") if k.strip()]
-        if not raw_keys:
-            if settings.environment == "production":
-                raise CryptoConfigError("DATA_ENCRYPTION_KEY is required in production")
-            log.warning("DATA_ENCRYPTION_KEY is not set: using a development key derived from the id secret")
-            raw_keys = [_derive_dev_key(settings.id_hmac_secret.get_secret_value()).decode("ascii")]
+        raw_keys = configured_keys(settings)
         try:
             self._fernet = MultiFernet([Fernet(k.encode("ascii")) for k in raw_keys])
         except (ValueError, TypeError) as exc:
@@ -70,5 +77,6 @@ class Crypto:
         return json.loads(self.decrypt(token))
 
     def rotate(self, token: str) -> str:
-        """Re-encrypt a value with the newest key (for key rotation jobs)."""
+        """Re-encrypt a value with the newest key (`python -m api.cli rotate-keys` does it for every
+        stored value: api/security/rotation.py)."""
         return self._fernet.rotate(token.encode("ascii")).decode("ascii")

@@ -5,9 +5,14 @@ Reuse: `database` (api.db.session.Database, migrated to heads), `settings`, `fak
 `fake_rasa`, `fake_zalo`, `app` (not started), `client` (httpx.AsyncClient with the app started),
 `chromium` (the system Chromium, headless, for the browser tests). A folder's own fixtures live in
 its conftest.py.
+
+Browser tests run on SQLite only: what differs between the databases is tested through the API on
+both, and a browser test on PostgreSQL would repeat its screens at twice the cost. They are left out
+at collection, before a PostgreSQL database is made for them.
 """
 from __future__ import annotations
 
+import gc
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -52,6 +57,27 @@ def _drop_postgres_database(name: str) -> None:
 
     with psycopg.connect(POSTGRES_ADMIN_DSN, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(autouse=True)
+def _heap_unfrozen_after_each_test() -> Iterator[None]:
+    """Each app start freezes the heap (`freeze_startup_heap`), as a process does once; in a test
+    process that starts hundreds of apps, unfreezing after each lets their cycles be collected."""
+    yield
+    gc.unfreeze()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    repeated = [item for item in items if _browser_test_on_postgres(item)]
+    if repeated:
+        config.hook.pytest_deselected(items=repeated)
+        items[:] = [item for item in items if item not in repeated]
+
+
+def _browser_test_on_postgres(item: pytest.Item) -> bool:
+    callspec = getattr(item, "callspec", None)
+    return (callspec is not None and callspec.params.get("database_url") == "postgresql"
+            and "chromium" in getattr(item, "fixturenames", ()))
 
 
 @pytest.fixture(params=DATABASE_BACKENDS)
@@ -153,6 +179,7 @@ def settings(database_url: str, fake_telegram: FakeTelegram, fake_rasa: FakeRasa
         delivery_per_recipient_burst=10,
         outbox_max_attempts=4,
         shutdown_grace_seconds=5.0,
+        learned_risk_when_rasa_down=False,  # loading it costs seconds per app: cases/test_learned_risk.py turns it on
     )
 
 

@@ -44,6 +44,21 @@ async def create_staff(http: httpx.AsyncClient, admin: dict[str, str], email: st
     return await login(http, email, STAFF_PASSWORD)
 
 
+def admin_headers(http: httpx.Client) -> dict[str, str]:
+    """The bootstrap admin signed in (for the browser tests, which drive a gateway in a thread)."""
+    response = http.post("/api/v1/auth/login", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+def add_staff(http: httpx.Client, admin: dict[str, str], accounts: tuple[tuple[str, str, str], ...]) -> None:
+    """Staff accounts (email, role, display name) with STAFF_PASSWORD, created by an admin."""
+    for email, role, name in accounts:
+        response = http.post("/api/v1/users", headers=admin, json={
+            "email": email, "password": STAFF_PASSWORD, "role": role, "display_name": name})
+        assert response.status_code == 201, response.text
+
+
 def staff_token(app: FastAPI, email: str, role: str = "campaign_staff") -> dict[str, str]:
     """Create a staff account in the app's database; the Authorization header for it."""
     settings: Settings = app.state.context.settings

@@ -5,7 +5,8 @@
     eventually_blocking(lambda: page_loaded(), what="the page")             # outside the event loop
 
 The check runs until it returns something truthy, which is returned; after `timeout` seconds the
-test fails naming `what`.
+test fails naming `what`. The default timeouts are generous on purpose: a wait that succeeds returns
+as soon as its condition holds, and a correct test must not fail on a loaded two-core CI machine.
 """
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from sqlalchemy import func, select
 from api.messaging.models import InboundMessage, InboundStatus, OutboundMessage, OutboundStatus
 
 
-async def eventually(check: Callable[[], Any], timeout: float = 8.0, what: str = "condition",
+async def eventually(check: Callable[[], Any], timeout: float = 20.0, what: str = "condition",
                      interval: float = 0.02) -> Any:
     deadline = time.monotonic() + timeout
     while True:
@@ -34,7 +35,7 @@ async def eventually(check: Callable[[], Any], timeout: float = 8.0, what: str =
         await asyncio.sleep(interval)
 
 
-def eventually_blocking(check: Callable[[], Any], timeout: float = 10.0, what: str = "condition",
+def eventually_blocking(check: Callable[[], Any], timeout: float = 20.0, what: str = "condition",
                         interval: float = 0.05) -> Any:
     deadline = time.monotonic() + timeout
     while True:
@@ -55,12 +56,12 @@ def _idle(database: Any) -> bool:
     return not inbound and not outbound
 
 
-async def drained(app: Any, timeout: float = 8.0) -> None:
+async def drained(app: Any, timeout: float = 20.0) -> None:
     """Wait until the app has nothing left to do: no user message waiting or in the pipeline, no
     reply waiting or being sent. "Nothing more happens" checks come after this, not after a sleep."""
     await eventually(lambda: _idle(app.state.context.database), timeout=timeout, what="the queues to drain")
 
 
-def drained_blocking(app: Any, timeout: float = 8.0) -> None:
+def drained_blocking(app: Any, timeout: float = 20.0) -> None:
     """`drained()` for a test outside the event loop (the gateway serving in a thread)."""
     eventually_blocking(lambda: _idle(app.state.context.database), timeout=timeout, what="the queues to drain")

@@ -7,7 +7,9 @@ from typing import Any
 
 from sqlalchemy import delete, select
 
+from api.cases.presence import AUTHOR_KINDS, conversation_status
 from api.channels.webchat.models import WebChatReply
+from api.channels.webchat.wakeups import MailboxWakeups
 from api.db.base import utcnow
 from api.db.gate import WriteGate
 from api.messaging.models import Conversation
@@ -19,8 +21,17 @@ CHANNEL = "web"
 MAILBOX_RETENTION = timedelta(hours=24)
 
 
+def visible_author(payload: dict[str, Any]) -> dict[str, str]:
+    """Who speaks: the bot unless the payload names a counselor (with the name) or a system notice."""
+    author = payload.get("author")
+    if not isinstance(author, dict) or author.get("kind") not in AUTHOR_KINDS:
+        return {"kind": "bot"}
+    name = author.get("name")
+    return {"kind": author["kind"], **({"name": name[:120]} if isinstance(name, str) and name.strip() else {})}
+
+
 def visible_payload(payload: dict[str, Any]) -> dict[str, Any]:
-    """Only what the page renders: text, buttons (title + payload) and an https image."""
+    """Only what the page renders: text, buttons (title + payload), an https image, and its author."""
     result: dict[str, Any] = {}
     if isinstance(payload.get("text"), str) and payload["text"].strip():
         result["text"] = payload["text"]
@@ -30,15 +41,18 @@ def visible_payload(payload: dict[str, Any]) -> dict[str, Any]:
     image = payload.get("image")
     if isinstance(image, str) and image.startswith("https://"):
         result["image"] = image
+    if result:
+        result["author"] = visible_author(payload)
     return result
 
 
 class WebChatMailbox:
     """Reads and writes the mailbox rows of one browser (its client id is the platform user id)."""
 
-    def __init__(self, gate: WriteGate, crypto: Crypto) -> None:
+    def __init__(self, gate: WriteGate, crypto: Crypto, wakeups: MailboxWakeups | None = None) -> None:
         self._gate = gate
         self._crypto = crypto
+        self.wakeups = wakeups or MailboxWakeups()
 
     def sender_id(self, client_id: str) -> str:
         return self._crypto.pseudonymous_id(CHANNEL, client_id)
@@ -61,6 +75,7 @@ class WebChatMailbox:
                     created_at=utcnow(),
                 )
             )
+        self.wakeups.notify(self.sender_id(client_id))  # committed: the browser's long poll reads it now
         return True
 
     def fetch(self, client_id: str, after_id: int, limit: int = 50) -> list[dict[str, Any]]:
@@ -77,7 +92,13 @@ class WebChatMailbox:
                 .order_by(WebChatReply.id)
                 .limit(limit)
             ).all()
-            return [{"id": row.id, **self._crypto.decrypt_json(row.payload_encrypted)} for row in rows]
+            return [{"id": row.id, "author": {"kind": "bot"}, **self._crypto.decrypt_json(row.payload_encrypted)}
+                    for row in rows]
+
+    def status(self, client_id: str) -> dict[str, Any]:
+        """Who answers this browser now: the bot, nobody yet (waiting for a counselor), or a counselor."""
+        with self._gate.database.session() as session:
+            return conversation_status(session, self.sender_id(client_id))
 
     async def purge_old(self) -> int:
         """Drop replies older than the retention window (children's data: keep the minimum)."""

@@ -2,7 +2,9 @@
 
 POST /webchat/messages stores the browser's message like any channel's (channel "web"; the random
 client id the page keeps in sessionStorage is the platform user id). GET /webchat/messages returns
-the replies delivered to that browser after a given id, waiting up to `wait` seconds for one.
+the replies delivered to that browser after a given id, waiting up to `wait` seconds for one, each
+with its author ({"kind": "bot" | "counselor" | "system", "name"}), and who answers now ("status":
+{"mode": "bot" | "waiting" | "counselor", "counselor": name}).
 """
 from __future__ import annotations
 
@@ -15,6 +17,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
+from limits import RateLimitItemPerSecond
+from limits.aio.strategies import MovingWindowRateLimiter
+from limits.storage import storage_from_string
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from api.cases.intake import screen_inbound
@@ -27,6 +32,7 @@ from api.channels.base import (
     webhook_error,
 )
 from api.channels.webchat.mailbox import CHANNEL, WebChatMailbox
+from api.channels.webchat.wakeups import SAFETY_POLL_SECONDS
 from api.context import app_context
 from api.db.gate import WriteGate
 from api.messaging.inbound import MAX_INBOUND_TEXT_CHARS, accept_inbound
@@ -48,7 +54,6 @@ MAX_BODY_BYTES = 32 * 1024
 TEXT_TOO_LONG = (f"Tin nhắn dài quá (tối đa {MAX_TEXT_CHARS} ký tự). Bạn chia thành vài tin ngắn hơn rồi gửi "
                  "lại nhé. Nếu cần giúp ngay, gọi 111.")
 MAX_WAIT_SECONDS = 25.0
-POLL_INTERVAL_SECONDS = 0.25
 # Per browser: a burst of messages is fine, a flood is not.
 RATE_BURST = 10
 RATE_PER_SECOND = 0.5
@@ -87,22 +92,18 @@ class WebChatMessageIn(BaseModel):
 
 
 class RateLimiter:
-    """Token bucket per client id, in process (the web chat is served by every replica)."""
+    """Messages per browser (keyed by its pseudonymous id) in a moving window, counted in the
+    `limits` storage: this process's memory, or Redis (RATE_LIMIT_STORAGE_URL) so every gateway
+    replica counts the same browser together."""
 
-    def __init__(self) -> None:
-        self._buckets: dict[str, tuple[float, float]] = {}
+    def __init__(self, storage_uri: str = "async+memory://") -> None:
+        options = {"implementation": "redispy"} if storage_uri.startswith("async+redis") else {}
+        self._limiter = MovingWindowRateLimiter(storage_from_string(storage_uri, **options))
+        # A burst of RATE_BURST, then one every 1/RATE_PER_SECOND seconds on average.
+        self._item = RateLimitItemPerSecond(RATE_BURST, int(RATE_BURST / RATE_PER_SECOND))
 
-    def allow(self, key: str) -> bool:
-        now = time.monotonic()
-        tokens, last = self._buckets.get(key, (float(RATE_BURST), now))
-        tokens = min(float(RATE_BURST), tokens + (now - last) * RATE_PER_SECOND)
-        if tokens < 1:
-            self._buckets[key] = (tokens, now)
-            return False
-        self._buckets[key] = (tokens - 1, now)
-        if len(self._buckets) > 50_000:  # forget idle browsers
-            self._buckets = {k: v for k, v in self._buckets.items() if now - v[1] < 600}
-        return True
+    async def allow(self, key: str) -> bool:
+        return await self._limiter.hit(self._item, "webchat-messages", key)
 
 
 def _mailbox(request: Request) -> WebChatMailbox:
@@ -118,7 +119,7 @@ def _limiter(request: Request) -> RateLimiter:
     context = app_context(request.app)
     limiter = getattr(context, "webchat_rate_limiter", None)
     if limiter is None:
-        limiter = RateLimiter()
+        limiter = RateLimiter(context.settings.limits_storage_uri)
         context.webchat_rate_limiter = limiter
     return limiter
 
@@ -144,7 +145,7 @@ async def post_message(request: Request) -> JSONResponse:
         return webhook_error(422, "invalid fields: " + ", ".join(fields))
     if message.too_long:
         return JSONResponse({"ok": False, "error": "text too long", "message": TEXT_TOO_LONG}, status_code=422)
-    if not _limiter(request).allow(message.client_id):
+    if not await _limiter(request).allow(_mailbox(request).sender_id(message.client_id)):
         response = webhook_error(429, "too many messages")
         response.headers["Retry-After"] = "5"
         return response
@@ -178,11 +179,17 @@ async def get_messages(
     wait: Annotated[float, Query(ge=0, le=MAX_WAIT_SECONDS)] = 0,
 ) -> JSONResponse:
     mailbox = _mailbox(request)
+    key = mailbox.sender_id(client_id)
     deadline = time.monotonic() + wait
     while True:
         messages = await asyncio.to_thread(mailbox.fetch, client_id, after)
-        if messages or time.monotonic() >= deadline or await request.is_disconnected():
+        remaining = deadline - time.monotonic()
+        if messages or remaining <= 0 or await request.is_disconnected():
             break
-        await asyncio.sleep(POLL_INTERVAL_SECONDS)
+        # Woken when a reply for this conversation is stored (here or in another gateway process);
+        # the safety poll covers a lost wake-up.
+        await mailbox.wakeups.wait(key, min(remaining, SAFETY_POLL_SECONDS))
     last_id = messages[-1]["id"] if messages else after
-    return JSONResponse({"messages": messages, "last_id": last_id}, headers={"Cache-Control": "no-store"})
+    status = await asyncio.to_thread(mailbox.status, client_id)
+    return JSONResponse({"messages": messages, "last_id": last_id, "status": status},
+                        headers={"Cache-Control": "no-store"})

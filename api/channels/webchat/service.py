@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from api.channels.base import Channel
 from api.channels.webchat.mailbox import WebChatMailbox, WebChatSender
 from api.channels.webchat.routes import router
+from api.channels.webchat.wakeups import RedisWakeups
 from api.context import app_context
 from api.tasks import PeriodicTask
 
@@ -22,10 +23,14 @@ class WebChatService:
         self.mailbox = mailbox
         self.sender = WebChatSender(mailbox)
         self._task = PeriodicTask("webchat-purge", self._purge, PURGE_EVERY_SECONDS)
+        self._relay: RedisWakeups | None = None
 
-    def start(self) -> WebChatService:
+    async def start(self) -> WebChatService:
         app_context(self._app).channel_senders.register(self.sender)
         self._task.start()
+        url = app_context(self._app).settings.case_events_redis_url
+        if url:  # replies stored by another gateway process wake this one's browsers
+            self._relay = await RedisWakeups(url, self.mailbox.wakeups).start()
         return self
 
     async def _purge(self) -> None:
@@ -36,13 +41,15 @@ class WebChatService:
     async def stop(self) -> None:
         app_context(self._app).channel_senders.unregister(self.sender.channel)
         await self._task.stop()
+        if self._relay is not None:
+            await self._relay.stop()
 
 
 async def start_webchat(app: FastAPI) -> WebChatService:
     """Startup service (app_context(app).startup_services)."""
     mailbox = WebChatMailbox(app_context(app).write_gate, app_context(app).crypto)
     app_context(app).webchat_mailbox = mailbox
-    return WebChatService(app, mailbox).start()
+    return await WebChatService(app, mailbox).start()
 
 
 CHANNEL = Channel(name="web", router=router, start=start_webchat)

@@ -13,11 +13,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from api.messaging.senders import CHANNEL_TEXT_LIMITS, normalize_buttons, split_text
+from api.messaging.texts import UserText
 
 logger = logging.getLogger(__name__)
 
 ZALO_TEXT_LIMIT = CHANNEL_TEXT_LIMITS["zalo"]
-CHOICE_HINT = "(Bạn nhắn số để chọn nhé.)"
+# Under the numbered list that stands in for buttons (edited in the content console).
+CHOICE_HINT = UserText("utter_zalo_choice_hint", "(Bạn nhắn số để chọn nhé.)")
 
 
 @dataclass(frozen=True)
@@ -34,7 +36,8 @@ class RenderedReply:
     choices: list[Choice]
 
 
-def render_reply(payload: dict[str, Any], limit: int = ZALO_TEXT_LIMIT) -> RenderedReply:
+def render_reply(payload: dict[str, Any], limit: int = ZALO_TEXT_LIMIT,
+                 choice_hint: str = CHOICE_HINT.default) -> RenderedReply:
     """Turn one outbox payload (text, buttons, image) into Zalo texts plus the numbered choices.
 
     The outbox already split long texts; the numbered list can push the last part over the
@@ -46,7 +49,7 @@ def render_reply(payload: dict[str, Any], limit: int = ZALO_TEXT_LIMIT) -> Rende
     ]
     body = (text or "").strip()
     if choices:
-        listing = "\n".join(f"{choice.number}. {choice.title}" for choice in choices) + "\n" + CHOICE_HINT
+        listing = "\n".join(f"{choice.number}. {choice.title}" for choice in choices) + "\n" + choice_hint
         body = f"{body}\n\n{listing}" if body else listing
     image = payload.get("image")
     image_url = image if isinstance(image, str) and image.startswith("https://") else None

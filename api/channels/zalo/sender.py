@@ -25,6 +25,10 @@ class ConversationMemory(Protocol):
 
     async def remember_choices(self, platform_user_id: str, choices: dict[str, str]) -> None: ...
 
+    async def choice_hint(self) -> str:
+        """The line under a numbered list of choices, as the content console has it now."""
+        ...
+
 
 # -32 is a per-minute quota: waiting less than a minute mostly hits it again.
 RATE_LIMIT_RETRY_SECONDS = 60.0
@@ -52,7 +56,8 @@ class ZaloSender:
     async def send(self, platform_user_id: str, payload: dict[str, Any]) -> SendResult:
         if await self._memory.is_unsubscribed(platform_user_id):
             return SendResult.failed("zalo: user unfollowed the OA")
-        rendered = render_reply(payload)
+        hint = await self._memory.choice_hint() if payload.get("buttons") else ""
+        rendered = render_reply(payload, choice_hint=hint)
         messages: list[dict[str, Any]] = []
         if rendered.image_url:
             messages.append(

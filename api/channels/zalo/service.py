@@ -16,6 +16,7 @@ from api.channels.zalo.tokens import SeedPair, ZaloTokenStore
 from api.context import app_context
 from api.db.gate import WriteGate
 from api.messaging.senders import ChannelRegistry
+from api.messaging.texts import UserTexts
 from api.security.crypto import Crypto
 from api.settings import Settings
 from api.tasks import PeriodicTask
@@ -53,9 +54,8 @@ def _token_check_failed(exc: Exception) -> None:  # logged and retried at the ne
     log.error("zalo: token check failed: %s", type(exc).__name__)
 
 
-def build_zalo(settings: Settings, gate: WriteGate, crypto: Crypto, http: httpx.AsyncClient) -> tuple[
-    ZaloClient, ZaloTokenStore, ZaloSender
-]:
+def build_zalo(settings: Settings, gate: WriteGate, crypto: Crypto, http: httpx.AsyncClient,
+               texts: UserTexts | None = None) -> tuple[ZaloClient, ZaloTokenStore, ZaloSender]:
     client = ZaloClient(
         http,
         api_base_url=settings.zalo_api_base_url,
@@ -73,7 +73,7 @@ def build_zalo(settings: Settings, gate: WriteGate, crypto: Crypto, http: httpx.
             refresh_token=settings.zalo_refresh_token.get_secret_value(),
         ),
     )
-    sender = ZaloSender(client, tokens, ZaloConversationMemory(gate, crypto))
+    sender = ZaloSender(client, tokens, ZaloConversationMemory(gate, crypto, texts))
     return client, tokens, sender
 
 
@@ -83,7 +83,8 @@ async def start_zalo(app: FastAPI) -> ZaloService | None:
     if not settings.zalo_enabled:
         return None
     http = httpx.AsyncClient()
-    client, tokens, sender = build_zalo(settings, app_context(app).write_gate, app_context(app).crypto, http)
+    context = app_context(app)
+    client, tokens, sender = build_zalo(settings, context.write_gate, context.crypto, http, context.user_texts)
     registry: ChannelRegistry = app_context(app).channel_senders
     registry.register(sender)
     app_context(app).zalo_tokens = tokens

@@ -6,11 +6,12 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.channels.zalo.adapter import parse_choice
+from api.channels.zalo.adapter import CHOICE_HINT, parse_choice
 from api.channels.zalo.models import ZaloConversationState, as_utc
 from api.db.base import utcnow
 from api.db.gate import WriteGate
 from api.messaging.models import Conversation
+from api.messaging.texts import UserTexts
 from api.security.crypto import Crypto
 
 CHANNEL = "zalo"
@@ -67,9 +68,14 @@ class ZaloConversationMemory:
     """The sender's view of the state (api.channels.zalo.adapter.ConversationMemory), keyed by the raw Zalo user id
     the outbox hands to the sender; rows are found through the pseudonymous sender id."""
 
-    def __init__(self, gate: WriteGate, crypto: Crypto) -> None:
+    def __init__(self, gate: WriteGate, crypto: Crypto, texts: UserTexts | None = None) -> None:
         self._gate = gate
         self._crypto = crypto
+        self._texts = texts or UserTexts()
+
+    async def choice_hint(self) -> str:
+        with self._gate.database.session() as session:
+            return self._texts.text(session, CHOICE_HINT, CHANNEL)
 
     def _conversation_id(self, session: Session, platform_user_id: str) -> int | None:
         sender_id = self._crypto.pseudonymous_id(CHANNEL, platform_user_id)

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from api.auth import audit
 from api.content.deps import ContentReviewer, ContentStaff, author_of, http_error
+from api.content.inbox import known_topics
 from api.content.models import ContentResponse, ResponseVersion, VersionStatus
 from api.content.responses import (
     ContentError,
@@ -21,14 +22,18 @@ from api.content.responses import (
     get_version,
     reject_version,
     render,
+    render_gateway_text,
     render_nlg,
     rollback_to,
     save_version,
 )
+from api.content.routes.common import repo_path
 from api.content.safe_words import check_response
+from api.content.titles import action_label, button_actions, matches, title_of
 from api.context import app_context
 from api.db.session import Database
 from api.deps import ERROR_RESPONSES, AppSettings, DbSession, RowId
+from api.messaging.texts import catalog
 from api.security.json_body import INT64_MAX, GuardedJsonRoute
 
 router = APIRouter(prefix="/api/v1/responses", tags=["content: responses"], route_class=GuardedJsonRoute,
@@ -81,8 +86,11 @@ def _target(name: str) -> str:
 
 
 @router.get("")
-def list_responses(db: DbSession, _user: ContentReviewer) -> list[dict[str, Any]]:
-    """Every response with its live variations (each variation: text and buttons)."""
+def list_responses(db: DbSession, _user: ContentReviewer,
+                   q: Annotated[str, Query(max_length=200)] = "") -> list[dict[str, Any]]:
+    """Every response with its title, description and live variations (each: text and buttons).
+
+    `q` keeps those whose title, description or text holds every word, with or without diacritics."""
     responses = db.scalars(select(ContentResponse).order_by(ContentResponse.name)).all()
     live = {v.response_id: v
             for v in db.scalars(select(ResponseVersion).where(ResponseVersion.status == VersionStatus.LIVE))}
@@ -92,14 +100,29 @@ def list_responses(db: DbSession, _user: ContentReviewer) -> list[dict[str, Any]
     out = []
     for response in responses:
         version = live.get(response.id)
+        variations = _variations_out(version.variations) if version else []
+        titled = title_of(response.name)
+        if q and not matches(q, titled["title"], titled["description"], *(v["text"] for v in variations)):
+            continue
         out.append({
             "name": response.name,
+            **titled,
             "safety_critical": response.safety_critical,
             "live_version": version.version if version else None,
-            "variations": _variations_out(version.variations) if version else [],
+            "variations": variations,
             "pending_versions": pending.get(response.id, 0),
         })
     return out
+
+
+@router.get("/actions")
+def list_button_actions(settings: AppSettings, db: DbSession, _user: ContentReviewer) -> list[dict[str, str]]:
+    """What a button may do, each with a readable label (the editor picks from this list)."""
+    names = list(db.scalars(select(ContentResponse.name).order_by(ContentResponse.name)))
+    used = [str(b.get("payload") or "") for v in db.scalars(select(ResponseVersion.variations)
+                                                              .where(ResponseVersion.status == VersionStatus.LIVE))
+            for variation in v for b in (variation.get("buttons") or []) if b.get("payload")]
+    return button_actions(known_topics(repo_path(settings, settings.domain_path)), names, used)
 
 
 @router.get("/{name}/versions")
@@ -110,7 +133,7 @@ def list_versions(name: str, db: DbSession, _user: ContentReviewer) -> dict[str,
         raise http_error(error) from None
     versions = db.scalars(select(ResponseVersion).where(ResponseVersion.response_id == response.id)
                           .order_by(ResponseVersion.version.desc())).all()
-    return {"name": response.name, "safety_critical": response.safety_critical,
+    return {"name": response.name, **title_of(response.name), "safety_critical": response.safety_critical,
             "versions": [_version_out(v) for v in versions]}
 
 
@@ -194,12 +217,26 @@ def preview(name: str, body: PreviewIn, db: DbSession, _user: ContentReviewer) -
     except ContentError as error:
         problems.append(error.message)
     rendered = [render(v, body.slots) for v in variations]
+    hint = _zalo_choice_hint(db)
     for item in rendered:
-        # Zalo has no buttons: the user sees a numbered list.
+        # Zalo has no buttons: the user sees a numbered list and the hint under it.
         options = "\n".join(f"{i}. {b['title']}" for i, b in enumerate(item["buttons"], start=1))
-        item["zalo_text"] = item["text"] + (f"\n\n{options}" if options else "")
-    return {"name": name, "safety_critical": response.safety_critical, "rendered": rendered,
-            "problems": problems, "warnings": check_response(name, variations)}
+        item["zalo_text"] = item["text"] + (f"\n\n{options}\n{hint}" if options else "")
+        item["action_labels"] = [action_label(str(b.get("payload") or "")) for b in item["buttons"]]
+    return {"name": name, **title_of(name), "safety_critical": response.safety_critical, "rendered": rendered,
+            "zalo_choice_hint": hint, "problems": problems, "warnings": check_response(name, variations)}
+
+
+ZALO_CHOICE_HINT = "utter_zalo_choice_hint"
+
+
+def _zalo_choice_hint(db: Any) -> str:
+    """The live line Zalo shows under a numbered list of choices (a gateway text, seeded at start)."""
+    live = render_gateway_text(db, ZALO_CHOICE_HINT, "zalo")
+    if live and live.get("text"):
+        return str(live["text"])
+    defaults = {t.name: t.default for t in catalog()}
+    return defaults.get(ZALO_CHOICE_HINT, "")
 
 
 # --- Rasa's NLG endpoint ----------------------------------------------------------------------------

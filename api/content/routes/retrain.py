@@ -9,7 +9,7 @@ from sqlalchemy import select
 from api.auth import audit
 from api.content.deps import ContentStaff
 from api.content.models import RetrainJob
-from api.content.retrain import RetrainRunner, job_out
+from api.content.retrain import RetrainBusy, RetrainRunner, job_out
 from api.context import app_context
 from api.deps import ERROR_RESPONSES, DbSession, RowId
 from api.security.json_body import GuardedJsonRoute
@@ -24,11 +24,11 @@ def _runner(request: Request) -> RetrainRunner:
 
 @router.post("/retrain", status_code=status.HTTP_202_ACCEPTED)
 async def start_retrain(request: Request, db: DbSession, user: ContentStaff) -> dict[str, Any]:
-    runner = _runner(request)
-    if runner.busy:
+    try:
+        job_id = _runner(request).start(user.email)
+    except RetrainBusy:
         raise HTTPException(status.HTTP_409_CONFLICT, detail="Đang huấn luyện rồi, hãy chờ xong. / "
-                                                             "A retrain is already running.")
-    job_id = runner.start(user.email)
+                                                             "A retrain is already running.") from None
     audit(db, user, "content.retrain.start", f"retrain:{job_id}")
     db.commit()
     job = db.get(RetrainJob, job_id)

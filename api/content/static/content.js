@@ -8,6 +8,7 @@ const STATUS = {live: "Đang dùng", pending: "Chờ duyệt", superseded: "Đã
   refused: "Không thay", failed: "Lỗi"};
 const KINDS = {child_protection_officer: "Cán bộ bảo vệ trẻ em", police: "Công an", health: "Y tế",
   shelter: "Nhà tạm lánh", school_counselling: "Tư vấn học đường"};
+let LABELS = {topics: {}, levels: {}, channels: {}};  // Vietnamese names of codes, from /api/v1/content/labels
 let token = sessionStorage.getItem("contentToken");
 let current = null;  // the response being edited
 
@@ -34,26 +35,35 @@ async function api(path, options = {}) {
   if (options.json !== undefined) { headers["Content-Type"] = "application/json"; options.body = JSON.stringify(options.json); }
   const res = await fetch(path, {method: options.method || "GET", headers, body: options.body});
   if (res.status === 401 && path !== "/api/v1/auth/login") { logout(); throw new Error("Phiên đăng nhập đã hết hạn."); }
+  if (res.status === 204) return null;
   const type = res.headers.get("content-type") || "";
   const body = type.includes("json") ? await res.json() : await res.text();
   if (!res.ok) {
     const detail = body && body.detail;
-    throw new Error(typeof detail === "string" ? detail : (Array.isArray(detail) ? detail.map(d => d.msg).join("; ") : "Có lỗi xảy ra."));
+    // Errors read "Vietnamese / English"; a field check (422 list) is said in Vietnamese.
+    throw new Error(typeof detail === "string" ? vietnamesePart(detail) : (Array.isArray(detail) ? "Có ô chưa điền đúng, hãy xem lại." : "Có lỗi xảy ra."));
   }
   return body;
 }
 
 function logout() {
   token = null; sessionStorage.removeItem("contentToken");
-  $("#app").hidden = true; $("#login-view").hidden = false; $("#logout").hidden = true; $("#who").textContent = "";
+  $("#app").hidden = true; $("#role-view").hidden = true; $("#login-view").hidden = false; $("#logout").hidden = true; $("#who").textContent = "";
 }
 
 async function start() {
   try {
     const me = await api("/api/v1/auth/me");
     $("#who").textContent = me.email;
+    // A role this console is not for (GET /api/v1/labels names who each console serves) gets a page saying so.
+    const consoles = (await api("/api/v1/labels")).consoles;
+    if (!consoles.content.roles.includes(me.role)) {
+      $("#login-view").hidden = true; $("#logout").hidden = false; $("#role-view").hidden = false;
+      return;
+    }
   } catch (e) { return logout(); }
   $("#login-view").hidden = true; $("#app").hidden = false; $("#logout").hidden = false;
+  try { LABELS = await api("/api/v1/content/labels"); } catch (e) { /* names fall back to neutral words */ }
   loadResponses();
 }
 
@@ -61,7 +71,8 @@ $("#login-form").addEventListener("submit", async (ev) => {
   ev.preventDefault();
   $("#login-error").textContent = "";
   try {
-    const out = await api("/api/v1/auth/login", {method: "POST", json: {email: $("#login-email").value, password: $("#login-password").value}});
+    const answer = await api("/api/v1/auth/login", {method: "POST", json: {email: $("#login-email").value, password: $("#login-password").value}});
+    const out = await TwoFactor.complete(answer, $("#login-view"));
     token = out.access_token; sessionStorage.setItem("contentToken", token);
     start();
   } catch (e) { $("#login-error").textContent = e.message; }
@@ -78,46 +89,48 @@ $$("nav button").forEach(btn => btn.addEventListener("click", () => {
 
 /* ---- responses ---- */
 let allResponses = [];
+const SAFETY_BADGE = "Cần số 111 · 2 người duyệt";
+const SAFETY_HELP = "Câu trả lời cho lúc trẻ có thể gặp nguy hiểm: mọi biến thể phải có số 111, và bản mới chỉ được dùng khi một người thứ hai duyệt.";
 async function loadResponses() {
-  allResponses = await api("/api/v1/responses");
+  const [responses, actions] = await Promise.all([api("/api/v1/responses"), buttonActions.length ? buttonActions : api("/api/v1/responses/actions")]);
+  allResponses = responses.sort((a, b) => a.title.localeCompare(b.title, "vi")); buttonActions = actions;
   renderResponseList();
 }
 function renderResponseList() {
-  const q = $("#response-filter").value.toLowerCase();
+  const q = $("#response-filter").value;
   const list = $("#response-list");
   list.replaceChildren();
-  for (const r of allResponses.filter(r => r.name.includes(q) || (r.variations[0] || {text: ""}).text.toLowerCase().includes(q))) {
-    const li = el("li", {"data-name": r.name, onclick: () => openResponse(r.name)}, r.name);
-    if (r.safety_critical) li.append(el("span", {class: "badge", title: "Câu trả lời an toàn"}, "an toàn"));
-    if (r.pending_versions) li.append(el("span", {class: "badge"}, `${r.pending_versions} chờ duyệt`));
-    if (current && current.name === r.name) li.classList.add("sel");
+  const shown = allResponses.filter(r => foldMatches(q, r.title, r.description, ...r.variations.map(v => v.text)));
+  for (const r of shown) {
+    const open = el("button", {type: "button", class: "item", onclick: () => openResponse(r.name)},
+      el("span", {class: "item-title"}, r.title), el("span", {class: "item-desc"}, r.description));
+    const li = el("li", {"data-name": r.name}, open);
+    if (r.safety_critical) li.append(el("span", {class: "badge safety-badge", title: SAFETY_HELP}, SAFETY_BADGE));
+    if (r.pending_versions) li.append(el("span", {class: "badge"}, `${r.pending_versions} bản chờ duyệt`));
+    if (current && current.name === r.name) { li.classList.add("sel"); open.setAttribute("aria-current", "true"); }
     list.append(li);
   }
+  if (!shown.length) list.append(el("li", {class: "empty"}, "Không tìm thấy câu trả lời nào."));
 }
 $("#response-filter").addEventListener("input", renderResponseList);
 
 function variationBox(v = {text: "", buttons: []}) {
   const box = el("div", {class: "variation"});
-  const text = el("textarea", {rows: "3", class: "v-text", "aria-label": "Nội dung biến thể"});
+  const text = el("textarea", {rows: "4", class: "v-text", "aria-label": "Nội dung biến thể"});
   text.value = v.text;
-  const buttons = el("input", {class: "v-buttons", placeholder: "Nút: Tên|/payload; Tên 2|/payload2", "aria-label": "Các nút"});
-  buttons.value = (v.buttons || []).map(b => `${b.title}|${b.payload}`).join("; ");
-  box.append(text, el("label", {}, "Nút ", buttons), el("button", {type: "button", onclick: () => box.remove()}, "Xoá biến thể"));
+  box.append(text, buttonEditor(v.buttons || []), el("button", {type: "button", onclick: () => box.remove()}, "Xoá biến thể"));
   return box;
 }
 function editedVariations() {
-  return $$("#variations .variation").map(box => ({
-    text: $(".v-text", box).value,
-    buttons: $(".v-buttons", box).value.split(";").map(s => s.trim()).filter(Boolean).map(s => {
-      const [title, payload] = s.split("|"); return {title: (title || "").trim(), payload: (payload || "").trim()};
-    }),
-  }));
+  return $$("#variations .variation").map(box => ({text: $(".v-text", box).value, buttons: editedButtons(box)}));
 }
 async function openResponse(name) {
   const data = await api(`/api/v1/responses/${encodeURIComponent(name)}/versions`);
   current = data;
   $("#response-editor").hidden = false;
-  $("#editor-title").textContent = name;
+  $("#editor-title").textContent = data.title;
+  $("#editor-description").textContent = data.description;
+  $("#editor-code").textContent = name;
   $("#editor-safety").hidden = !data.safety_critical;
   const live = data.versions.find(v => v.status === "live") || data.versions[0];
   $("#variations").replaceChildren(...live.variations.map(variationBox));
@@ -140,9 +153,11 @@ function renderVersions() {
                      el("button", {type: "button", onclick: () => versionAction(v.version, "rollback")}, "Quay lại bản này"));
     }
     body.append(el("tr", {"data-version": String(v.version)}, el("td", {}, "v" + v.version), el("td", {}, STATUS[v.status] || v.status),
-      el("td", {}, v.author), el("td", {}, v.approved_by || ""), el("td", {}, new Date(v.created_at).toLocaleString("vi-VN")), actions));
+      el("td", {}, shownAuthor(v.author)), el("td", {}, shownAuthor(v.approved_by || "")), el("td", {}, new Date(v.created_at).toLocaleString("vi-VN")), actions));
   }
 }
+// The shipped wording is seeded under the name of its file: staff read it as the original text.
+function shownAuthor(name) { return name === "domain.yml" ? "Bản gốc" : name; }
 async function versionAction(version, action) {
   try {
     await api(`/api/v1/responses/${encodeURIComponent(current.name)}/versions/${version}/${action}`, {method: "POST"});
@@ -159,17 +174,15 @@ $("#preview-btn").addEventListener("click", async () => {
   try {
     const p = await api(`/api/v1/responses/${encodeURIComponent(current.name)}/preview`, {method: "POST", json: {variations: editedVariations()}});
     const out = $("#preview");
-    out.replaceChildren(...p.problems.map(t => el("p", {class: "problem"}, t)),
-                        ...(p.warnings || []).map(t => el("p", {class: "problem warning"}, "Cảnh báo: " + t)));
-    for (const r of p.rendered) {
-      out.append(el("div", {class: "bubble"}, r.text), el("div", {class: "bubble", title: "Trên Zalo"}, "Zalo: " + r.zalo_text));
-    }
+    out.replaceChildren(phonePreview(p.rendered, p.zalo_choice_hint || ""),
+                        ...p.problems.map(t => el("p", {class: "problem"}, vietnamesePart(t))),
+                        ...(p.warnings || []).map(t => el("p", {class: "problem warning"}, "Cảnh báo: " + vietnamesePart(t))));
   } catch (e) { notice(e.message, true); }
 });
 $("#save-btn").addEventListener("click", async () => {
   try {
     const v = await api(`/api/v1/responses/${encodeURIComponent(current.name)}/versions`, {method: "POST", json: {variations: editedVariations(), note: $("#version-note").value}});
-    const warned = (v.warnings || []).length ? ` Cảnh báo: ${v.warnings.join(" · ")}` : "";
+    const warned = (v.warnings || []).length ? ` Cảnh báo: ${v.warnings.map(vietnamesePart).join(" · ")}` : "";
     notice((v.status === "pending" ? `Đã lưu bản v${v.version}: chờ người thứ hai duyệt.` : `Đã lưu bản v${v.version}: đang dùng ngay.`) + warned, Boolean(warned));
     await openResponse(current.name); await loadResponses();
   } catch (e) { notice(e.message, true); }
@@ -177,6 +190,15 @@ $("#save-btn").addEventListener("click", async () => {
 
 /* ---- inbox and retraining ---- */
 let topics = [];
+function topicSelect() {
+  const select = el("select", {"aria-label": "Chủ đề"}, el("option", {value: ""}, "— chọn chủ đề —"));
+  const groups = {};
+  for (const t of topics) {
+    if (!groups[t.group]) { groups[t.group] = el("optgroup", {label: t.group}); select.append(groups[t.group]); }
+    groups[t.group].append(el("option", {value: t.topic}, t.label));
+  }
+  return select;
+}
 async function loadInbox() {
   topics = await api("/api/v1/inbox/topics");
   const items = await api("/api/v1/inbox");
@@ -184,15 +206,16 @@ async function loadInbox() {
   body.replaceChildren();
   if (!items.length) body.append(el("tr", {}, el("td", {colspan: "4"}, "Không có câu hỏi mới.")));
   for (const item of items) {
-    const select = el("select", {"aria-label": "Chủ đề"}, el("option", {value: ""}, "— chọn chủ đề —"), ...topics.map(t => el("option", {value: t}, t)));
-    const newTopic = el("input", {placeholder: "chủ đề mới (vd faq_hoc_online)", "aria-label": "Chủ đề mới"});
+    const select = topicSelect();
+    const newTopic = el("input", {placeholder: "tên ngắn, không dấu (vd faq_hoc_online)", "aria-label": "Chủ đề mới"});
     const answer = el("input", {placeholder: "câu trả lời cho chủ đề mới", "aria-label": "Câu trả lời"});
     const act = async (payload) => {
       try { await api(`/api/v1/inbox/${item.id}/review`, {method: "POST", json: payload}); notice("Đã xử lý."); loadInbox(); }
       catch (e) { notice(e.message, true); }
     };
-    body.append(el("tr", {}, el("td", {}, item.text), el("td", {}, item.risk_level),
-      el("td", {}, `${item.intent || "?"} ${item.confidence ?? ""}`),
+    const guess = item.guess ? `${item.guess} (${item.certainty})` : "Chưa đoán được";
+    body.append(el("tr", {}, el("td", {}, item.text), el("td", {}, item.risk_label),
+      el("td", {}, guess),
       el("td", {}, select, el("button", {type: "button", onclick: () => act({action: "assign", topic: select.value})}, "Gán"),
         el("br"), newTopic, answer, el("button", {type: "button", onclick: () => act({action: "propose", topic: newTopic.value, answer: answer.value})}, "Đề xuất"),
         el("button", {type: "button", onclick: () => act({action: "dismiss"})}, "Bỏ qua"))));
@@ -208,6 +231,8 @@ $("#export-write").addEventListener("click", async () => {
   catch (e) { notice(e.message, true); }
 });
 $("#retrain-start").addEventListener("click", async () => {
+  const ok = await confirmAction("Huấn luyện lại mô hình với các câu đã ghi? Việc này mất khoảng nửa giờ; mô hình mới chỉ được dùng nếu không kém hơn mô hình đang chạy.", "Huấn luyện lại");
+  if (!ok) return;
   try { await api("/api/v1/retrain", {method: "POST"}); notice("Đã bắt đầu huấn luyện lại."); showRetrain(); }
   catch (e) { notice(e.message, true); }
 });
@@ -224,20 +249,35 @@ async function showRetrain() {
 }
 
 /* ---- broadcasts ---- */
+let subscriberCounts = {};
 async function loadBroadcasts() {
   const [list, quizzes, counts] = await Promise.all([api("/api/v1/broadcasts"), api("/api/v1/quizzes"), api("/api/v1/subscribers/count")]);
+  subscriberCounts = counts;
   $("#b-quiz").replaceChildren(el("option", {value: ""}, "(không)"), ...quizzes.map(q => el("option", {value: String(q.id)}, q.title)));
-  $("#subscriber-counts").textContent = "Người đăng ký: " + (Object.entries(counts).map(([c, n]) => `${c} ${n}`).join(", ") || "chưa có");
+  $("#subscriber-counts").textContent = "Người đăng ký: " + (Object.entries(counts).map(([c, n]) => `${LABELS.channels[c] || c} ${n}`).join(", ") || "chưa có");
   const body = $("#broadcasts tbody");
   body.replaceChildren();
   for (const b of list) {
     const p = b.progress;
     const actions = el("td");
-    if (["draft", "scheduled"].includes(b.status)) actions.append(el("button", {type: "button", onclick: () => bAction(b.id, "send")}, "Gửi ngay"));
-    if (b.status !== "cancelled") actions.append(el("button", {type: "button", onclick: () => bAction(b.id, "cancel")}, "Huỷ"));
+    if (["draft", "scheduled"].includes(b.status)) actions.append(el("button", {type: "button", onclick: () => confirmSend(b)}, "Gửi ngay"));
+    if (b.status !== "cancelled") actions.append(el("button", {type: "button", onclick: () => confirmCancel(b)}, "Huỷ"));
     body.append(el("tr", {}, el("td", {}, b.title), el("td", {}, STATUS[b.status] || b.status),
       el("td", {}, `${p.sent}/${p.total} (chờ ${p.queued}, lỗi ${p.failed}, bỏ qua ${p.skipped})`), actions));
   }
+}
+async function confirmSend(b) {
+  const reach = b.channels.reduce((sum, c) => sum + (subscriberCounts[c] || 0), 0);
+  const where = b.channels.map(c => LABELS.channels[c] || c).join(", ");
+  if (!reach) {
+    await confirmAction(`Chưa có ai đăng ký nhận tin trên ${where}: tin "${b.title}" sẽ không đến được ai. Hãy chọn kênh khác hoặc chờ có người đăng ký.`, "", {allowed: false});
+    return;
+  }
+  const zalo = b.channels.includes("zalo") ? " (trên Zalo chỉ người nhắn trong 7 ngày qua)" : "";
+  if (await confirmAction(`Gửi ngay tin "${b.title}" tới khoảng ${reach} người đăng ký trên ${where}${zalo}? Tin đã gửi không lấy lại được.`, `Gửi cho ${reach} người`)) bAction(b.id, "send");
+}
+async function confirmCancel(b) {
+  if (await confirmAction(`Huỷ tin "${b.title}"? Những người chưa nhận sẽ không nhận được nữa.`, "Huỷ tin", {danger: true})) bAction(b.id, "cancel");
 }
 async function bAction(id, action) {
   try { await api(`/api/v1/broadcasts/${id}/${action}`, {method: "POST"}); notice(action === "send" ? "Đang gửi." : "Đã huỷ."); loadBroadcasts(); }
@@ -252,26 +292,39 @@ $("#broadcast-form").addEventListener("submit", async (ev) => {
     scheduled_at: when ? new Date(when).toISOString() : null};
   try {
     const b = await api("/api/v1/broadcasts", {method: "POST", json: payload});
-    const warned = (b.warnings || []).length ? ` Cảnh báo: ${b.warnings.join(" · ")}` : "";
+    const warned = (b.warnings || []).length ? ` Cảnh báo: ${b.warnings.map(vietnamesePart).join(" · ")}` : "";
     notice("Đã tạo tin." + warned, Boolean(warned)); ev.target.reset(); loadBroadcasts();
   }
   catch (e) { notice(e.message, true); }
 });
 
 /* ---- quizzes ---- */
-function questionBox() {
+let editingQuiz = null;  // the quiz being edited, or null for a new one
+function questionBox(q = {text: "", options: [], correct: 0, explanation: ""}) {
   const box = el("fieldset", {class: "variation"}, el("legend", {}, "Câu hỏi"));
-  box.append(el("label", {}, "Câu hỏi ", el("input", {class: "q-text", required: ""})),
-    el("label", {}, "Các lựa chọn (mỗi dòng một ý) ", el("textarea", {class: "q-options", rows: "3"})),
-    el("label", {}, "Số thứ tự đáp án đúng ", el("input", {class: "q-correct", type: "number", min: "1", value: "1"})),
-    el("label", {}, "Giải thích ", el("input", {class: "q-explain"})));
+  const text = el("input", {class: "q-text", required: ""}); text.value = q.text;
+  const options = el("textarea", {class: "q-options", rows: "3"}); options.value = q.options.join("\n");
+  const correct = el("input", {class: "q-correct", type: "number", min: "1", value: String(q.correct + 1)});
+  const explain = el("input", {class: "q-explain"}); explain.value = q.explanation || "";
+  box.append(el("label", {}, "Câu hỏi ", text), el("label", {}, "Các lựa chọn (mỗi dòng một ý) ", options),
+    el("label", {}, "Số thứ tự đáp án đúng ", correct), el("label", {}, "Giải thích ", explain),
+    el("button", {type: "button", onclick: () => box.remove()}, "Xoá câu hỏi"));
   return box;
 }
-async function loadQuizzes() {
-  if (!$("#questions").children.length) $("#questions").append(questionBox());
-  const list = await api("/api/v1/quizzes");
-  $("#quiz-list").replaceChildren(...list.map(q => el("li", {}, `${q.title} – ${q.questions.length} câu${q.active ? "" : " (tắt)"}`)));
+function resetQuizForm(quiz = null) {
+  editingQuiz = quiz;
+  $("#q-title").value = quiz ? quiz.title : "";
+  $("#questions").replaceChildren(...(quiz ? quiz.questions : [undefined]).map(q => questionBox(q)));
+  $("#quiz-form-title").textContent = quiz ? `Sửa bộ đố vui "${quiz.title}"` : "Bộ đố vui mới";
+  $("#quiz-cancel").hidden = !quiz;
 }
+async function loadQuizzes() {
+  if (!$("#questions").children.length) resetQuizForm();
+  const list = await api("/api/v1/quizzes");
+  $("#quiz-list").replaceChildren(...list.map(q => el("li", {}, `${q.title} – ${q.questions.length} câu${q.active ? "" : " (tắt)"} `,
+    el("button", {type: "button", onclick: () => { resetQuizForm(q); $("#q-title").focus(); }}, "Sửa"))));
+}
+$("#quiz-cancel").addEventListener("click", () => resetQuizForm());
 $("#add-question").addEventListener("click", () => $("#questions").append(questionBox()));
 $("#quiz-form").addEventListener("submit", async (ev) => {
   ev.preventDefault();
@@ -279,9 +332,11 @@ $("#quiz-form").addEventListener("submit", async (ev) => {
     options: $(".q-options", b).value.split("\n").map(s => s.trim()).filter(Boolean),
     correct: Number($(".q-correct", b).value) - 1, explanation: $(".q-explain", b).value}));
   try {
-    const q = await api("/api/v1/quizzes", {method: "POST", json: {title: $("#q-title").value, questions}});
-    const warned = (q.warnings || []).length ? ` Cảnh báo: ${q.warnings.join(" · ")}` : "";
-    notice("Đã lưu đố vui." + warned, Boolean(warned)); loadQuizzes();
+    const body = {title: $("#q-title").value, questions};
+    const q = editingQuiz ? await api(`/api/v1/quizzes/${editingQuiz.id}`, {method: "PUT", json: {...body, active: editingQuiz.active}})
+                          : await api("/api/v1/quizzes", {method: "POST", json: body});
+    const warned = (q.warnings || []).length ? ` Cảnh báo: ${q.warnings.map(vietnamesePart).join(" · ")}` : "";
+    notice(`Đã lưu đố vui "${q.title}".` + warned, Boolean(warned)); resetQuizForm(); loadQuizzes();
   }
   catch (e) { notice(e.message, true); }
 });
@@ -294,24 +349,56 @@ async function loadDirectory() {
   body.replaceChildren();
   for (const e of entries) {
     const actions = el("td");
-    if (!e.national) actions.append(el("button", {type: "button", onclick: async () => { await api(`/api/v1/directory/${e.id}`, {method: "DELETE"}); loadDirectory(); }}, "Xoá"));
+    if (!e.national) actions.append(el("button", {type: "button", onclick: () => editEntry(e)}, "Sửa"),
+                                    el("button", {type: "button", onclick: () => deleteEntry(e)}, "Xoá"));
     body.append(el("tr", {}, el("td", {}, e.name), el("td", {}, KINDS[e.kind] || e.kind),
       el("td", {}, [e.commune, e.district, e.province].filter(Boolean).join(", ") || "Toàn quốc"),
       el("td", {}, e.phone), el("td", {}, e.hours), actions));
   }
 }
 $("#dir-search").addEventListener("input", () => loadDirectory());
+let editingEntry = null;
+function editEntry(e = null) {
+  editingEntry = e;
+  $("#entry-form").hidden = false;
+  $("#entry-form-title").textContent = e ? `Sửa "${e.name}"` : "Thêm một nơi giúp đỡ";
+  for (const field of ["name", "province", "commune", "phone", "hours"]) $("#e-" + field).value = e ? (e[field] || "") : "";
+  $("#e-kind").value = e ? e.kind : "child_protection_officer";
+  $("#e-name").focus();
+}
+async function deleteEntry(e) {
+  if (!await confirmAction(`Xoá "${e.name}" (${e.phone}) khỏi danh bạ? Trẻ em sẽ không còn thấy nơi này.`, "Xoá", {danger: true})) return;
+  try { await api(`/api/v1/directory/${e.id}`, {method: "DELETE"}); notice(`Đã xoá "${e.name}".`); loadDirectory(); }
+  catch (err) { notice(err.message, true); }
+}
+$("#entry-add").addEventListener("click", () => editEntry());
+$("#entry-cancel").addEventListener("click", () => { $("#entry-form").hidden = true; editingEntry = null; });
+$("#entry-form").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  const body = Object.fromEntries(["name", "kind", "province", "commune", "phone", "hours"].map(f => [f, $("#e-" + f).value]));
+  try {
+    const saved = editingEntry ? await api(`/api/v1/directory/${editingEntry.id}`, {method: "PUT", json: body})
+                               : await api("/api/v1/directory", {method: "POST", json: body});
+    const warned = (saved.warnings || []).length ? ` Cảnh báo: ${saved.warnings.map(vietnamesePart).join(" · ")}` : "";
+    notice(`Đã lưu "${saved.name}".` + warned, Boolean(warned)); $("#entry-form").hidden = true; editingEntry = null; loadDirectory();
+  } catch (err) { notice(err.message, true); }
+});
 $("#dir-import").addEventListener("submit", async (ev) => {
   ev.preventDefault();
   const file = $("#dir-file").files[0];
   if (!file) return notice("Hãy chọn tệp CSV.", true);
   const form = new FormData(); form.append("file", file);
-  try { const r = await api("/api/v1/directory/import", {method: "POST", body: form}); notice(`Đã nhập ${r.imported} mục.`); loadDirectory(); }
+  try {
+    const r = await api("/api/v1/directory/import", {method: "POST", body: form});
+    const warned = (r.warnings || []).length ? ` Cảnh báo: ${r.warnings.map(vietnamesePart).join(" · ")}` : "";
+    notice(`Đã nhập ${r.imported} dòng: ${r.added} mục mới, ${r.updated} mục cập nhật, ${r.unchanged} mục không đổi.` + warned, Boolean(warned)); loadDirectory();
+  }
   catch (e) { notice(e.message, true); }
 });
 async function download(path, name) {
   const text = await api(path);
-  const a = el("a", {href: URL.createObjectURL(new Blob([text], {type: "text/csv"})), download: name});
+  // The byte order mark (sent by the server, kept here) lets Excel read the accents.
+  const a = el("a", {href: URL.createObjectURL(new Blob([text.startsWith("\ufeff") ? text : "\ufeff" + text], {type: "text/csv;charset=utf-8"})), download: name});
   a.click();
 }
 $("#dir-export").addEventListener("click", (ev) => { ev.preventDefault(); download("/api/v1/directory/export.csv", "danh-ba.csv"); });
@@ -323,14 +410,14 @@ function barChart(container, rows, label) {
   container.replaceChildren();
   if (!rows.length) { container.append(el("p", {}, "Chưa có số liệu.")); return; }
   const max = Math.max(1, ...rows.map(r => r.value));
-  const rowH = 22, width = 640, labelW = 220;
+  const rowH = 28, width = 760, labelW = 320;
   const chart = svg("svg", {width: String(width), height: String(rows.length * rowH + 10), role: "img", "aria-label": label});
   rows.forEach((r, i) => {
     const y = 5 + i * rowH;
     const w = Math.max(1, (width - labelW - 50) * r.value / max);
-    const name = svg("text", {x: "4", y: String(y + 15), "font-size": "12"}); name.textContent = r.label;
-    const bar = svg("rect", {x: String(labelW), y: String(y + 3), width: String(w), height: "15", fill: "#0b5cad"});
-    const val = svg("text", {x: String(labelW + w + 4), y: String(y + 15), "font-size": "12"}); val.textContent = String(r.value);
+    const name = svg("text", {x: "4", y: String(y + 19), "font-size": "15"}); name.textContent = r.label;
+    const bar = svg("rect", {x: String(labelW), y: String(y + 5), width: String(w), height: "18", fill: "#0b5cad"});
+    const val = svg("text", {x: String(labelW + w + 4), y: String(y + 19), "font-size": "15"}); val.textContent = String(r.value);
     chart.append(name, bar, val);
   });
   container.append(chart);
@@ -338,16 +425,20 @@ function barChart(container, rows, label) {
 async function loadDashboard() {
   const days = $("#d-days").value;
   const d = await api("/api/v1/dashboard?days=" + days);
-  const conversations = d.conversations_per_day.map(r => ({label: r.day + " " + Object.entries(r).filter(([k]) => k !== "day").map(([k, v]) => `${k}:${v}`).join(" "),
+  const day = iso => new Date(iso + "T00:00:00").toLocaleDateString("vi-VN", {day: "2-digit", month: "2-digit"});
+  const conversations = d.conversations_per_day.map(r => ({label: day(r.day) + " · " + Object.entries(r).filter(([k]) => k !== "day").map(([k, v]) => `${LABELS.channels[k] || k} ${v}`).join(", "),
     value: Object.entries(r).filter(([k]) => k !== "day").reduce((s, [, v]) => s + v, 0)}));
   $("#d-cards").replaceChildren(
     el("div", {class: "card"}, el("b", {}, String(d.messages)), "tin nhắn"),
     el("div", {class: "card"}, el("b", {}, (d.fallback_rate * 100).toFixed(1) + "%"), "chưa hiểu"),
     el("div", {class: "card"}, el("b", {}, d.first_reply_minutes.median === null ? "–" : d.first_reply_minutes.median + " phút"), "tới lời đầu của tư vấn viên (trung vị)"));
   barChart($("#d-conversations"), conversations.filter(r => r.value), "Cuộc trò chuyện mỗi ngày");
-  barChart($("#d-topics"), d.top_topics.map(t => ({label: t.topic, value: t.messages})), "Chủ đề hay gặp");
-  barChart($("#d-disclosures"), d.disclosures.map(x => ({label: `${x.level} · ${x.category || "?"}`, value: x.cases})), "Chia sẻ nguy cơ");
+  const topic = code => { const c = String(code || "").replace(/^faq\//, ""); return LABELS.topics[c] || LABELS.topics["disclose_" + c] || "Chủ đề khác"; };
+  barChart($("#d-topics"), d.top_topics.map(t => ({label: topic(t.topic), value: t.messages})), "Chủ đề hay gặp");
+  barChart($("#d-disclosures"), d.disclosures.map(x => ({label: `${LABELS.levels[x.level] || "Mức khác"} · ${x.category ? topic(x.category) : "chưa rõ loại"}`, value: x.cases})), "Chia sẻ nguy cơ");
   barChart($("#d-broadcasts"), d.broadcasts.map(b => ({label: b.title, value: b.sent})), "Tin đã gửi");
+  // After-chat answers: counts from 1 to 4 arrive as "<5" (never a bar length that would give them away).
+  $("#d-feedback").replaceChildren(...d.feedback.map(f => el("div", {class: "card"}, el("b", {}, String(f.count)), f.label)));
 }
 $("#d-days").addEventListener("change", loadDashboard);
 $("#d-csv").addEventListener("click", (ev) => { ev.preventDefault(); download("/api/v1/dashboard.csv?days=" + $("#d-days").value, "so-lieu.csv"); });

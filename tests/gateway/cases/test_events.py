@@ -85,4 +85,4 @@ async def test_event_stream_ends_when_the_account_is_locked(settings, fake_teleg
                 assert not events.of_type("signed_out")
                 locked = await http.patch(f"/api/v1/users/{me['id']}", headers=admin, json={"active": False})
                 assert locked.status_code == 200
-                await eventually(lambda: events.of_type("signed_out"), timeout=5, what="stream closed")
+                await eventually(lambda: events.of_type("signed_out"), what="stream closed")

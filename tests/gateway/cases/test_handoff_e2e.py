@@ -4,7 +4,6 @@ the bot resumes. Runs on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
-import time
 
 import httpx
 import pytest
@@ -12,7 +11,8 @@ from sqlalchemy import select
 
 from api.auth.models import AuditLog
 from api.cases.models import Case, CaseMessage
-from api.cases.service import HANDOFF_OFFLINE, HANDOFF_WAITING
+from api.cases.service import HANDOFF_FREE, HANDOFF_OFFLINE
+from api.labels import CATEGORIES as CATEGORY_LABELS
 from api.settings import Settings
 from tests.gateway.cases.sse import EventReader
 from tests.gateway.fakes.rasa import FakeRasa
@@ -48,29 +48,27 @@ async def test_disclosure_to_counselor_and_back(settings: Settings, fake_telegra
             staff = await create_staff(http, admin, "campaign@example.vn", role="campaign_staff")
 
             async with EventReader(gateway.url, lan) as events:
-                sent_at = time.monotonic()
                 disclosure = text_update(CHILD, "cứu em với, bố em đang đánh em")
                 assert (await post_update(http, disclosure)).status_code == 200
 
-                # The console hears about it within a second.
-                await eventually(lambda: events.of_type("case_opened"), timeout=5, what="SSE case_opened")
-                arrival = next(t for t, e in events.events if e.get("type") == "case_opened")
-                assert arrival - sent_at < 1.0
+                # The console hears about it (how fast: `make bench-escalation`).
+                await eventually(lambda: events.of_type("case_opened"), what="SSE case_opened")
                 opened = events.of_type("case_opened")[0]
                 assert opened["escalated"] and opened["case"]["level"] == "imminent"
                 assert opened["case"]["status"] == "waiting"
                 case_id = opened["case"]["id"]
 
-                # The child gets the bot's safe reply and the honest handoff message (Lan is online).
+                # The child gets the bot's safe reply and the honest handoff message (Lan is online and free).
                 await eventually(lambda: len(_texts(fake_telegram, CHILD)) >= 2, what="bot reply + handoff")
                 child_texts = _texts(fake_telegram, CHILD)
-                assert "111" in child_texts[0] and child_texts[1] == HANDOFF_WAITING.default
+                assert "111" in child_texts[0] and child_texts[1] == HANDOFF_FREE.default
 
-                # The on-call group: level, category, excerpt, console link, never the child's id.
+                # The on-call group: level, category, console link; never the child's id or words.
                 # (Sent at intake, so the category is the one the case was opened with.)
                 await eventually(lambda: _texts(fake_telegram, COUNSELOR_GROUP), what="group alert")
                 alert = _texts(fake_telegram, COUNSELOR_GROUP)[0]
-                assert "KHẨN CẤP" in alert and opened["case"]["category"] in alert and "cứu em với" in alert
+                assert "KHẨN CẤP" in alert and CATEGORY_LABELS[opened["case"]["category"]] in alert
+                assert "cứu em" not in alert and "đánh" not in alert
                 assert f"/console#case-{case_id}" in alert and str(CHILD) not in alert
 
                 queue = (await http.get("/api/v1/cases", headers=lan)).json()
@@ -90,6 +88,7 @@ async def test_disclosure_to_counselor_and_back(settings: Settings, fake_telegra
                 assert sender.startswith("telegram:") and str(CHILD) not in sender
 
                 # While held: the bot is silent, the child's words reach the console live.
+                await drained(gateway.app)  # the "counselor joined" notice queued by the accept is out
                 before = len(_texts(fake_telegram, CHILD))
                 await post_update(http, text_update(CHILD, "em sợ lắm, em đang trốn trong phòng"))
                 await eventually(lambda: any(e.get("author") == "child" and "trốn" in e.get("text", "")
@@ -108,8 +107,8 @@ async def test_disclosure_to_counselor_and_back(settings: Settings, fake_telegra
                 reply = await http.post(f"/api/v1/cases/{case_id}/messages", headers=holder,
                                         json={"text": "Chị ở đây rồi. Em có an toàn không?"})
                 assert reply.status_code == 202
-                await eventually(lambda: "Chị ở đây rồi. Em có an toàn không?" in _texts(fake_telegram, CHILD),
-                                 what="counselor reply delivered")
+                await eventually(lambda: any(t.endswith(": Chị ở đây rồi. Em có an toàn không?")
+                                             for t in _texts(fake_telegram, CHILD)), what="counselor reply delivered")
                 assert (await http.post(f"/api/v1/cases/{case_id}/notes", headers=holder,
                                         json={"text": "Trẻ đang trốn, đã hướng dẫn gọi 113"})).status_code == 201
 
@@ -245,8 +244,8 @@ async def test_rising_risk_while_held_and_transfer(settings: Settings, fake_tele
                                         json={"text": "chị đây"})).status_code == 403
                 assert (await http.post(f"/api/v1/cases/{case['id']}/messages", headers=minh,
                                         json={"text": "Anh Minh đây, em đang ở phòng nào?"})).status_code == 202
-                await eventually(lambda: "Anh Minh đây, em đang ở phòng nào?" in _texts(fake_telegram, CHILD),
-                                 what="reply from the new holder")
+                await eventually(lambda: any(t.endswith(": Anh Minh đây, em đang ở phòng nào?")
+                                             for t in _texts(fake_telegram, CHILD)), what="reply from the new holder")
                 bad = await http.post(f"/api/v1/cases/{case['id']}/transfer", headers=minh, json={"user_id": 99999})
                 assert bad.status_code == 422
                 blank = await http.post(f"/api/v1/cases/{case['id']}/messages", headers=minh, json={"text": "   "})
@@ -270,4 +269,4 @@ async def test_a_reply_that_cannot_be_delivered_is_shown_as_failed(settings: Set
                 detail = (await http.get(f"/api/v1/cases/{case_id}", headers=lan)).json()
                 return [m["delivery"] for m in detail["messages"] if m["author"] == "counselor"] == ["failed"]
 
-            await eventually(delivery_is_failed, timeout=10, what="the reply shown as failed")
+            await eventually(delivery_is_failed, what="the reply shown as failed")

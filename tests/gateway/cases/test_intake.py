@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import time
 from collections.abc import AsyncIterator
 from types import SimpleNamespace
 from typing import Any
@@ -19,7 +18,7 @@ from api.cases.events import EventBroker
 from api.cases.hooks import CaseHooks
 from api.cases.intake import SCREEN_KEY, load_risk_lexicon, risk_engine, screen_inbound
 from api.cases.models import Case, CaseMessage, Notification
-from api.cases.service import HANDOFF_OFFLINE, HANDOFF_WAITING, CaseLog
+from api.cases.service import HANDOFF_FREE, HANDOFF_OFFLINE, HANDOFF_WAITING, CaseLog
 from api.db.session import Database
 from api.main import create_app
 from api.messaging.inbound import accept_inbound
@@ -49,7 +48,7 @@ from tests.gateway.waiting import eventually
 CHILD = 5550007
 # The lexicon alone rates this imminent; the fake Rasa rates it imminent too ("cứu"), as danger_now.
 DISCLOSURE = "cứu em với, bố em đang đánh em"
-HANDOFF_TEXTS = (HANDOFF_WAITING.default, HANDOFF_OFFLINE.default)
+HANDOFF_TEXTS = (HANDOFF_FREE.default, HANDOFF_WAITING.default, HANDOFF_OFFLINE.default)
 
 
 def _texts(fake_telegram: FakeTelegram, chat: int | str) -> list[str]:
@@ -95,7 +94,7 @@ async def _running(settings: Settings) -> AsyncIterator[tuple[FastAPI, httpx.Asy
 async def test_disclosure_reaches_counselors_before_rasa_answers(
         settings: Settings, fake_telegram: FakeTelegram, fake_rasa: FakeRasa, rasa_mode: str) -> None:
     if rasa_mode == "slow":
-        fake_rasa.delay_seconds = 2.0  # busy: answers well after the console must know
+        fake_rasa.holding = True  # busy: answers only after the console has heard of the case
     else:
         fake_rasa.down = True
     with live_gateway(staff_settings(settings)) as gateway:
@@ -105,18 +104,15 @@ async def test_disclosure_reaches_counselors_before_rasa_answers(
             admin = await login(http, ADMIN_EMAIL, ADMIN_PASSWORD)
             lan = await create_staff(http, admin, "lan@example.vn", name="Chị Lan")
             async with EventReader(gateway.url, lan) as events:
-                sent_at = time.monotonic()
                 assert (await post_update(http, text_update(CHILD, DISCLOSURE))).status_code == 200
 
                 # The console and the on-call group hear about it at once, while Rasa has said nothing.
-                await eventually(lambda: events.of_type("case_opened"), timeout=2, what="SSE case_opened")
-                arrival = next(t for t, e in events.events if e.get("type") == "case_opened")
-                assert arrival - sent_at < 1.0
+                await eventually(lambda: events.of_type("case_opened"), what="SSE case_opened")
                 opened = events.of_type("case_opened")[0]
                 assert opened["escalated"] and opened["case"]["status"] == "waiting"
                 assert opened["case"]["level"] in ("high", "imminent")
                 case_id = opened["case"]["id"]
-                await eventually(lambda: _texts(fake_telegram, COUNSELOR_GROUP), timeout=2, what="group alert")
+                await eventually(lambda: _texts(fake_telegram, COUNSELOR_GROUP), what="group alert")
                 assert f"#{case_id}" in _texts(fake_telegram, COUNSELOR_GROUP)[0]
                 assert not fake_rasa.messages, "Rasa must not have answered yet"
                 assert not any("Mình ở đây với bạn" in t for t in _texts(fake_telegram, CHILD))
@@ -136,11 +132,11 @@ async def test_disclosure_reaches_counselors_before_rasa_answers(
                     assert [crypto.decrypt(m.text_encrypted) for m in logged] == [DISCLOSURE]
 
                 # Now Rasa answers: its reading is merged, nothing is logged or alerted twice.
-                fake_rasa.down = False
+                fake_rasa.down = fake_rasa.holding = False
                 await eventually(lambda: _all_done(database, 1), timeout=20, what="the Rasa turn")
-                await eventually(lambda: events.of_type("case_updated"), timeout=5, what="SSE case_updated")
+                await eventually(lambda: events.of_type("case_updated"), what="SSE case_updated")
                 await eventually(lambda: any(t in HANDOFF_TEXTS for t in _texts(fake_telegram, CHILD)),
-                                 timeout=10, what="handoff text delivered")
+                                 what="handoff text delivered")
 
         assert len(events.of_type("case_opened")) == 1
         assert "screen" not in str(fake_rasa.messages[-1]["metadata"])  # Rasa gets channel + message_id only

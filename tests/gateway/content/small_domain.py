@@ -35,4 +35,5 @@ def content_settings(base: Settings, tmp_path: Path) -> Settings:
     domain.write_text(TEST_DOMAIN, encoding="utf-8")
     (tmp_path / "nlu").mkdir(exist_ok=True)
     return base.model_copy(update={"domain_path": str(domain), "nlu_data_dir": str(tmp_path / "nlu"),
+                                   "inbox_export_dir": str(tmp_path / "exports"),
                                    "broadcast_poll_seconds": 0.2})

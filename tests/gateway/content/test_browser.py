@@ -10,21 +10,11 @@ import pytest
 from fastapi import FastAPI
 from playwright.sync_api import Browser, Page, expect
 
-from api.main import create_app
-from api.settings import Settings
 from tests.gateway.fakes.server import ServerThread
-from tests.gateway.live import LiveGateway
 from tests.gateway.staff import staff_token
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 PASSWORD = "x" * 12  # what staff_token sets
-
-
-@pytest.fixture
-def live(settings: Settings) -> Iterator[tuple[ServerThread, FastAPI]]:
-    app = create_app(settings)
-    with LiveGateway(app) as gateway:
-        yield gateway, app
 
 
 @pytest.fixture

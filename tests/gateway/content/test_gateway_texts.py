@@ -15,7 +15,7 @@ from api.cases.models import Case, CaseMessage
 from api.cases.service import HANDOFF_OFFLINE, HANDOFF_WAITING
 from api.content.responses import load_domain_responses
 from api.db.session import Database
-from api.messaging.texts import NON_TEXT, SERVICE_UNAVAILABLE, WELCOME, UserText, UserTexts
+from api.messaging.texts import NON_TEXT, SERVICE_UNAVAILABLE, WELCOME, UserText, UserTexts, catalog
 from api.settings import Settings
 from tests.gateway.fakes.telegram import FakeTelegram
 from tests.gateway.fakes.telegram_updates import post_update, sticker_update, text_update
@@ -44,6 +44,57 @@ def test_each_default_is_the_first_variation_in_domain_yml(text: UserText) -> No
     assert domain[text.name][0]["text"] == text.default
     if text is not CHECKIN:  # a check-in shows on a lock screen: no hotline there
         assert "111" in text.default
+
+
+@pytest.mark.asyncio
+async def test_every_gateway_text_is_seeded_and_a_domain_one_keeps_its_domain_wording(
+        client: httpx.AsyncClient, app: FastAPI) -> None:
+    """Texts only the gateway says (quiz lines, the help list, the Zalo hint) are responses too."""
+    from api.content.models import ContentResponse
+    from api.content.responses import live_version
+
+    domain = load_domain_responses(Path(Settings.model_fields["repo_root"].default) / "domain.yml")
+    names = {text.name for text in catalog()}
+    assert {"utter_quiz_intro", "utter_help_list_outro", "utter_zalo_choice_hint", "utter_subscribed"} <= names
+    with app.state.context.database.session() as session:
+        for text in catalog():
+            response = session.scalar(select(ContentResponse).where(ContentResponse.name == text.name))
+            assert response is not None, text.name
+            live = live_version(session, response.id)
+            assert live is not None
+            assert live.variations[0]["text"] == (domain[text.name][0]["text"] if text.name in domain
+                                                  else text.default)
+
+
+def test_placeholders_are_filled_in_the_default_and_the_live_text(database: Database) -> None:
+    texts = UserTexts()
+    quiz_intro = next(text for text in catalog() if text.name == "utter_quiz_intro")
+    with database.session() as session:
+        rendered = texts.text(session, quiz_intro, "telegram", {"title": "An toàn cơ thể", "count": 3})
+        assert rendered.startswith("🎯 Đố vui: An toàn cơ thể. Có 3 câu")
+        texts.install(lambda session, name, channel: {"text": "Chơi “{title}” nào: {count} câu, {unknown}!"})
+        assert (texts.text(session, quiz_intro, "telegram", {"title": "Mạng xã hội", "count": 5})
+                == "Chơi “Mạng xã hội” nào: 5 câu, {unknown}!")
+
+
+@pytest.mark.asyncio
+async def test_an_edited_quiz_line_reaches_the_child_with_its_values(client: httpx.AsyncClient, app: FastAPI,
+                                                                      fake_telegram: FakeTelegram) -> None:
+    staff = staff_token(app, "lan@example.org")
+    quiz = await client.post("/api/v1/quizzes", headers=staff, json={"title": "Mạng an toàn", "questions": [
+        {"text": "Người lạ xin ảnh riêng tư thì sao?", "options": ["Gửi", "Không gửi, kể người lớn"],
+         "correct": 1, "explanation": "Không gửi, và kể với người lớn tin cậy."}]})
+    assert quiz.status_code == 201
+    saved = await client.post("/api/v1/responses/utter_quiz_intro/versions", headers=staff,
+                              json={"variations": [{"text": "Đố vui “{title}” gồm {count} câu. Bắt đầu nhé!"}]})
+    assert saved.status_code == 201
+    if saved.json()["status"] == "pending":
+        await client.post(f"/api/v1/responses/utter_quiz_intro/versions/{saved.json()['version']}/approve",
+                          headers=staff_token(app, "hoa@example.org"))
+    await post_update(client, text_update(CHILD, "đố vui"))
+    await eventually(lambda: len(_texts(fake_telegram)) >= 2, what="the quiz intro and first question")
+    assert _texts(fake_telegram)[:2] == ["Đố vui “Mạng an toàn” gồm 1 câu. Bắt đầu nhé!",
+                                         "❓ Câu 1/1: Người lạ xin ảnh riêng tư thì sao?"]
 
 
 @pytest.mark.asyncio

@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from sqlalchemy import select
 
 from api.auth.models import AuditLog
+from api.messaging.texts import catalog
 from tests.gateway.staff import staff_token
 
 pytestmark = pytest.mark.asyncio
@@ -21,14 +22,15 @@ async def test_seeded_responses_are_listed_with_live_variations(client: httpx.As
     headers = staff_token(app, "lan@example.org")
     listed = (await client.get("/api/v1/responses", headers=headers)).json()
     by_name = {r["name"]: r for r in listed}
-    assert set(by_name) == {"utter_greet", "utter_ask_hotline_111", "utter_disclosure_sexual_abuse",
-                            "utter_default", "utter_thank"}
+    # The domain's responses, and the gateway's own texts seeded from the code's catalogue.
+    domain = {"utter_greet", "utter_ask_hotline_111", "utter_disclosure_sexual_abuse", "utter_default", "utter_thank"}
+    assert set(by_name) == domain | {text.name for text in catalog()}
     disclosure = by_name["utter_disclosure_sexual_abuse"]
     assert disclosure["variations"][0]["buttons"] == [{"title": "Nói chuyện với tư vấn viên",
                                                        "payload": "/request_counselor"}]
     assert disclosure["live_version"] == 1
     # 111 in the default text, or a safety name prefix, makes a response safety-critical.
-    assert {n for n, r in by_name.items() if r["safety_critical"]} == {
+    assert {n for n, r in by_name.items() if r["safety_critical"]} & domain == {
         "utter_ask_hotline_111", "utter_disclosure_sexual_abuse", "utter_default"}
     assert (await client.get("/api/v1/responses")).status_code == 401
 
@@ -139,7 +141,8 @@ async def test_rollback_diff_and_roles(client: httpx.AsyncClient, app: FastAPI) 
         "variations": [{"text": "Chào {name}", "buttons": [{"title": "Có", "payload": "/affirm"}]}],
         "slots": {"name": "Mai"}})).json()
     assert preview["rendered"][0]["text"] == "Chào Mai"
-    assert preview["rendered"][0]["zalo_text"] == "Chào Mai\n\n1. Có"
+    # As the Zalo sender writes it: the numbered list, then the live choice hint.
+    assert preview["rendered"][0]["zalo_text"] == "Chào Mai\n\n1. Có\n(Bạn nhắn số để chọn nhé.)"
     assert preview["problems"] and "111" in preview["problems"][0]
 
 

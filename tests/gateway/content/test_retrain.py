@@ -25,6 +25,12 @@ def case(request: pytest.FixtureRequest) -> str:
     return request.param
 
 
+@pytest.fixture(params=["put", "pull"])
+def delivery(request: pytest.FixtureRequest) -> str:
+    """How an approved model reaches Rasa: PUT /model, or the served file replicas pull."""
+    return request.param
+
+
 @pytest.fixture
 def running_rasa(tmp_path: Path, case: str) -> Iterator[tuple[str, Path]]:
     """The 'running' Rasa: good when the candidate is weak, weak when the candidate is good."""
@@ -43,7 +49,7 @@ def running_rasa(tmp_path: Path, case: str) -> Iterator[tuple[str, Path]]:
         except httpx.HTTPError:
             return False
 
-    eventually_blocking(answers, timeout=10, what="the fake Rasa server")
+    eventually_blocking(answers, what="the fake Rasa server")
     yield url, record
     process.terminate()
     process.wait(timeout=10)
@@ -51,7 +57,7 @@ def running_rasa(tmp_path: Path, case: str) -> Iterator[tuple[str, Path]]:
 
 @pytest.fixture
 def settings(settings: Settings, tmp_path: Path, running_rasa: tuple[str, Path],
-             case: str) -> Settings:
+             case: str, delivery: str) -> Settings:
     models = tmp_path / "models"
     models.mkdir()
     quality = "weak" if case == "weak_candidate" else "good"
@@ -63,11 +69,14 @@ def settings(settings: Settings, tmp_path: Path, running_rasa: tuple[str, Path],
         "retrain_models_dir": str(models),
         "eval_server_command": f"{sys.executable} {FAKE_SERVER} --port {{port}} --model {{model}}",
         "eval_server_port": free_port(),
+        "model_delivery": delivery,
+        "served_model_path": str(tmp_path / "served" / "current.tar.gz"),
     })
 
 
 async def test_retrain_swaps_only_a_model_that_is_not_worse(client: httpx.AsyncClient, app: FastAPI,
-                                                            running_rasa: tuple[str, Path], case: str) -> None:
+                                                            running_rasa: tuple[str, Path], case: str,
+                                                            delivery: str, settings: Settings) -> None:
     headers = staff_token(app, "lan@example.org")
     started = await client.post("/api/v1/retrain", headers=headers)
     assert started.status_code == 202
@@ -81,9 +90,15 @@ async def test_retrain_swaps_only_a_model_that_is_not_worse(client: httpx.AsyncC
         assert any("recall_high_plus" in reason for reason in job["reasons"])
         assert job["candidate_metrics"]["recall_any_risk"] < job["baseline_metrics"]["recall_any_risk"]
         assert not record.exists()  # PUT /model never called
-    else:
+        assert app.state.context.retrain_runner.served.fingerprint() is None  # nothing published
+    elif delivery == "put":
         assert job["status"] == "swapped", job
         assert job["reasons"] == [] and job["progress"] == 100
         await eventually(lambda: record.exists(), what="PUT /model")
         assert record.read_text().strip().endswith(".tar.gz")
+    else:  # replicas pull the approved file; Rasa is never asked to PUT
+        assert job["status"] == "swapped", job
+        served = app.state.context.retrain_runner.served
+        assert served.path.read_bytes() == (Path(settings.retrain_models_dir) / job["model"]).read_bytes()
+        assert not record.exists()
         assert job["candidate_metrics"]["topic_accuracy"] == 1.0

@@ -64,7 +64,7 @@ def test_background_checkpoints_keep_the_log_short_and_stop_cleanly(tmp_path: Pa
     for n in range(300):  # one commit each, as the gateway does
         with database.transaction() as session:
             session.execute(text("INSERT INTO entries (label) VALUES (:l)"), {"l": "x" * 500 + str(n)})
-    eventually_blocking(lambda: checkpointer.checkpoints > 0, timeout=5, what="a WAL checkpoint")
+    eventually_blocking(lambda: checkpointer.checkpoints > 0, what="a WAL checkpoint")
     database.dispose()  # stops the thread, which truncates the log on its way out
     assert not checkpointer._thread.is_alive()  # type: ignore[union-attr]
     wal = tmp_path / "gate.db-wal"

@@ -35,6 +35,8 @@ class FakeRasa(FakeService):
     def __init__(self) -> None:
         self.down = False
         self.delay_seconds = 0.0
+        self._released = threading.Event()  # cleared: turns wait, in flight and unanswered
+        self._released.set()
         self.messages: list[dict[str, Any]] = []
         self.request_ids: list[str | None] = []  # X-Request-ID of each REST webhook call
         self.tokens: list[str | None] = []  # the ?token= of each REST webhook call (Rasa's token)
@@ -44,6 +46,7 @@ class FakeRasa(FakeService):
         self.paused: set[str] = set()
         self.in_flight = 0
         self.max_in_flight = 0
+        self._generation = 0  # bumped by reset(): a turn of an earlier test does not count in this one
         self.refused = 0  # turns answered 503 while down
         self.answer_nothing = False  # every turn answered [] (an overloaded Rasa whose actions timed out)
         self._lock = threading.Lock()
@@ -61,6 +64,7 @@ class FakeRasa(FakeService):
         with self._lock:
             self.down = False
             self.delay_seconds = 0.0
+            self._released.set()
             self.messages.clear()
             self.request_ids.clear()
             self.tokens.clear()
@@ -70,8 +74,21 @@ class FakeRasa(FakeService):
             self.paused.clear()
             self.in_flight = 0
             self.max_in_flight = 0
+            self._generation += 1
             self.refused = 0
             self.answer_nothing = False
+
+    @property
+    def holding(self) -> bool:
+        """True: every turn waits until this is set back to False."""
+        return not self._released.is_set()
+
+    @holding.setter
+    def holding(self, hold: bool) -> None:
+        if hold:
+            self._released.clear()
+        else:
+            self._released.set()
 
     def texts(self) -> list[str]:
         with self._lock:
@@ -90,12 +107,16 @@ class FakeRasa(FakeService):
         with self._lock:
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
+            generation = self._generation
         try:
             if self.delay_seconds:
                 await asyncio.sleep(self.delay_seconds)  # the fake's behaviour: a slow Rasa turn
+            if not self._released.is_set():  # a Rasa turn that ends only when the test says so
+                await asyncio.to_thread(self._released.wait)
         finally:
             with self._lock:
-                self.in_flight -= 1
+                if generation == self._generation:
+                    self.in_flight -= 1
         body = await request.json()
         with self._lock:
             self.messages.append(body)

@@ -1,9 +1,8 @@
 """Helpers for the messaging tests and the reliability benchmark: many Telegram subscribers at once,
-and a probe of the event loop's lag."""
+and a counter of the event loop's turns."""
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -29,44 +28,25 @@ def add_telegram_subscribers(database: Database, crypto: Crypto, chats: range) -
     return ids
 
 
-def _runqueue_seconds() -> float:
-    """How long this thread has waited for a CPU so far (Linux schedstat; 0 elsewhere)."""
-    try:
-        with open(f"/proc/self/task/{threading.get_native_id()}/schedstat", encoding="ascii") as stat:
-            return int(stat.read().split()[1]) / 1e9
-    except (OSError, IndexError, ValueError):
-        return 0.0
-
-
 @dataclass
-class LoopLag:
-    """How late the event loop woke a task that asked to sleep `interval` seconds, at worst.
+class LoopTurns:
+    """Counts the event loop's turns: a task that yields to the loop again and again. Whether the
+    count moved between two moments says whether the loop was free to run other work in between,
+    whatever the machine's speed."""
 
-    `worst` is the delay the process itself caused (its callbacks, lock and GIL waits): time the
-    operating system kept the thread off a busy machine's CPUs (run-queue wait) is not counted;
-    `worst_wall` counts everything."""
-
-    interval: float = 0.005
-    worst: float = 0.0
-    worst_wall: float = 0.0
-    samples: int = 0
+    turns: int = 0
 
     async def run(self) -> None:
-        loop = asyncio.get_running_loop()
         while True:
-            asked, queued = loop.time(), _runqueue_seconds()
-            await asyncio.sleep(self.interval)
-            wall = loop.time() - asked - self.interval
-            self.worst_wall = max(self.worst_wall, wall)
-            self.worst = max(self.worst, wall - (_runqueue_seconds() - queued))
-            self.samples += 1
+            await asyncio.sleep(0.001)
+            self.turns += 1
 
 
 @contextmanager
-def probing(lag: LoopLag) -> Iterator[LoopLag]:
-    """Measure the loop's lag for the duration of the block (call inside a running loop)."""
-    task = asyncio.get_running_loop().create_task(lag.run())
+def counting(probe: LoopTurns) -> Iterator[LoopTurns]:
+    """Count the loop's turns for the duration of the block (call inside a running loop)."""
+    task = asyncio.get_running_loop().create_task(probe.run())
     try:
-        yield lag
+        yield probe
     finally:
         task.cancel()

@@ -3,11 +3,13 @@ crash without sending anyone the broadcast twice."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from api.content import broadcasts
 from api.content.models import Broadcast, BroadcastDelivery, BroadcastStatus
@@ -16,13 +18,12 @@ from api.messaging.models import OutboundMessage
 from api.settings import Settings
 from tests.gateway.content.small_domain import content_settings
 from tests.gateway.fakes.telegram import FakeTelegram
-from tests.gateway.messaging.support import LoopLag, add_telegram_subscribers, probing
+from tests.gateway.messaging.support import LoopTurns, add_telegram_subscribers, counting
 from tests.gateway.staff import staff_token
 from tests.gateway.waiting import drained, eventually
 
 pytestmark = pytest.mark.asyncio
 FIRST_CHAT = 8_000_000
-MAX_LOOP_LAG = 0.1  # seconds
 
 
 @pytest.fixture
@@ -36,20 +37,39 @@ def _count(app: FastAPI, model: type[BroadcastDelivery] | type[OutboundMessage])
         return int(session.scalar(select(func.count()).select_from(model)) or 0)
 
 
-async def test_dispatching_3000_subscribers_never_blocks_the_event_loop(
-        client: httpx.AsyncClient, app: FastAPI) -> None:
+async def test_dispatching_3000_subscribers_goes_in_short_batches_with_the_loop_free_between(
+        client: httpx.AsyncClient, app: FastAPI, monkeypatch: pytest.MonkeyPatch) -> None:
+    # How long the loop waits is measured by `make bench-reliability` (replies during a broadcast);
+    # here, what keeps it short on any machine: bounded batches, and the loop's turn between two.
     context = app.state.context
     add_telegram_subscribers(context.database, context.crypto, range(FIRST_CHAT, FIRST_CHAT + 3000))
+    probe = LoopTurns()
+    batches: list[tuple[int, int, int]] = []  # (turns when read, turns when written, size)
+    read_at: list[int] = []
+    real_next_batch, real_write_batch = broadcasts.next_batch, broadcasts.write_batch
+
+    def next_batch(*args: Any, **kwargs: Any) -> broadcasts.Batch:
+        read_at.append(probe.turns)
+        return real_next_batch(*args, **kwargs)
+
+    def write_batch(session: Session, batch: broadcasts.Batch, **kwargs: Any) -> int:
+        batches.append((read_at[-1], probe.turns, len(batch.deliveries)))
+        return real_write_batch(session, batch, **kwargs)
+
+    monkeypatch.setattr(broadcasts, "next_batch", next_batch)
+    monkeypatch.setattr(broadcasts, "write_batch", write_batch)
     headers = staff_token(app, "lan@example.org")
     created = (await client.post("/api/v1/broadcasts", headers=headers, json={
         "title": "Tháng hành động", "text": "Cần giúp, gọi 111.", "channels": ["telegram"]})).json()
-    with probing(LoopLag()) as lag:
+    with counting(probe):
         sent = await client.post(f"/api/v1/broadcasts/{created['id']}/send", headers=headers)
         assert sent.status_code == 200 and sent.json()["status"] == "sending"
         await eventually(lambda: _count(app, BroadcastDelivery) == 3000, timeout=60, what="everyone queued")
-    assert lag.samples >= 10  # the probe ran all along
-    assert lag.worst < MAX_LOOP_LAG, (f"the event loop stalled {lag.worst * 1000:.0f} ms "
-                                      f"({lag.worst_wall * 1000:.0f} ms with the machine's own load)")
+    size = context.settings.broadcast_batch_size
+    assert sum(n for _, _, n in batches) == 3000
+    assert len(batches) >= 3000 // size and all(0 < n <= size for _, _, n in batches)
+    # Each batch is read only after the loop has had a turn since the previous batch was written.
+    assert all(later[0] > earlier[1] for earlier, later in zip(batches, batches[1:], strict=False)), batches
     status = await eventually(lambda: _status(app, created["id"]) == BroadcastStatus.DONE, what="done")
     assert status
     await client.post(f"/api/v1/broadcasts/{created['id']}/cancel", headers=headers)
@@ -85,7 +105,7 @@ async def test_a_broadcast_stopped_half_way_continues_after_restart_without_dupl
     async with restarted.router.lifespan_context(restarted):
         await eventually(lambda: _status(restarted, broadcast_id) == BroadcastStatus.DONE, timeout=20,
                          what="the rest dispatched")
-        await eventually(lambda: len(fake_telegram.sent()) == len(chats), timeout=30, what="everyone reached")
+        await eventually(lambda: len(fake_telegram.sent()) == len(chats), timeout=90, what="everyone reached")
         await drained(restarted, timeout=20)
     assert sorted(int(p["chat_id"]) for p in fake_telegram.sent()) == list(chats)  # each once
     assert _count(restarted, BroadcastDelivery) == len(chats)

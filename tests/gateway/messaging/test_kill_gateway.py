@@ -31,7 +31,9 @@ from tests.gateway.waiting import eventually
 pytestmark = pytest.mark.asyncio
 CHATS = list(range(930_001, 930_021))  # 20 chats
 PER_CHAT = 5  # 100 updates
-ANSWERED_WITHIN_SECONDS = 15.0
+# Well under the 120 s claim lease that recovery used to wait for: claims are taken back by the
+# heartbeat check. The time itself (a few seconds on an idle machine) is `make bench-reliability`'s.
+ANSWERED_WITHIN_SECONDS = 60.0
 # Sends the delivery worker may have in flight (twice WORKER_CONCURRENCY's default of 8).
 DELIVERY_SLOTS = 16
 
@@ -80,7 +82,7 @@ async def test_a_gateway_killed_mid_burst_answers_everything_once_and_in_order_a
         answered_after = fake_telegram.calls_of("sendMessage")[-1].at - restarted_at
         assert answered_after <= ANSWERED_WITHIN_SECONDS, f"answered {answered_after:.1f} s after the restart"
         # nothing more comes: a late duplicate would show here
-        await eventually(lambda: _quiet_for(fake_telegram, 2.0), timeout=10, what="no more sends")
+        await eventually(lambda: _quiet_for(fake_telegram, 2.0), what="no more sends")
         assert problems(sent, texts) == []
         assert repeats(sent, texts) <= DELIVERY_SLOTS, "more repeats than sends that can be in flight"
     finally:

@@ -62,7 +62,7 @@ async def test_many_users_are_served_concurrently_each_in_order(
     users = [CHAT + i for i in range(6)]
     for round_ in range(3):
         await asyncio.gather(*(post_update(client, text_update(u, f"u{u} m{round_}")) for u in users))
-    await eventually(lambda: len(fake_telegram.sent()) == 18, timeout=15, what="all replies")
+    await eventually(lambda: len(fake_telegram.sent()) == 18, what="all replies")
     assert fake_rasa.max_in_flight >= 3  # conversations are handled side by side, not one at a time
     for u in users:
         assert _texts(fake_telegram, u) == [f"Mình nghe rồi: u{u} m{r}" for r in range(3)]
@@ -91,7 +91,7 @@ async def test_telegram_429_and_5xx_are_retried_and_sent_once(
     fake_telegram.fail_next(500, times=1)
     fake_telegram.fail_next(502, times=1)
     await post_update(client, text_update(CHAT, "chào"))
-    await eventually(lambda: len(_texts(fake_telegram)) == 1, timeout=10, what="delivery after retries")
+    await eventually(lambda: len(_texts(fake_telegram)) == 1, what="delivery after retries")
     attempts = fake_telegram.calls_of("sendMessage")
     assert [c.status for c in attempts] == [429, 500, 502, 200]
     assert attempts[1].at - attempts[0].at >= 1.0  # retry_after honoured
@@ -118,7 +118,7 @@ async def test_transient_errors_stop_after_max_attempts(
 ) -> None:
     fake_telegram.fail_next(500, times=50)
     await post_update(client, text_update(CHAT, "chào"))
-    await eventually(lambda: any(r.status == "failed" for r in _outbox(app)), timeout=10, what="give up")
+    await eventually(lambda: any(r.status == "failed" for r in _outbox(app)), what="give up")
     await drained(app)
     assert len(fake_telegram.calls_of("sendMessage")) == settings.outbox_max_attempts
 
@@ -147,10 +147,13 @@ async def test_restart_with_pending_work_loses_nothing_and_sends_nothing_twice(
     second = create_app(settings)
     async with running(second):
         await eventually(lambda: len(_texts(fake_telegram)) == 4 and len(_texts(fake_telegram, CHAT + 1)) == 1,
-                         timeout=10, what="everything delivered after restart")
+                         what="everything delivered after restart")
         await drained(second)
-        assert _texts(fake_telegram) == [SERVICE_UNAVAILABLE.default, "Mình nghe rồi: một", "Mình nghe rồi: hai",
-                                         "Mình nghe rồi: ba"]
+        # Once each; the replies in order (the fallback goes in the safety lane, beside them).
+        sent = _texts(fake_telegram)
+        assert sent.count(SERVICE_UNAVAILABLE.default) == 1
+        assert [text for text in sent if text != SERVICE_UNAVAILABLE.default] == [
+            "Mình nghe rồi: một", "Mình nghe rồi: hai", "Mình nghe rồi: ba"]
         assert _texts(fake_telegram, CHAT + 1) == ["Mình nghe rồi: bốn"]
         assert fake_rasa.texts().count("bốn") == 1
         with second.state.context.database.session() as session:
@@ -174,7 +177,7 @@ async def test_stop_releases_a_message_still_in_flight_after_the_grace_period(
     fake_rasa.delay_seconds = 0.0
     second = create_app(quick_stop)
     async with running(second):
-        await eventually(lambda: _texts(fake_telegram) == ["Mình nghe rồi: chậm"], timeout=10,
+        await eventually(lambda: _texts(fake_telegram) == ["Mình nghe rồi: chậm"],
                          what="answered right after the restart")
 
 
@@ -258,7 +261,7 @@ async def test_two_gateway_processes_share_the_work_without_duplicates(
         for n in range(5):
             await asyncio.gather(*(post_update(http_a if (u + n) % 2 else http_b, text_update(u, f"{u}-{n}"))
                                    for u in users))
-        await eventually(lambda: len(fake_telegram.sent()) == 20, timeout=15, what="all replies")
+        await eventually(lambda: len(fake_telegram.sent()) == 20, what="all replies")
         await drained(first)
         assert len(fake_telegram.sent()) == 20
         for u in users:

@@ -95,8 +95,14 @@ async def test_requeue_failed_outbox_delivers_it(client: httpx.AsyncClient, fake
     # The running gateway's delivery worker takes it at its next poll.
     await eventually(lambda: len(fake_telegram.sent(CHAT)) == 1, what="the requeued reply delivered")
     database = client._transport.app.state.context.database  # type: ignore[attr-defined]
+
+    def statuses() -> list[str]:
+        with database.session() as session:
+            return list(session.scalars(select(OutboundMessage.status)))
+
+    # The row is marked sent once the platform's answer is recorded, a moment after the send.
+    await eventually(lambda: statuses() == ["sent"], what="the requeued row recorded as sent")
     with database.session() as session:
-        assert session.scalars(select(OutboundMessage.status)).all() == ["sent"]
         assert session.get(InboundMessage, parked_id).status == "failed"  # --outbox left inbound alone
 
 

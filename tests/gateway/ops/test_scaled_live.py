@@ -85,6 +85,22 @@ def _check_every_message_answered_once_in_order(scaled: Scaled, sent: list[Sent]
             f"chat {chat_id}: a reply delivered twice or not at all"
 
 
+async def test_every_rasa_replica_runs_the_model_the_gateways_serve(scaled: Scaled):
+    topology = scaled.topology
+    async with httpx.AsyncClient(timeout=30) as http:
+        served = await http.head(f"{topology.front_url}/api/v1/model", params={"token": topology.token})
+        assert served.status_code == 200 and served.headers["etag"]
+        assert (await http.head(f"{topology.front_url}/api/v1/model")).status_code == 403  # Rasa's token only
+        for replica in range(2):
+            status = (await http.get(f"{topology.rasa_url(replica)}/status",
+                                     params={"token": topology.token})).json()
+            # Pulled from the model server (saved as model.tar.gz), not read from models/current.tar.gz.
+            assert status["model_file"] == "model.tar.gz", status
+        unchanged = await http.get(f"{topology.front_url}/api/v1/model", params={"token": topology.token},
+                                   headers={"If-None-Match": served.headers["etag"]})
+        assert unchanged.status_code == 304  # a replica's next pull downloads nothing
+
+
 async def test_a_burst_through_the_front_port_is_answered_once_in_order(scaled: Scaled):
     chats = _chats(7_100_000, per_chat=3)
     disclosing_chat = max(chats)

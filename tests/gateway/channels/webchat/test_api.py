@@ -25,7 +25,7 @@ def count(app: FastAPI, model: type) -> int:
         return int(session.scalar(select(func.count()).select_from(model)) or 0)
 
 
-async def replies(client: httpx.AsyncClient, client_id: str, after: int = 0, wait: float = 5) -> dict:
+async def replies(client: httpx.AsyncClient, client_id: str, after: int = 0, wait: float = 25) -> dict:
     response = await client.get("/webchat/messages", params={"client_id": client_id, "after": after, "wait": wait})
     assert response.status_code == 200
     return response.json()
@@ -59,7 +59,7 @@ async def test_message_goes_through_rasa_and_the_reply_reaches_the_mailbox(
     assert message["sender"].startswith("web:") and client_id not in message["sender"]
     # Nothing newer yet: a short wait returns an empty list with the same cursor.
     later = await replies(client, client_id, after=data["last_id"], wait=0.3)
-    assert later == {"messages": [], "last_id": data["last_id"]}
+    assert later == {"messages": [], "last_id": data["last_id"], "status": {"mode": "bot"}}
     # Another browser sees nothing of it.
     assert (await replies(client, new_client_id(), wait=0))["messages"] == []
     with app.state.context.database.session() as session:

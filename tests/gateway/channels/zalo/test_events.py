@@ -104,7 +104,7 @@ def test_body_must_be_a_json_object(raw: bytes) -> None:
 def test_buttons_become_a_numbered_list() -> None:
     rendered = render_reply({"text": "Bạn muốn tìm hiểu gì?", "buttons": [
         {"title": "Có", "payload": "/affirm"}, {"title": "Không", "payload": "/deny"}]})
-    assert rendered.texts == [f"Bạn muốn tìm hiểu gì?\n\n1. Có\n2. Không\n{CHOICE_HINT}"]
+    assert rendered.texts == [f"Bạn muốn tìm hiểu gì?\n\n1. Có\n2. Không\n{CHOICE_HINT.default}"]
     assert [(c.number, c.payload) for c in rendered.choices] == [(1, "/affirm"), (2, "/deny")]
 
 
@@ -113,7 +113,7 @@ def test_long_text_with_buttons_is_split_and_keeps_the_list_whole() -> None:
     text = (sentence * 58).strip()  # fits alone; with the list it does not
     assert len(text) <= ZALO_TEXT_LIMIT
     rendered = render_reply({"text": text, "buttons": [{"title": "Có", "payload": "/affirm"}]})
-    assert rendered.texts == [text, f"1. Có\n{CHOICE_HINT}"]
+    assert rendered.texts == [text, f"1. Có\n{CHOICE_HINT.default}"]
 
 
 def test_text_over_the_limit_is_split_on_sentences() -> None:

@@ -1,0 +1,1 @@
+"""The province's monthly report: aggregates only, small counts suppressed."""
