@@ -112,6 +112,25 @@ def settled(engine: Engine, sent: list[Sent]) -> bool:
         for a in found.values())
 
 
+def unsettled(engine: Engine, sent: list[Sent]) -> str:
+    """What keeps `settled` false: each such message's state (no text), for a failure message."""
+    found = answers(engine, sent)
+    lines = [f"{len(sent) - len(found)} of {len(sent)} not stored"] if len(found) < len(sent) else []
+    with engine.connect() as connection:
+        for sent_message in sent:
+            answer = found.get(sent_message.request_id)
+            if answer is None or (answer.status == "done" and answer.replies
+                                  and all(status == "sent" for _, status, _ in answer.replies)):
+                continue
+            error = connection.execute(text(
+                "SELECT last_error, next_attempt_at, claimed_by FROM inbound_messages WHERE request_id = :r"),
+                {"r": sent_message.request_id}).one()
+            lines.append(f"{sent_message.request_id}: {answer.status}, attempts {answer.attempts}, "
+                         f"replies {[status for _, status, _ in answer.replies]}, fallbacks {answer.fallbacks}, "
+                         f"last error {error[0]!r}, next attempt {error[1]}, claimed by {error[2]}")
+    return "; ".join(lines[:20]) or "nothing (settled since)"
+
+
 def processed(engine: Engine, sent: list[Sent]) -> bool:
     """Every sent message is stored and processed, and whatever answers it has left the outbox."""
     found = answers(engine, sent)

@@ -22,7 +22,8 @@ from api.messaging.models import InboundMessage, InboundStatus, OutboundMessage,
 
 
 async def eventually(check: Callable[[], Any], timeout: float = 20.0, what: str = "condition",
-                     interval: float = 0.02) -> Any:
+                     interval: float = 0.02, explain: Callable[[], str] | None = None) -> Any:
+    """`explain`, if given, says what was still missing when the wait timed out (in the failure)."""
     deadline = time.monotonic() + timeout
     while True:
         value = check()
@@ -31,7 +32,8 @@ async def eventually(check: Callable[[], Any], timeout: float = 20.0, what: str 
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
+            detail = f": {explain()}" if explain is not None else ""
+            raise AssertionError(f"timed out waiting for {what}{detail}")
         await asyncio.sleep(interval)
 
 

@@ -18,10 +18,10 @@ import pytest
 from sqlalchemy import Engine, create_engine
 
 from scripts.run_scaled import Topology, drop_databases, scaled_topology
-from scripts.services import MODEL
+from scripts.services import LOG_DIR, MODEL
 from scripts.supervisor import Supervisor
 from tests.gateway.fakes.telegram import FakeTelegram
-from tests.gateway.scaled import Sent, answers, burst, cases_of, gateway_env, settled
+from tests.gateway.scaled import Sent, answers, burst, cases_of, gateway_env, settled, unsettled
 from tests.gateway.waiting import eventually
 
 pytestmark = [
@@ -57,6 +57,18 @@ def scaled() -> Iterator[Scaled]:
     finally:
         telegram.stop()
         drop_databases(topology)
+
+
+def _explain(scaled: Scaled, sent: list[Sent]) -> str:
+    """The unsettled messages and the last warnings of each process (their logs carry no text)."""
+    tails = []
+    for name in ("gateway-1", "gateway-2", "rasa-1", "rasa-2", "actions"):
+        log = LOG_DIR / f"{name}.log"
+        if log.exists():
+            lines = log.read_text(errors="replace").splitlines()
+            warnings = [line for line in lines[-400:] if "WARNING" in line or "ERROR" in line or "Error" in line]
+            tails.append(f"{name}: " + " | ".join(line[:200] for line in warnings[-5:]))
+    return unsettled(scaled.engine, sent) + "\n" + "\n".join(tails)
 
 
 def _chats(first: int, per_chat: int) -> dict[int, list[str]]:
@@ -106,7 +118,8 @@ async def test_a_burst_through_the_front_port_is_answered_once_in_order(scaled: 
     disclosing_chat = max(chats)
     chats[disclosing_chat].append(DISCLOSURE)
     sent = await burst(scaled.topology.front_url, chats)
-    await eventually(lambda: settled(scaled.engine, sent), timeout=180, what="every message answered")
+    await eventually(lambda: settled(scaled.engine, sent), timeout=180, what="every message answered",
+                     explain=lambda: _explain(scaled, sent))
     _check_every_message_answered_once_in_order(scaled, sent)
     disclosure = next(s for s in sent if s.chat_id == disclosing_chat and s.index == 3)
     conversation_id = answers(scaled.engine, [disclosure])[disclosure.request_id].conversation_id
@@ -148,5 +161,6 @@ async def test_a_rasa_replica_killed_mid_burst_loses_nothing(scaled: Scaled):
 
     sent = await burst(scaled.topology.front_url, _chats(7_200_000, per_chat=3), on_ack=kill_after_a_third)
     assert killed, "the replica was not killed during the burst"
-    await eventually(lambda: settled(scaled.engine, sent), timeout=180, what="every message answered")
+    await eventually(lambda: settled(scaled.engine, sent), timeout=180, what="every message answered",
+                     explain=lambda: _explain(scaled, sent))
     _check_every_message_answered_once_in_order(scaled, sent)
