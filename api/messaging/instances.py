@@ -1,21 +1,24 @@
 """Live gateway processes and fast recovery of a dead one's claims.
 
 Every process registers itself in `gateway_instances` with a random id and writes a heartbeat every
-INSTANCE_HEARTBEAT_SECONDS (a PeriodicTask). The queue rows a process claims name it (`claimed_by`).
-At start and with every heartbeat a process also looks for instances whose heartbeat is older than
-INSTANCE_DEAD_AFTER_SECONDS: their claimed rows go back to pending (the workers take them again, each
-conversation still in order) and their instance rows are removed. A process killed with SIGKILL thus
-loses its work for a few seconds instead of the whole lease (WORKER_LEASE_SECONDS).
+INSTANCE_HEARTBEAT_SECONDS, from a thread of its own so that a busy event loop still beats. The queue
+rows a process claims name it (`claimed_by`). At start and with every heartbeat a process also looks
+for instances whose heartbeat is older than INSTANCE_DEAD_AFTER_SECONDS: their claimed rows go back to
+pending (the workers take them again, each conversation still in order) and their instance rows are
+removed. A process killed with SIGKILL thus loses its work for a few seconds instead of the whole
+lease (WORKER_LEASE_SECONDS).
 
-A process that was only slow (its loop stalled past the limit) finds its claims taken back: it notices
-when it records the outcome (the row is no longer in flight) and drops its result; a send in flight at
-that moment may go out twice, which is preferred to a lost safety message.
+A process that was only frozen past the limit (stopped, swapped out) finds its claims taken back: it
+notices when it records the outcome (the row is no longer in flight) and drops its result; a send in
+flight at that moment may go out twice, which is preferred to a lost safety message.
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import socket
+import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,7 +31,6 @@ from api.db.base import utcnow
 from api.db.gate import WriteGate
 from api.messaging.models import GatewayInstance, InboundMessage, InboundStatus, OutboundMessage, OutboundStatus
 from api.settings import Settings
-from api.tasks import PeriodicTask
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +66,12 @@ def release_dead_instances(session: Session, dead_before: object) -> Released:
 class InstanceRegistry:
     """This process's entry in `gateway_instances`: heartbeat, and recovery of dead instances' claims.
 
-    `on_released` is called after claims were taken back (wake the workers)."""
+    The heartbeat runs in a thread of its own with its own connection, not on the event loop: the
+    beat says "this process is alive", and a loop that is only busy (a burst on a starved machine)
+    must not get a live process judged dead, its claims taken back and its sends in flight repeated
+    by another. A loop that is truly stuck keeps its claims until their leases run out.
+
+    `on_released` is called on the event loop after claims were taken back (wake the workers)."""
 
     def __init__(self, gate: WriteGate, settings: Settings, *,
                  on_released: Callable[[], None] | None = None) -> None:
@@ -73,18 +80,43 @@ class InstanceRegistry:
         self.heartbeat_seconds = settings.instance_heartbeat_seconds
         self.dead_after = timedelta(seconds=settings.instance_dead_after_seconds)
         self.on_released = on_released
-        self._task = PeriodicTask("instance-heartbeat", self.beat, settings.instance_heartbeat_seconds)
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     async def start(self) -> InstanceRegistry:
         """Register (and release what dead instances held) before the workers start, then beat."""
+        self._loop = asyncio.get_running_loop()
         await self.beat()
-        self._task.start()
+        self._stopping.clear()
+        self._thread = threading.Thread(target=self._beat_until_stopped, name="instance-heartbeat", daemon=True)
+        self._thread.start()
         return self
 
     async def beat(self) -> Released:
+        """One beat from the event loop (at start; tests)."""
+        released = self._write_beat()
+        if (released.inbound or released.outbound) and self.on_released is not None:
+            self.on_released()
+        return released
+
+    def _beat_until_stopped(self) -> None:
+        while not self._stopping.wait(self.heartbeat_seconds):
+            try:
+                released = self._write_beat()
+            except Exception:  # the database is away: the next round retries
+                log.exception("instance heartbeat failed")
+                continue
+            if (released.inbound or released.outbound) and self.on_released is not None and self._loop is not None:
+                try:
+                    self._loop.call_soon_threadsafe(self.on_released)
+                except RuntimeError:  # the loop closed while we were beating
+                    return
+
+    def _write_beat(self) -> Released:
         """Write this process's heartbeat, then take back the claims of instances that stopped."""
         now = utcnow()
-        async with self.gate.transaction() as session:
+        with self.gate.database.transaction() as session:
             me = session.get(GatewayInstance, self.id)
             if me is None:  # first beat, or another process judged us dead after a long stall
                 session.add(GatewayInstance(id=self.id, hostname=socket.gethostname()[:255], pid=os.getpid(),
@@ -96,13 +128,18 @@ class InstanceRegistry:
         if released.inbound or released.outbound:
             log.warning("took back %d inbound and %d outbound claim(s) of %d stopped gateway process(es)",
                         released.inbound, released.outbound, released.instances)
-            if self.on_released is not None:
-                self.on_released()
         return released
+
+    async def stop_heartbeat(self) -> None:
+        """No more beats; the entry stays (as a frozen process's would)."""
+        self._stopping.set()
+        if self._thread is not None:
+            await asyncio.to_thread(self._thread.join)
+            self._thread = None
 
     async def stop(self) -> None:
         """Stop beating and leave the table (the workers have released their claims already)."""
-        await self._task.stop()
+        await self.stop_heartbeat()
         try:
             async with self.gate.transaction() as session:
                 session.execute(delete(GatewayInstance).where(GatewayInstance.id == self.id))

@@ -109,7 +109,7 @@ async def test_a_process_that_stops_beating_loses_its_claim_and_its_late_answer_
         settings: Settings, fake_rasa: FakeRasa, fake_telegram: FakeTelegram) -> None:
     first, second = create_app(settings), create_app(settings)
     async with first.router.lifespan_context(first):
-        await first.state.context.instance._task.stop()  # frozen host: no more heartbeats
+        await first.state.context.instance.stop_heartbeat()  # frozen host: no more heartbeats
         # ...and no sends: otherwise its delivery worker may claim the second process's reply and,
         # judged dead, have it taken back and sent twice (for sends a duplicate beats a loss).
         await first.state.context.delivery_worker.stop()
@@ -128,7 +128,7 @@ async def test_a_process_that_stops_beating_loses_its_claim_and_its_late_answer_
 async def test_a_process_judged_dead_claims_nothing_until_its_heartbeat_registers_it_again(
         client: httpx.AsyncClient, app: FastAPI, fake_telegram: FakeTelegram) -> None:
     context = app.state.context
-    await context.instance._task.stop()  # a stalled process: no heartbeat...
+    await context.instance.stop_heartbeat()  # a stalled process: no heartbeat...
     with context.database.transaction() as session:  # ...that another process judged dead
         session.execute(delete(GatewayInstance).where(GatewayInstance.id == context.instance.id))
     assert (await post_update(client, text_update(CHAT, "một"))).status_code == 200
