@@ -135,3 +135,17 @@ async def test_a_process_judged_dead_claims_nothing_until_its_heartbeat_register
     assert await context.inbound_worker.claim(5) == []  # stored, but not claimed by a dead process
     await context.instance.beat()  # the heartbeat comes back and registers the process again
     await eventually(lambda: _texts(fake_telegram, CHAT) == ["Mình nghe rồi: một"], what="the answer")
+
+
+async def test_a_busy_event_loop_still_beats(client: httpx.AsyncClient, app: FastAPI) -> None:
+    """A loop held for longer than the dead limit (a burst on a starved machine) is not a dead process."""
+    context = app.state.context
+
+    def heartbeat_at() -> object:
+        with context.database.session() as session:
+            return session.scalar(select(GatewayInstance.heartbeat_at)
+                                  .where(GatewayInstance.id == context.instance.id))
+
+    before = heartbeat_at()
+    time.sleep(2.5)  # blocks the event loop itself, past INSTANCE_DEAD_AFTER_SECONDS (1 s here)
+    assert heartbeat_at() != before  # beaten meanwhile, from the heartbeat's own thread
