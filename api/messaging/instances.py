@@ -94,8 +94,11 @@ class InstanceRegistry:
         return self
 
     async def beat(self) -> Released:
-        """One beat from the event loop (at start; tests)."""
-        released = self._write_beat()
+        """One beat from the event loop (at start; tests), through the write gate like every write
+        made on the loop (on SQLite a write beside a gated transaction would block the loop)."""
+        async with self.gate.transaction() as session:
+            released = self._record_beat(session)
+        self._log_released(released)
         if (released.inbound or released.outbound) and self.on_released is not None:
             self.on_released()
         return released
@@ -114,21 +117,29 @@ class InstanceRegistry:
                     return
 
     def _write_beat(self) -> Released:
+        """A beat from the heartbeat thread, in a transaction of its own connection."""
+        with self.gate.database.transaction() as session:
+            released = self._record_beat(session)
+        self._log_released(released)
+        return released
+
+    def _record_beat(self, session: Session) -> Released:
         """Write this process's heartbeat, then take back the claims of instances that stopped."""
         now = utcnow()
-        with self.gate.database.transaction() as session:
-            me = session.get(GatewayInstance, self.id)
-            if me is None:  # first beat, or another process judged us dead after a long stall
-                session.add(GatewayInstance(id=self.id, hostname=socket.gethostname()[:255], pid=os.getpid(),
-                                            started_at=now, heartbeat_at=now))
-            else:
-                me.heartbeat_at = now
-            session.flush()
-            released = release_dead_instances(session, now - self.dead_after)
+        me = session.get(GatewayInstance, self.id)
+        if me is None:  # first beat, or another process judged us dead after a long stall
+            session.add(GatewayInstance(id=self.id, hostname=socket.gethostname()[:255], pid=os.getpid(),
+                                        started_at=now, heartbeat_at=now))
+        else:
+            me.heartbeat_at = now
+        session.flush()
+        return release_dead_instances(session, now - self.dead_after)
+
+    @staticmethod
+    def _log_released(released: Released) -> None:
         if released.inbound or released.outbound:
             log.warning("took back %d inbound and %d outbound claim(s) of %d stopped gateway process(es)",
                         released.inbound, released.outbound, released.instances)
-        return released
 
     async def stop_heartbeat(self) -> None:
         """No more beats; the entry stays (as a frozen process's would)."""

@@ -104,12 +104,16 @@ def answers(engine: Engine, sent: list[Sent]) -> dict[str, Answer]:
     return found
 
 
+def _answered(answer: Answer) -> bool:
+    """Processed, answered, and every answer has left the outbox."""
+    return answer.status == "done" and bool(answer.replies) and all(
+        status == "sent" for _, status, _ in answer.replies)
+
+
 def settled(engine: Engine, sent: list[Sent]) -> bool:
     """Every sent message is stored, processed and answered, and every answer has left the outbox."""
     found = answers(engine, sent)
-    return len(found) == len(sent) and all(
-        a.status == "done" and a.replies and all(status == "sent" for _, status, _ in a.replies)
-        for a in found.values())
+    return len(found) == len(sent) and all(_answered(a) for a in found.values())
 
 
 def unsettled(engine: Engine, sent: list[Sent]) -> str:
@@ -119,8 +123,7 @@ def unsettled(engine: Engine, sent: list[Sent]) -> str:
     with engine.connect() as connection:
         for sent_message in sent:
             answer = found.get(sent_message.request_id)
-            if answer is None or (answer.status == "done" and answer.replies
-                                  and all(status == "sent" for _, status, _ in answer.replies)):
+            if answer is None or _answered(answer):
                 continue
             error = connection.execute(text(
                 "SELECT last_error, next_attempt_at, claimed_by FROM inbound_messages WHERE request_id = :r"),
