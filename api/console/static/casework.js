@@ -125,8 +125,10 @@ const Casework = (() => {
 
   async function save() {
     clearTimeout(cw.timer);
+    // One save at a time, in order: every waiter waits again if another started first, and
+    // sends only what no save has taken since (several PUTs at once could land out of order).
+    while (cw.saving) await cw.saving;
     if (!cw.dirty || !cw.caseId) return;
-    if (cw.saving) await cw.saving;  // one save at a time, in order
     const caseId = cw.caseId; const values = readValues();
     cw.dirty = false;
     $("cw-record-status").textContent = "Đang lưu…";

@@ -5,7 +5,7 @@ tests/gateway/screenshots.py)."""
 from __future__ import annotations
 
 import httpx
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, Request, expect
 
 from api.settings import Settings
 from tests.gateway.browser import submit_login
@@ -26,7 +26,36 @@ def _sign_in(page: Page, url: str) -> None:
     expect(page.locator("#me-name")).to_contain_text("Chị Mai", timeout=15_000)
 
 
+def _record_saves_in_flight(page: Page) -> dict[str, int]:
+    """The most record saves (PUT …/record) in flight at once: autosave sends one at a time, or an
+    older save could land after a newer one."""
+    counts = {"now": 0, "most": 0}
+
+    def is_save(request: Request) -> bool:
+        return request.method == "PUT" and request.url.endswith("/record")
+
+    def started(request: Request) -> None:
+        if is_save(request):
+            counts["now"] += 1
+            counts["most"] = max(counts["most"], counts["now"])
+
+    def ended(request: Request) -> None:
+        if is_save(request):
+            counts["now"] -= 1
+
+    page.on("request", started)
+    page.on("requestfinished", ended)
+    page.on("requestfailed", ended)
+    return counts
+
+
 def _fill_record(page: Page) -> None:
+    saves = _record_saves_in_flight(page)
+    # 300 ms on every request: each save is still on its way while the next fields change.
+    network = page.context.new_cdp_session(page)
+    network.send("Network.enable")
+    network.send("Network.emulateNetworkConditions", {"offline": False, "latency": 300,
+                                                      "downloadThroughput": -1, "uploadThroughput": -1})
     record = page.locator("#cw-record")
     record.locator("select[name=age_group]").select_option("11_14")
     record.locator("select[name=gender]").select_option("girl")
@@ -40,6 +69,9 @@ def _fill_record(page: Page) -> None:
     record.locator("input[name=actions][value=gave_111]").check()
     record.locator("select[name=consent]").select_option("yes")
     expect(page.locator("#cw-record-status")).to_contain_text("Đã lưu lúc", timeout=10_000)
+    network.send("Network.emulateNetworkConditions", {"offline": False, "latency": 0,
+                                                      "downloadThroughput": -1, "uploadThroughput": -1})
+    assert saves["most"] == 1, f"{saves['most']} record saves were in flight at once"
 
 
 def test_counselor_fills_record_inserts_canned_reply_and_refers(settings: Settings, fake_telegram: FakeTelegram,
