@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 
 from tests.gateway.staff import STAFF_PASSWORD
 
@@ -20,6 +20,15 @@ def submit_login(page: Page, email: str, password: str = STAFF_PASSWORD) -> None
     page.fill("#login-email", email)
     page.fill("#login-password", password)
     page.click("#login-form button[type=submit]")
+
+
+def sign_in_to_content(page: Page, url: str, email: str, password: str) -> None:
+    """Open the content console and sign in by the form's labels (which must name its fields)."""
+    page.goto(f"{url}/content")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Mật khẩu").fill(password)
+    page.get_by_role("button", name="Đăng nhập").click()
+    expect(page.locator("#who")).to_have_text(email)
 
 
 def accessibility_problems(page: Page, selector: str | None = None) -> list[str]:

@@ -10,6 +10,7 @@ import pytest
 from fastapi import FastAPI
 from playwright.sync_api import Browser, Page, expect
 
+from tests.gateway.browser import sign_in_to_content
 from tests.gateway.fakes.server import ServerThread
 from tests.gateway.staff import staff_token
 
@@ -31,14 +32,6 @@ def page(live: tuple[ServerThread, FastAPI], chromium: Browser) -> Iterator[Page
     assert outside == []  # no CDN, nothing leaves the machine
 
 
-def _login(page: Page, url: str, email: str) -> None:
-    page.goto(f"{url}/content")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Mật khẩu").fill(PASSWORD)
-    page.get_by_role("button", name="Đăng nhập").click()
-    expect(page.locator("#who")).to_have_text(email)
-
-
 def _nlg_text(url: str, name: str) -> str:
     body = {"response": name, "arguments": {}, "tracker": {"slots": {"name": "Minh"}}, "channel": {"name": "web"}}
     return httpx.post(f"{url}/nlg", json=body, timeout=5).json()["text"]
@@ -48,7 +41,7 @@ def test_content_screens(page: Page, live: tuple[ServerThread, FastAPI]) -> None
     gateway, app = live
     staff_token(app, "lan@example.org")
     staff_token(app, "hoa@example.org")
-    _login(page, gateway.url, "lan@example.org")
+    sign_in_to_content(page, gateway.url, "lan@example.org", PASSWORD)
 
     # A plain response: the edit is live at once and /nlg serves it.
     page.locator("#response-list li[data-name=utter_greet]").click()
@@ -76,7 +69,7 @@ def test_content_screens(page: Page, live: tuple[ServerThread, FastAPI]) -> None
     assert _nlg_text(gateway.url, "utter_disclosure_sexual_abuse").startswith("Cảm ơn em đã kể. Đó không")
 
     page.get_by_role("button", name="Đăng xuất").click()
-    _login(page, gateway.url, "hoa@example.org")
+    sign_in_to_content(page, gateway.url, "hoa@example.org", PASSWORD)
     page.locator("#response-list li[data-name=utter_disclosure_sexual_abuse]").click()
     page.locator("#versions tr[data-version='2']").get_by_role("button", name="Duyệt").click()
     expect(page.locator("#notice")).to_have_text("Đã duyệt.")

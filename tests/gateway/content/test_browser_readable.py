@@ -18,7 +18,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from api.content.models import InboxItem, MessageStat, Subscriber
 from api.messaging.models import Conversation
-from tests.gateway.browser import accessibility_problems
+from tests.gateway.browser import accessibility_problems, sign_in_to_content
 from tests.gateway.fakes.server import ServerThread
 from tests.gateway.screenshots import doc_screenshot
 from tests.gateway.staff import staff_token
@@ -46,14 +46,6 @@ def page(live: tuple[ServerThread, FastAPI], chromium: Browser) -> Iterator[Page
         context.close()
     assert outside == []
     assert errors == []  # no script error on any screen
-
-
-def _login(page: Page, url: str, email: str) -> None:
-    page.goto(f"{url}/content")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Mật khẩu").fill(PASSWORD)
-    page.get_by_role("button", name="Đăng nhập").click()
-    expect(page.locator("#who")).to_have_text(email)
 
 
 def _shot(page: Page, name: str) -> Path:
@@ -90,7 +82,7 @@ def _seed(app: FastAPI) -> None:
 def test_responses_editor_reads_as_words(page: Page, live: tuple[ServerThread, FastAPI]) -> None:
     gateway, app = live
     staff_token(app, "lan@example.org")
-    _login(page, gateway.url, "lan@example.org")
+    sign_in_to_content(page, gateway.url, "lan@example.org", PASSWORD)
     expect(page.locator("#response-list li[data-name=utter_greet]")).to_contain_text("Lời chào")
     expect(page.locator("#response-list")).to_contain_text("Tổng đài 111")
     _no_codes(page, "#response-list")
@@ -135,7 +127,7 @@ def test_inbox_dashboard_and_confirmations(page: Page, live: tuple[ServerThread,
     gateway, app = live
     staff_token(app, "lan@example.org")
     _seed(app)
-    _login(page, gateway.url, "lan@example.org")
+    sign_in_to_content(page, gateway.url, "lan@example.org", PASSWORD)
 
     page.get_by_role("button", name="Câu hỏi chưa trả lời").click()
     expect(page.locator("#inbox tbody tr")).to_have_count(3)
@@ -195,7 +187,7 @@ def test_inbox_dashboard_and_confirmations(page: Page, live: tuple[ServerThread,
 def test_directory_and_quiz_forms(page: Page, live: tuple[ServerThread, FastAPI]) -> None:
     gateway, app = live
     staff_token(app, "lan@example.org")
-    _login(page, gateway.url, "lan@example.org")
+    sign_in_to_content(page, gateway.url, "lan@example.org", PASSWORD)
 
     page.get_by_role("button", name="Danh bạ hỗ trợ").click()
     expect(page.locator("#directory tbody tr")).to_have_count(3)
