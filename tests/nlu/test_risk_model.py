@@ -10,7 +10,7 @@ import pytest
 
 from vietnlu.lexicon import load_default_lexicon
 from vietnlu.risk import RiskAssessment
-from vietnlu.risk.combine import CLEAR_MODEL, combine
+from vietnlu.risk.combine import CLEAR_MODEL, LONE_MODEL_MIN, combine
 from vietnlu.risk.model import (
     MIN_THRESHOLD,
     TARGET_RECALL,
@@ -240,6 +240,34 @@ def test_cries_for_help_stand_even_in_a_clear_story(signal):
 def test_the_rules_never_lower_the_model():
     rule = RiskAssessment("none", None, ["damp:story:tren bao", "damp:hyperbole:muon chet"])
     assert combine(rule, _reading("imminent", p=0.3)).level == "imminent"
+
+
+def _faint(level: str, high_or_more: float) -> ModelReading:
+    """A model reading of `level` whose P(high or more) is `high_or_more`, split evenly."""
+    rest = (1 - high_or_more) / 2
+    probabilities = {"none": rest, "concern": rest, "high": high_or_more / 2, "imminent": high_or_more / 2}
+    return ModelReading(level, probabilities, {"harm": "physical", "who": "self", "when": "now"}, [], {})
+
+
+@pytest.mark.parametrize("level", ["high", "imminent"])
+def test_a_faint_model_reading_the_rules_do_not_back_counts_as_concern(level):
+    result = combine(RiskAssessment(), _faint(level, LONE_MODEL_MIN - 0.02))
+    assert result.level == "concern"
+    assert "damp:model:unbacked" in result.signals
+    assert result.category == "disclose_physical_abuse"
+
+
+@pytest.mark.parametrize("rule", [
+    RiskAssessment("concern", "disclose_bullying", ["intent:disclose_bullying:0.60"]),
+    RiskAssessment("high", "disclose_physical_abuse", ["lex:physical_abuse:danh"]),
+])
+def test_a_faint_model_reading_stands_when_the_rules_read_any_harm(rule):
+    assert combine(rule, _faint("imminent", LONE_MODEL_MIN - 0.02)).level == "imminent"
+
+
+def test_a_model_reading_above_the_two_keys_minimum_stands_alone():
+    assert combine(RiskAssessment(), _faint("imminent", LONE_MODEL_MIN + 0.02)).level == "imminent"
+    assert combine(RiskAssessment(), _faint("high", LONE_MODEL_MIN + 0.02)).level == "high"
 
 
 def test_signals_keep_both_readings():

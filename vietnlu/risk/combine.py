@@ -17,7 +17,16 @@ The reply still offers a counselor. Never for a cry for help or an emergency emo
 (when = none) do not count: the model also says so of words it has never seen, so a message it
 misses keeps the rules' reading. The figures are in docs/risk.md.
 
-The rules never lower the model's reading. Their own dampers (hyperbole, stories, general
+A second exception, for the model's own weak readings ("two keys"): a high or imminent reading of
+the model counts as concern when the rules read no harm at all and the model's probability of
+high or more is under `LONE_MODEL_MIN`. The model's thresholds are set for recall (P(high or more)
+of 0.03 is enough for high), so a reading that faint with nothing else behind it is mostly a
+harmless message with words of harm in it: on the dev set and twelve blind sets this removed a
+fifth to two thirds of the false alarms and not one high or imminent message (docs/risk.md). The
+reply still offers a counselor and 111; the case opens if a later message, or the conversation
+read together, says more.
+
+Otherwise the rules never lower the model's reading. Their own dampers (hyperbole, stories, general
 questions, denials) act inside the rules only: applied to the model as well they cost recall
 on the blind sets and saved no false alarm (docs/risk.md).
 """
@@ -44,6 +53,9 @@ NOT_ABOUT_A_CHILD = ("story", "general")
 # The model's `when` readings of harm that is over or only imagined. "none" is not one of them: the
 # model also says so of words it has never seen.
 HARM_NOT_GOING_ON = ("over", "hypothetical")
+# Under this probability of high or more, a model reading of high or imminent that the rules do
+# not back at all counts as concern (the "two keys" rule above).
+LONE_MODEL_MIN = 0.1
 # Rule signals that always stand: cries for help and emergency emoji.
 ALWAYS_STAND = ("lex:immediate_danger:", "emoji:")
 
@@ -64,6 +76,10 @@ def _clearly_no_harm(rule: RiskAssessment, reading: ModelReading) -> bool:
     )
 
 
+def _high_or_more(reading: ModelReading) -> float:
+    return reading.probabilities.get("high", 0.0) + reading.probabilities.get("imminent", 0.0)
+
+
 def _category(rule: RiskAssessment, reading: ModelReading, from_model: bool) -> str | None:
     if not from_model and rule.category:
         return rule.category
@@ -82,6 +98,9 @@ def combine(rule: RiskAssessment, reading: ModelReading | None) -> RiskAssessmen
         rule_level = CONCERN
         signals.append("damp:model:no_harm")
     model_level = LEVELS.index(reading.level)
+    if model_level > CONCERN and rule.level == "none" and _high_or_more(reading) < LONE_MODEL_MIN:
+        model_level = CONCERN
+        signals.append("damp:model:unbacked")
     level = max(rule_level, model_level)
     if level == 0:
         return RiskAssessment("none", None, signals)

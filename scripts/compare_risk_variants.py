@@ -1,0 +1,237 @@
+"""Score variants of the learned risk model inside the whole pipeline, against the shipped one.
+
+    .venv-rasa/bin/python scripts/compare_risk_variants.py train NAME [--extra FILE.jsonl ...]
+        [--only-levels none,concern] [--c 8.0]
+    .venv-rasa/bin/python scripts/compare_risk_variants.py score NAME [NAME ...]
+        [--model models/current.tar.gz] [--sets SET.jsonl ...] [--two-keys T ...]
+
+`train` fits a RiskModel exactly as `rasa train` does (the risk corpus plus the training data's
+non-disclosure examples from build/nlu/augmented.yml as harmless), with extra corpus files (for
+example only their lines of some levels) or another regularisation, and keeps it under
+build/risk_variants/NAME.pkl. `score` loads the trained Rasa model once and, for each variant
+("shipped" is the model inside the archive), puts the variant in the RiskAssessor's place and
+reads every set through the whole pipeline (topic, rules, model, combination). Only figures are
+printed: blind sets' lines are not to be studied. `--two-keys T` also scores each variant with
+the rule that a model reading of high or more counts as concern when the rules read no harm at
+all and P(high or more) < T (docs/risk.md, "What was tried").
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from vietnlu.lexicon import load_default_lexicon  # noqa: E402
+from vietnlu.risk import DISCLOSURE_TOPICS, LEVELS  # noqa: E402
+from vietnlu.risk import model as risk_model  # noqa: E402
+from vietnlu.risk.model import DEFAULT_RISK_CORPUS_PATH, RiskExample, RiskModel, load_corpus  # noqa: E402
+
+VARIANTS = ROOT / "build" / "risk_variants"
+AUGMENTED = ROOT / "build" / "nlu" / "augmented.yml"
+SCORER = ROOT.parent / "shared" / "eval" / "score.py"
+SEED = 2016
+
+
+def training_examples(extra: list[Path], only_levels: set[str] | None) -> list[RiskExample]:
+    """What RiskAssessor.train reads, plus the extra files' lines (of the given levels)."""
+    examples = load_corpus([DEFAULT_RISK_CORPUS_PATH])
+    added = [e for e in load_corpus(extra) if only_levels is None or e.level in only_levels]
+    examples += added
+    in_corpus = {e.text for e in examples}
+    for block in (yaml.safe_load(AUGMENTED.read_text(encoding="utf-8")) or {}).get("nlu") or []:
+        if block.get("intent") in DISCLOSURE_TOPICS or "intent" not in block:
+            continue
+        for line in str(block.get("examples") or "").splitlines():
+            text = line.strip()[2:].strip() if line.strip().startswith("- ") else ""
+            if text and text not in in_corpus:
+                examples.append(RiskExample(text, "none"))
+                in_corpus.add(text)
+    print(f"training messages: {len(examples)} ({len(added)} from the extra files)")
+    return examples
+
+
+def train(args: argparse.Namespace) -> None:
+    only = set(args.only_levels.split(",")) if args.only_levels else None
+    examples = training_examples(args.extra, only)
+    if args.c is not None:
+        from sklearn.linear_model import LogisticRegression
+
+        risk_model._classifier = lambda seed: LogisticRegression(  # type: ignore[assignment]
+            C=args.c, max_iter=3000, class_weight="balanced", random_state=seed)
+    started = time.perf_counter()
+    model = RiskModel.train(examples, load_default_lexicon(), seed=SEED)
+    print(f"trained in {time.perf_counter() - started:.0f} s; thresholds {model.thresholds}")
+    VARIANTS.mkdir(parents=True, exist_ok=True)
+    model.save(VARIANTS / f"{args.name}.pkl")
+
+
+RULES_MARK = "experiment:rules="
+
+
+def _mark_rule_level() -> None:
+    """Keep the rules' own level among the signals, for the two-keys rule (this script only)."""
+    import vietnlu.components as components
+
+    original = components.combine
+
+    def marked(rule: Any, reading: Any) -> Any:
+        combined = original(rule, reading)
+        combined.signals.append(f"{RULES_MARK}{rule.level}")
+        return combined
+
+    components.combine = marked  # type: ignore[assignment]
+
+
+def _risk_assessor(agent: Any) -> Any:
+    from vietnlu.components import RiskAssessor
+
+    for node in agent.processor.graph_runner._instantiated_nodes.values():
+        if isinstance(node._component, RiskAssessor):
+            return node._component
+    raise SystemExit("no RiskAssessor in the model")
+
+
+def _two_keys(result: dict, threshold: float, rules_up_to: str = "none") -> str:
+    """The two-keys rule on a parse result: a model reading of high or more, where the rules read
+    no more than `rules_up_to`, needs P(high or more) ≥ T."""
+    risk = result["risk"]
+    level = risk["level"]
+    signals = risk.get("signals") or []
+    rule_levels = LEVELS[: LEVELS.index(rules_up_to) + 1]
+    if LEVELS.index(level) < 2 or not any(f"{RULES_MARK}{r}" in signals for r in rule_levels):
+        return level
+    model = next((s for s in signals if s.startswith(tuple(f"model:{level}:" for level in LEVELS))), "")
+    if not model:
+        return level
+    parts = dict(p.split("=") for p in model.split(":", 2)[2].split(","))
+    high_plus = float(parts.get("h", 0)) + float(parts.get("i", 0))
+    return level if high_plus >= threshold else "concern"
+
+
+def _consistent_topic(result: dict) -> dict:
+    """A message read as no risk at all takes the best topic that is not a disclosure."""
+    intent = (result.get("intent") or {}).get("name")
+    if result["risk"]["level"] != "none" or intent not in DISCLOSURE_TOPICS:
+        return result
+    for item in result.get("intent_ranking") or []:
+        if item.get("name") not in DISCLOSURE_TOPICS and item.get("name") != "nlu_fallback":
+            return {**result, "intent": item}
+    return result
+
+
+def _figures(rows: list[dict], levels: list[str], topics: list[str]) -> dict[str, float]:
+    rank = LEVELS.index
+    pairs = [(r["risk"], p) for r, p in zip(rows, levels, strict=True)]
+
+    def recall(ok: Any, gold: set[str]) -> float:
+        chosen = [p for g, p in pairs if g in gold]
+        return sum(map(ok, chosen)) / len(chosen) if chosen else float("nan")
+
+    harmless = [p for g, p in pairs if g == "none"]
+    return {
+        "imm_esc": recall(lambda p: rank(p) >= 2, {"imminent"}),
+        "imm": recall(lambda p: p == "imminent", {"imminent"}),
+        "high+": recall(lambda p: rank(p) >= 2, {"high", "imminent"}),
+        "any": recall(lambda p: rank(p) >= 1, {"concern", "high", "imminent"}),
+        "FA_high+": sum(rank(p) >= 2 for p in harmless) / max(1, len(harmless)),
+        "FA_any": sum(rank(p) >= 1 for p in harmless) / max(1, len(harmless)),
+        "topic": sum(t == r["topic"] for r, t in zip(rows, topics, strict=True)) / len(rows),
+    }
+
+
+def score(args: argparse.Namespace) -> None:
+    import importlib.util
+
+    from rasa.core.agent import Agent
+
+    spec = importlib.util.spec_from_file_location("score", SCORER)
+    scorer = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(scorer)  # type: ignore[union-attr]
+    from rasa.utils.log_utils import configure_structlog
+
+    configure_structlog(logging.WARNING)  # Rasa's debug log would print the messages read
+    _mark_rule_level()
+    agent = Agent.load(str(args.model))
+    assessor = _risk_assessor(agent)
+    shipped = assessor.model
+    sets = {p.stem: [json.loads(line) for line in p.read_text(encoding="utf-8").splitlines() if line.strip()]
+            for p in args.sets}
+    table: dict[str, dict[str, dict[str, float]]] = {}
+    confusions: Counter[tuple[str, str]] = Counter()
+    for name in args.names:
+        if name == "shipped":
+            assessor.model = shipped
+        else:
+            assessor.model = RiskModel.load(VARIANTS / f"{name}.pkl", assessor.lexicon)
+        for set_name, rows in sets.items():
+            results = [asyncio.run(agent.parse_message(r["text"])) for r in rows]
+            topics = [scorer.predicted_topic(body) for body in results]
+            levels = [scorer.predicted_risk(body) for body in results]
+            table.setdefault(name, {})[set_name] = _figures(rows, levels, topics)
+            if args.topic_consistency:
+                consistent = [scorer.predicted_topic(_consistent_topic(body)) for body in results]
+                table.setdefault(f"{name}+consistent", {})[set_name] = _figures(rows, levels, consistent)
+            if args.confusions and set_name != "dev":
+                confusions.update((r["topic"], t) for r, t in zip(rows, topics, strict=True) if r["topic"] != t)
+            for threshold in args.two_keys:
+                keyed = [_two_keys(body, threshold) for body in results]
+                table.setdefault(f"{name}+2keys{threshold}", {})[set_name] = _figures(rows, keyed, topics)
+                if args.two_keys_concern:
+                    keyed = [_two_keys(body, threshold, "concern") for body in results]
+                    table.setdefault(f"{name}+2keys{threshold}c", {})[set_name] = _figures(rows, keyed, topics)
+    _print(table, list(sets))
+    if confusions:
+        print("\ntopic confusions over the blind sets (gold -> read: count, all variants)")
+        for (gold, read), count in confusions.most_common(25):
+            print(f"  {gold} -> {read}: {count}")
+    if args.json:
+        args.json.write_text(json.dumps(table, indent=1))
+
+
+def _print(table: dict[str, dict[str, dict[str, float]]], set_names: list[str]) -> None:
+    figures = list(next(iter(next(iter(table.values())).values())))
+    for figure in figures:
+        print(f"\n{figure}\n| variant | " + " | ".join(set_names) + " |")
+        print("|---" * (len(set_names) + 1) + "|")
+        for variant, by_set in table.items():
+            print(f"| {variant} | " + " | ".join(f"{by_set[s][figure]:.3f}" for s in set_names) + " |")
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.WARNING)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    trainer = commands.add_parser("train")
+    trainer.add_argument("name")
+    trainer.add_argument("--extra", nargs="*", type=Path, default=[])
+    trainer.add_argument("--only-levels")
+    trainer.add_argument("--c", type=float)
+    scorer = commands.add_parser("score")
+    scorer.add_argument("names", nargs="+")
+    scorer.add_argument("--model", type=Path, default=ROOT / "models" / "current.tar.gz")
+    default_sets = [ROOT.parent / "shared" / "eval" / "dev.jsonl", *sorted((ROOT / "tests/nlu/blind").glob("*.jsonl"))]
+    scorer.add_argument("--sets", nargs="*", type=Path, default=default_sets)
+    scorer.add_argument("--two-keys", nargs="*", type=float, default=[])
+    scorer.add_argument("--two-keys-concern", action="store_true",
+                        help="also score the two-keys rule where the rules read concern")
+    scorer.add_argument("--topic-consistency", action="store_true",
+                        help="also score topics where a message read as no risk takes a non-disclosure topic")
+    scorer.add_argument("--json", type=Path)
+    scorer.add_argument("--confusions", action="store_true", help="count topic confusions (pairs only)")
+    args = parser.parse_args()
+    train(args) if args.command == "train" else score(args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
