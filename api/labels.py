@@ -81,6 +81,7 @@ DAMPERS = {
     "hypothetical": "giả định", "story": "kể chuyện, phim, trò chơi", "joke": "đùa",
     "negation": "phủ định", "past_over": "chuyện đã qua", "bare_word": "chỉ nhắc từ, không rõ ai bị hại",
     "model": "mô hình thấy không có hại", "no_harm": "không có hại",
+    "unbacked": "mô hình đọc rất yếu, quy tắc không thấy dấu hiệu hại",
 }
 MODEL_FACTORS = {"harm": "loại hại", "who": "ai bị hại", "when": "khi nào", "severity": "mức nặng"}
 MODEL_VALUES = {
@@ -139,10 +140,11 @@ def _model_label(details: str) -> str:
 
 
 def _damp_label(details: str) -> str:
-    """`general:<phrase>`, `joke:<laugh>:<phrase>`, `negation:<category>:<phrase>`, `model:no_harm`."""
+    """`general:<phrase>`, `joke:<laugh>:<phrase>`, `negation:<category>:<phrase>`, `model:no_harm`,
+    `model:unbacked`."""
     name, _, rest = details.partition(":")
     if name == "model":
-        return f"{SIGNAL_KINDS['damp']}: {DAMPERS['model']}"
+        return f"{SIGNAL_KINDS['damp']}: {DAMPERS['unbacked' if rest == 'unbacked' else 'model']}"
     first, sep, phrase = rest.partition(":")
     if sep and (first in CATEGORIES or name == "joke"):
         rest = phrase if first in CATEGORIES else f"{first} {phrase}"
