@@ -92,15 +92,6 @@ def _mark_rule_level() -> None:
     components.combine = marked  # type: ignore[assignment]
 
 
-def _risk_assessor(agent: Any) -> Any:
-    from vietnlu.components import RiskAssessor
-
-    for node in agent.processor.graph_runner._instantiated_nodes.values():
-        if isinstance(node._component, RiskAssessor):
-            return node._component
-    raise SystemExit("no RiskAssessor in the model")
-
-
 def _two_keys(result: dict, threshold: float, rules_up_to: str = "none") -> str:
     """The two-keys rule on a parse result: a model reading of high or more, where the rules read
     no more than `rules_up_to`, needs P(high or more) ≥ T."""
@@ -149,46 +140,70 @@ def _figures(rows: list[dict], levels: list[str], topics: list[str]) -> dict[str
     }
 
 
-def score(args: argparse.Namespace) -> None:
+def _load_scorer() -> Any:
     import importlib.util
-
-    from rasa.core.agent import Agent
 
     spec = importlib.util.spec_from_file_location("score", SCORER)
     scorer = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
     spec.loader.exec_module(scorer)  # type: ignore[union-attr]
+    return scorer
+
+
+def _component(agent: Any, kind: type) -> Any:
+    for node in agent.processor.graph_runner._instantiated_nodes.values():
+        if isinstance(node._component, kind):
+            return node._component
+    raise SystemExit(f"no {kind.__name__} in the model")
+
+
+def _score_set(agent: Any, scorer: Any, rows: list[dict], label: str, args: argparse.Namespace,
+               table: dict, confusions: Counter) -> None:
+    """Every figure of one variant on one set, and those of the post-hoc rules asked for."""
+    set_name = rows[0]["_set"]
+    results = [asyncio.run(agent.parse_message(r["text"])) for r in rows]
+    topics = [scorer.predicted_topic(body) for body in results]
+    levels = [scorer.predicted_risk(body) for body in results]
+    table.setdefault(label, {})[set_name] = _figures(rows, levels, topics)
+    if args.topic_consistency:
+        consistent = [scorer.predicted_topic(_consistent_topic(body)) for body in results]
+        table.setdefault(f"{label}+consistent", {})[set_name] = _figures(rows, levels, consistent)
+    if args.confusions and set_name != "dev":
+        confusions.update((r["topic"], t) for r, t in zip(rows, topics, strict=True) if r["topic"] != t)
+    for threshold in args.two_keys:
+        keyed = [_two_keys(body, threshold) for body in results]
+        table.setdefault(f"{label}+2keys{threshold}", {})[set_name] = _figures(rows, keyed, topics)
+        if args.two_keys_concern:
+            keyed = [_two_keys(body, threshold, "concern") for body in results]
+            table.setdefault(f"{label}+2keys{threshold}c", {})[set_name] = _figures(rows, keyed, topics)
+
+
+def score(args: argparse.Namespace) -> None:
+    from rasa.core.agent import Agent
     from rasa.utils.log_utils import configure_structlog
 
+    from vietnlu.components import RiskAssessor, TopicBlend
+
     configure_structlog(logging.WARNING)  # Rasa's debug log would print the messages read
+    if args.lone_model_min is not None:
+        import vietnlu.risk.combine as combination
+
+        combination.LONE_MODEL_MIN = args.lone_model_min
     _mark_rule_level()
+    scorer = _load_scorer()
     agent = Agent.load(str(args.model))
-    assessor = _risk_assessor(agent)
-    shipped = assessor.model
-    sets = {p.stem: [json.loads(line) for line in p.read_text(encoding="utf-8").splitlines() if line.strip()]
-            for p in args.sets}
+    assessor, blend = _component(agent, RiskAssessor), _component(agent, TopicBlend)
+    shipped, shipped_weight = assessor.model, blend.component_config["classifier_weight"]
+    sets = {p.stem: [{**json.loads(line), "_set": p.stem} for line in p.read_text(encoding="utf-8").splitlines()
+                     if line.strip()] for p in args.sets}
     table: dict[str, dict[str, dict[str, float]]] = {}
     confusions: Counter[tuple[str, str]] = Counter()
     for name in args.names:
-        if name == "shipped":
-            assessor.model = shipped
-        else:
-            assessor.model = RiskModel.load(VARIANTS / f"{name}.pkl", assessor.lexicon)
-        for set_name, rows in sets.items():
-            results = [asyncio.run(agent.parse_message(r["text"])) for r in rows]
-            topics = [scorer.predicted_topic(body) for body in results]
-            levels = [scorer.predicted_risk(body) for body in results]
-            table.setdefault(name, {})[set_name] = _figures(rows, levels, topics)
-            if args.topic_consistency:
-                consistent = [scorer.predicted_topic(_consistent_topic(body)) for body in results]
-                table.setdefault(f"{name}+consistent", {})[set_name] = _figures(rows, levels, consistent)
-            if args.confusions and set_name != "dev":
-                confusions.update((r["topic"], t) for r, t in zip(rows, topics, strict=True) if r["topic"] != t)
-            for threshold in args.two_keys:
-                keyed = [_two_keys(body, threshold) for body in results]
-                table.setdefault(f"{name}+2keys{threshold}", {})[set_name] = _figures(rows, keyed, topics)
-                if args.two_keys_concern:
-                    keyed = [_two_keys(body, threshold, "concern") for body in results]
-                    table.setdefault(f"{name}+2keys{threshold}c", {})[set_name] = _figures(rows, keyed, topics)
+        assessor.model = shipped if name == "shipped" else RiskModel.load(VARIANTS / f"{name}.pkl", assessor.lexicon)
+        for weight in args.topic_weights or [shipped_weight]:
+            blend.component_config["classifier_weight"] = weight
+            label = name if weight == shipped_weight else f"{name}@topic{weight}"
+            for rows in sets.values():
+                _score_set(agent, scorer, rows, label, args, table, confusions)
     _print(table, list(sets))
     if confusions:
         print("\ntopic confusions over the blind sets (gold -> read: count, all variants)")
@@ -226,6 +241,10 @@ def main() -> int:
                         help="also score the two-keys rule where the rules read concern")
     scorer.add_argument("--topic-consistency", action="store_true",
                         help="also score topics where a message read as no risk takes a non-disclosure topic")
+    scorer.add_argument("--lone-model-min", type=float,
+                        help="the combination's two-keys minimum (0 turns the rule off)")
+    scorer.add_argument("--topic-weights", nargs="*", type=float, default=[],
+                        help="TopicBlend classifier weights to score (the model's own when none)")
     scorer.add_argument("--json", type=Path)
     scorer.add_argument("--confusions", action="store_true", help="count topic confusions (pairs only)")
     args = parser.parse_args()

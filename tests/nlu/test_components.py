@@ -261,7 +261,7 @@ def _topic_training() -> Any:
     return TrainingData([Message(data={"text": text, "intent": intent}) for text, intent in examples])
 
 
-def test_topic_blend_trains_saves_loads_and_averages_the_rankings(storage, context):
+def test_topic_blend_trains_saves_loads_and_weighs_the_rankings(storage, context):
     config = TopicBlend.get_default_config()
     TopicBlend.create(config, storage, Resource("topics"), context).train(_topic_training())
     blend = TopicBlend.load(config, storage, Resource("topics"), context)
@@ -273,7 +273,8 @@ def test_topic_blend_trains_saves_loads_and_averages_the_rankings(storage, conte
     assert message.get("intent")["name"] == "disclose_bullying" == ranking[0]["name"]
     assert "nlu_fallback" not in [item["name"] for item in ranking]
     linear = blend.model.rank("tụi nó bully em")
-    expected = 0.5 * 0.45 + 0.5 * linear["disclose_bullying"]
+    weight = config["classifier_weight"]
+    expected = weight * 0.45 + (1 - weight) * linear["disclose_bullying"]
     assert message.get("intent")["confidence"] == pytest.approx(expected)
     confidences = [item["confidence"] for item in ranking]
     assert confidences == sorted(confidences, reverse=True)
