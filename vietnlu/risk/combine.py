@@ -21,10 +21,11 @@ A second exception, for the model's own weak readings ("two keys"): a high or im
 the model counts as concern when the rules read no harm at all and the model's probability of
 high or more is under `LONE_MODEL_MIN`. The model's thresholds are set for recall (P(high or more)
 of 0.03 is enough for high), so a reading that faint with nothing else behind it is mostly a
-harmless message with words of harm in it: on the dev set and twelve blind sets this removed a
-fifth to two thirds of the false alarms and not one high or imminent message (docs/risk.md). The
-reply still offers a counselor and 111; the case opens if a later message, or the conversation
-read together, says more.
+harmless message with words of harm in it: on the dev set and twelve blind sets this removed 40 of
+155 false alarms and not one high or imminent message; on two fresh sets 6 of 40, and one imminent
+message of 180 was read as concern (docs/risk.md). The
+reply still offers a counselor and 111, and a concern case is logged; it goes to the counselors at
+once if a later message, or the conversation read together, says more.
 
 Otherwise the rules never lower the model's reading. Their own dampers (hyperbole, stories, general
 questions, denials) act inside the rules only: applied to the model as well they cost recall
