@@ -40,18 +40,27 @@ from vietnlu.risk.model import (  # noqa: E402
 SEED = 2016
 
 
-def training_examples() -> list[RiskExample]:
-    examples = load_corpus([ROOT / "data" / "risk"])
-    in_corpus = {e.text for e in examples}
-    for path in sorted((ROOT / "data" / "nlu").glob("*.yml")):
+def harmless_nlu_examples(paths: list[Path], known: set[str]) -> list[RiskExample]:
+    """The non-disclosure examples of NLU files as harmless messages, once each, leaving out
+    `known` texts (corpus lines that the augmentation filed under those topics with their level)."""
+    seen = set(known)
+    examples = []
+    for path in paths:
         for block in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("nlu") or []:
             if block.get("intent") in DISCLOSURE_TOPICS or "intent" not in block:
                 continue
             for line in str(block.get("examples") or "").splitlines():
                 text = line.strip()[2:].strip() if line.strip().startswith("- ") else ""
-                if text and text not in in_corpus:
+                if text and text not in seen:
                     examples.append(RiskExample(text, "none"))
+                    seen.add(text)
     return examples
+
+
+def training_examples() -> list[RiskExample]:
+    examples = load_corpus([ROOT / "data" / "risk"])
+    nlu_files = sorted((ROOT / "data" / "nlu").glob("*.yml"))
+    return examples + harmless_nlu_examples(nlu_files, {e.text for e in examples})
 
 
 def embed(texts: list[str]) -> np.ndarray:

@@ -27,10 +27,10 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from compare_risk_features import harmless_nlu_examples  # noqa: E402
+
 from vietnlu.lexicon import load_default_lexicon  # noqa: E402
 from vietnlu.risk import DISCLOSURE_TOPICS, LEVELS  # noqa: E402
 from vietnlu.risk import model as risk_model  # noqa: E402
@@ -47,15 +47,7 @@ def training_examples(extra: list[Path], only_levels: set[str] | None) -> list[R
     examples = load_corpus([DEFAULT_RISK_CORPUS_PATH])
     added = [e for e in load_corpus(extra) if only_levels is None or e.level in only_levels]
     examples += added
-    in_corpus = {e.text for e in examples}
-    for block in (yaml.safe_load(AUGMENTED.read_text(encoding="utf-8")) or {}).get("nlu") or []:
-        if block.get("intent") in DISCLOSURE_TOPICS or "intent" not in block:
-            continue
-        for line in str(block.get("examples") or "").splitlines():
-            text = line.strip()[2:].strip() if line.strip().startswith("- ") else ""
-            if text and text not in in_corpus:
-                examples.append(RiskExample(text, "none"))
-                in_corpus.add(text)
+    examples += harmless_nlu_examples([AUGMENTED], {e.text for e in examples})
     print(f"training messages: {len(examples)} ({len(added)} from the extra files)")
     return examples
 
