@@ -176,10 +176,12 @@ def score(args: argparse.Namespace) -> None:
     from vietnlu.components import RiskAssessor, TopicBlend
 
     configure_structlog(logging.WARNING)  # Rasa's debug log would print the messages read
-    if args.lone_model_min is not None:
-        import vietnlu.risk.combine as combination
+    import vietnlu.risk.combine as combination
 
+    if args.lone_model_min is not None:
         combination.LONE_MODEL_MIN = args.lone_model_min
+    if args.clear_model is not None:
+        combination.CLEAR_MODEL = args.clear_model
     _mark_rule_level()
     scorer = _load_scorer()
     agent = Agent.load(str(args.model))
@@ -237,6 +239,8 @@ def main() -> int:
                         help="the combination's two-keys minimum (0 turns the rule off)")
     scorer.add_argument("--topic-weights", nargs="*", type=float, default=[],
                         help="TopicBlend classifier weights to score (the model's own when none)")
+    scorer.add_argument("--clear-model", type=float,
+                        help="the combination's CLEAR_MODEL (how sure the model must be to damp the rules)")
     scorer.add_argument("--json", type=Path)
     scorer.add_argument("--confusions", action="store_true", help="count topic confusions (pairs only)")
     args = parser.parse_args()

@@ -47,9 +47,10 @@ HARM_TOPICS = {
     "neglect": "disclose_neglect",
     "self_harm": "disclose_self_harm",
 }
-# At or above this probability of "none" and of a story/general/nobody reading, the rules'
-# high or imminent counts as concern.
-CLEAR_MODEL = 0.7
+# At or above this probability of "none" and of a story or general reading, the rules' high or
+# imminent counts as concern: more likely than not. 0.7 until this release; 0.5 and 0.4 lost no high
+# or imminent message on thirteen sets and removed more false alarms, 0.3 lost one (docs/risk.md).
+CLEAR_MODEL = 0.5
 NOT_ABOUT_A_CHILD = ("story", "general")
 # The model's `when` readings of harm that is over or only imagined. "none" is not one of them: the
 # model also says so of words it has never seen.
