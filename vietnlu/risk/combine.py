@@ -23,9 +23,9 @@ high or more is under `LONE_MODEL_MIN`. The model's thresholds are set for recal
 of 0.03 is enough for high), so a reading that faint with nothing else behind it is mostly a
 harmless message with words of harm in it: on the dev set and twelve blind sets this removed 40 of
 155 false alarms and not one high or imminent message; on two fresh sets 6 of 40, and one imminent
-message of 180 was read as concern (docs/risk.md). The
-reply still offers a counselor and 111, and a concern case is logged; it goes to the counselors at
-once if a later message, or the conversation read together, says more.
+message of 180 was read as concern (docs/risk.md). The reply still offers a counselor and 111, and
+a concern case is logged; it goes to the counselors at once if a later message, or the
+conversation read together, says more.
 
 Otherwise the rules never lower the model's reading. Their own dampers (hyperbole, stories, general
 questions, denials) act inside the rules only: applied to the model as well they cost recall
