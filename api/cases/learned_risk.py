@@ -4,8 +4,8 @@ The intake screen reads every message with the risk rules (lexicon and patterns)
 a message's turn then finds Rasa unreachable, the rules alone miss disclosures that only the learned
 model recognises ("mai em không còn ở đây nữa đâu"). This reads the same trained model Rasa runs,
 taken out of the model archive (`SERVED_MODEL_PATH`, models/current.tar.gz by default), and
-combines it with the rules exactly as Rasa does (vietnlu.risk.combine): the case opens while Rasa
-is down as it would with Rasa up, less the topic classifier's intents.
+combines it with the rules as Rasa does (vietnlu.risk.combine): the case opens while Rasa is down as
+it would with Rasa up, less the topic classifier's intents and the two-keys rule (which needs them).
 
 The gateway's scikit-learn, numpy and scipy are pinned to the Rasa environment's
 (requirements/gateway-constraints.txt), so the pickled model reads the same here:
@@ -65,8 +65,10 @@ class LearnedRisk:
         return None
 
     def read(self, text: str, rule_reading: RiskAssessment) -> RiskAssessment:
-        """The rules' reading combined with the model's, as Rasa combines them."""
-        return combine(rule_reading, self.model.read(text))
+        """The rules' reading combined with the model's, as Rasa combines them, less the two-keys
+        rule: without the classifier's intents the rules back far fewer readings, and during an
+        outage a faint reading still opens the case at once (Rasa reads the message again later)."""
+        return combine(rule_reading, self.model.read(text), lone_model_min=0.0)
 
 
 def load_learned_risk(archive: Any) -> LearnedRisk | None:

@@ -265,6 +265,10 @@ def test_a_faint_model_reading_stands_when_the_rules_read_any_harm(rule):
     assert combine(rule, _faint("imminent", LONE_MODEL_MIN - 0.02)).level == "imminent"
 
 
+def test_the_two_keys_rule_can_be_turned_off():
+    assert combine(RiskAssessment(), _faint("imminent", LONE_MODEL_MIN - 0.02), lone_model_min=0.0).level == "imminent"
+
+
 def test_a_model_reading_above_the_two_keys_minimum_stands_alone():
     assert combine(RiskAssessment(), _faint("imminent", LONE_MODEL_MIN + 0.02)).level == "imminent"
     assert combine(RiskAssessment(), _faint("high", LONE_MODEL_MIN + 0.02)).level == "high"

@@ -90,8 +90,12 @@ def _category(rule: RiskAssessment, reading: ModelReading, from_model: bool) -> 
     return HARM_TOPICS.get(reading.factors.get("harm", "none")) or rule.category
 
 
-def combine(rule: RiskAssessment, reading: ModelReading | None) -> RiskAssessment:
-    """The higher of the two readings (the rules damped as above), with both sets of signals."""
+def combine(rule: RiskAssessment, reading: ModelReading | None, *,
+            lone_model_min: float = LONE_MODEL_MIN) -> RiskAssessment:
+    """The higher of the two readings (the rules damped as above), with both sets of signals.
+
+    `lone_model_min` 0 turns the two-keys rule off: for rules that cannot back a reading with the
+    classifier's intents (the gateway's reading while Rasa is down)."""
     if reading is None:
         return rule
     rule_level = LEVELS.index(rule.level)
@@ -100,7 +104,7 @@ def combine(rule: RiskAssessment, reading: ModelReading | None) -> RiskAssessmen
         rule_level = CONCERN
         signals.append("damp:model:no_harm")
     model_level = LEVELS.index(reading.level)
-    if model_level > CONCERN and rule.level == "none" and _high_or_more(reading) < LONE_MODEL_MIN:
+    if model_level > CONCERN and rule.level == "none" and _high_or_more(reading) < lone_model_min:
         model_level = CONCERN
         signals.append("damp:model:unbacked")
     level = max(rule_level, model_level)

@@ -53,6 +53,22 @@ def test_the_model_reads_what_the_rules_miss(learned: LearnedRisk, text: str) ->
     assert any(signal.startswith("model:") for signal in combined.signals)  # counselors see why
 
 
+def test_a_faint_model_reading_still_escalates_while_rasa_is_down() -> None:
+    """Without the classifier's intents the rules cannot back a reading: no two-keys rule here."""
+    from vietnlu.risk.model import ModelReading
+    from vietnlu.risk.rules import RiskAssessment
+
+    faint = ModelReading("high", {"none": 0.5, "concern": 0.45, "high": 0.04, "imminent": 0.01},
+                         {"harm": "self_harm", "who": "self", "when": "now"}, [])
+
+    class FaintModel:
+        def read(self, text: str) -> ModelReading:
+            return faint
+
+    learned = LearnedRisk(FaintModel(), Path("models/current.tar.gz"))  # type: ignore[arg-type]
+    assert learned.read("mai em đi xa", RiskAssessment()).level == "high"
+
+
 def test_no_model_file_leaves_the_rules_alone(tmp_path: Path) -> None:
     assert LearnedRisk.load(tmp_path / "missing.tar.gz") is None
     (tmp_path / "broken.tar.gz").write_bytes(b"not a model")
