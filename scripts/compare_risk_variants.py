@@ -29,7 +29,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from compare_risk_features import harmless_nlu_examples  # noqa: E402
+from compare_risk_features import figures, harmless_nlu_examples  # noqa: E402
 
 from vietnlu.lexicon import load_default_lexicon  # noqa: E402
 from vietnlu.risk import DISCLOSURE_TOPICS, LEVELS  # noqa: E402
@@ -113,22 +113,13 @@ def _consistent_topic(result: dict) -> dict:
 
 
 def _figures(rows: list[dict], levels: list[str], topics: list[str]) -> dict[str, float]:
-    rank = LEVELS.index
-    pairs = [(r["risk"], p) for r, p in zip(rows, levels, strict=True)]
-
-    def recall(ok: Any, gold: set[str]) -> float:
-        chosen = [p for g, p in pairs if g in gold]
-        return sum(map(ok, chosen)) / len(chosen) if chosen else float("nan")
-
-    harmless = [p for g, p in pairs if g == "none"]
+    """The risk figures of compare_risk_features, plus false alarms at any level and topic accuracy."""
+    gold = [r["risk"] for r in rows]
+    harmless = [p for g, p in zip(gold, levels, strict=True) if g == "none"]
     return {
-        "imm_esc": recall(lambda p: rank(p) >= 2, {"imminent"}),
-        "imm": recall(lambda p: p == "imminent", {"imminent"}),
-        "high+": recall(lambda p: rank(p) >= 2, {"high", "imminent"}),
-        "any": recall(lambda p: rank(p) >= 1, {"concern", "high", "imminent"}),
-        "FA_high+": sum(rank(p) >= 2 for p in harmless) / max(1, len(harmless)),
-        "FA_any": sum(rank(p) >= 1 for p in harmless) / max(1, len(harmless)),
-        "topic": sum(t == r["topic"] for r, t in zip(rows, topics, strict=True)) / len(rows),
+        **figures(gold, levels),
+        "false_alarm_any": sum(LEVELS.index(p) >= 1 for p in harmless) / max(1, len(harmless)),
+        "topic_accuracy": sum(t == r["topic"] for r, t in zip(rows, topics, strict=True)) / len(rows),
     }
 
 
