@@ -177,6 +177,8 @@ def score(args: argparse.Namespace) -> None:
     scorer = _load_scorer()
     agent = Agent.load(str(args.model))
     assessor, blend = _component(agent, RiskAssessor), _component(agent, TopicBlend)
+    if args.story_threshold is not None:
+        blend.component_config["story_sentence_threshold"] = args.story_threshold
     shipped, shipped_weight = assessor.model, blend.component_config["classifier_weight"]
     sets = {p.stem: [{**json.loads(line), "_set": p.stem} for line in p.read_text(encoding="utf-8").splitlines()
                      if line.strip()] for p in args.sets}
@@ -232,6 +234,8 @@ def main() -> int:
                         help="TopicBlend classifier weights to score (the model's own when none)")
     scorer.add_argument("--clear-model", type=float,
                         help="the combination's CLEAR_MODEL (how sure the model must be to damp the rules)")
+    scorer.add_argument("--story-threshold", type=float,
+                        help="TopicBlend's story_sentence_threshold (the model's own when not given)")
     scorer.add_argument("--json", type=Path)
     scorer.add_argument("--confusions", action="store_true", help="count topic confusions (pairs only)")
     args = parser.parse_args()
