@@ -13,7 +13,8 @@ build/risk_variants/NAME.pkl. `score` loads the trained Rasa model once and, for
 reads every set through the whole pipeline (topic, rules, model, combination). Only figures are
 printed: blind sets' lines are not to be studied. `--two-keys T` also scores each variant with
 the rule that a model reading of high or more counts as concern when the rules read no harm at
-all and P(high or more) < T (docs/risk.md, "What was tried").
+all and P(high or more) < T, applied to the parse results (to measure it on its own, turn the
+shipped form of that rule off with `--lone-model-min 0`; docs/risk.md, "What was tried").
 """
 from __future__ import annotations
 
@@ -93,7 +94,7 @@ def _two_keys(result: dict, threshold: float, rules_up_to: str = "none") -> str:
     rule_levels = LEVELS[: LEVELS.index(rules_up_to) + 1]
     if LEVELS.index(level) < 2 or not any(f"{RULES_MARK}{r}" in signals for r in rule_levels):
         return level
-    model = next((s for s in signals if s.startswith(tuple(f"model:{level}:" for level in LEVELS))), "")
+    model = next((s for s in signals if s.startswith(tuple(f"model:{name}:" for name in LEVELS))), "")
     if not model:
         return level
     parts = dict(p.split("=") for p in model.split(":", 2)[2].split(","))

@@ -265,8 +265,14 @@ def test_a_faint_model_reading_stands_when_the_rules_read_any_harm(rule):
     assert combine(rule, _faint("imminent", LONE_MODEL_MIN - 0.02)).level == "imminent"
 
 
-def test_the_two_keys_rule_can_be_turned_off():
-    assert combine(RiskAssessment(), _faint("imminent", LONE_MODEL_MIN - 0.02), lone_model_min=0.0).level == "imminent"
+def test_the_two_keys_rule_can_be_turned_off(monkeypatch):
+    faint = _faint("imminent", LONE_MODEL_MIN - 0.02)
+    assert combine(RiskAssessment(), faint, lone_model_min=0.0).level == "imminent"
+    # The setting read at each call, so a deployment (or a measurement) can turn it off in one place.
+    import vietnlu.risk.combine as combination
+
+    monkeypatch.setattr(combination, "LONE_MODEL_MIN", 0.0)
+    assert combine(RiskAssessment(), faint).level == "imminent"
 
 
 def test_a_model_reading_above_the_two_keys_minimum_stands_alone():

@@ -91,11 +91,11 @@ def _category(rule: RiskAssessment, reading: ModelReading, from_model: bool) -> 
 
 
 def combine(rule: RiskAssessment, reading: ModelReading | None, *,
-            lone_model_min: float = LONE_MODEL_MIN) -> RiskAssessment:
+            lone_model_min: float | None = None) -> RiskAssessment:
     """The higher of the two readings (the rules damped as above), with both sets of signals.
 
     `lone_model_min` 0 turns the two-keys rule off: for rules that cannot back a reading with the
-    classifier's intents (the gateway's reading while Rasa is down)."""
+    classifier's intents (the gateway's reading while Rasa is down); None is `LONE_MODEL_MIN`."""
     if reading is None:
         return rule
     rule_level = LEVELS.index(rule.level)
@@ -104,7 +104,8 @@ def combine(rule: RiskAssessment, reading: ModelReading | None, *,
         rule_level = CONCERN
         signals.append("damp:model:no_harm")
     model_level = LEVELS.index(reading.level)
-    if model_level > CONCERN and rule.level == "none" and _high_or_more(reading) < lone_model_min:
+    minimum = LONE_MODEL_MIN if lone_model_min is None else lone_model_min
+    if model_level > CONCERN and rule.level == "none" and _high_or_more(reading) < minimum:
         model_level = CONCERN
         signals.append("damp:model:unbacked")
     level = max(rule_level, model_level)
