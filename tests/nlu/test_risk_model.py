@@ -19,6 +19,7 @@ from vietnlu.risk.model import (
     RiskModel,
     choose_thresholds,
     corpus_fingerprint,
+    hard_negative_weights,
     load_corpus,
 )
 
@@ -152,6 +153,22 @@ def test_save_and_load_give_the_same_readings(model, tmp_path):
     loaded = RiskModel.load(path, load_default_lexicon())
     texts = [text for text, *_ in SMALL]
     assert [r.probabilities for r in loaded.read_many(texts)] == [r.probabilities for r in model.read_many(texts)]
+
+
+def test_only_harmless_messages_that_evoke_a_harm_get_the_hard_negative_weight():
+    examples = _examples(repeat=1)
+    weights = hard_negative_weights(examples, 3.0)
+    weighted = [e.text for e, w in zip(examples, weights, strict=True) if w == 3.0]
+    assert weighted == ["làm sao để dạy con về vùng riêng tư"]
+    assert set(weights) == {1.0, 3.0}
+    assert hard_negative_weights(examples, 1.0) is None
+
+
+def test_weighing_hard_negatives_lowers_their_reading_of_harm(model):
+    weighted = RiskModel.train(_examples(), load_default_lexicon(), folds=3, hard_negative_weight=5.0)
+    texts = ["làm sao để dạy con về vùng riêng tư", "cách dạy con vùng riêng tư"]
+    for plain, heavier in zip(model.read_many(texts), weighted.read_many(texts), strict=True):
+        assert heavier.probabilities["none"] > plain.probabilities["none"]
 
 
 def test_load_refuses_a_file_that_is_not_a_model(tmp_path):

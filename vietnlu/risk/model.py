@@ -226,11 +226,25 @@ def _labels(examples: Sequence[RiskExample], head: str) -> list[str]:
     return [e.level if head == "level" else e.factors.get(head, "none") for e in examples]
 
 
-def _held_out_probabilities(head: Any, matrix: Any, labels: Sequence[str], folds: int, seed: int) -> Any:
+def _held_out_probabilities(head: Any, matrix: Any, labels: Sequence[str], folds: int, seed: int,
+                            weights: Any = None) -> Any:
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
-    return cross_val_predict(head, matrix, labels, cv=splitter, method="predict_proba", n_jobs=2)
+    fit_params = None if weights is None else {"sample_weight": weights}
+    return cross_val_predict(head, matrix, labels, cv=splitter, method="predict_proba", n_jobs=2,
+                             fit_params=fit_params)
+
+
+def hard_negative_weights(examples: Sequence[RiskExample], weight: float) -> Any:
+    """Training weight per message: `weight` for a hard negative (harmless, but its words evoke a
+    harm), 1 for the rest; None when every weight would be 1."""
+    import numpy as np
+
+    if weight == 1.0:
+        return None
+    return np.array([weight if e.level == "none" and e.factors.get("harm", "none") != "none" else 1.0
+                     for e in examples])
 
 
 def _combiner(seed: int) -> Any:
@@ -262,22 +276,27 @@ class RiskModel:
 
     @classmethod
     def train(cls, examples: Sequence[RiskExample], lexicon: Lexicon, *, dense: bool = False,
-              seed: int = 2016, folds: int = 5) -> RiskModel:
-        """Fit the heads and the combining stage; thresholds come from held-out probabilities."""
+              seed: int = 2016, folds: int = 5, hard_negative_weight: float = 1.0) -> RiskModel:
+        """Fit the heads and the combining stage; thresholds come from held-out probabilities.
+
+        `hard_negative_weight` weighs the harmless messages whose words evoke a harm (a healed
+        injury, a game, hyperbole) against the rest, in the heads and the combining stage.
+        """
         import numpy as np
 
         features = NgramFeatures(lexicon, dense=dense)
         matrix = features.fit_transform([e.text for e in examples])
+        weights = hard_negative_weights(examples, hard_negative_weight)
         heads: dict[str, Any] = {}
         held_out = []
         for name in HEADS:
             labels = _labels(examples, name)
-            held_out.append(_held_out_probabilities(_classifier(seed), matrix, labels, folds, seed))
-            heads[name] = _classifier(seed).fit(matrix, labels)
+            held_out.append(_held_out_probabilities(_classifier(seed), matrix, labels, folds, seed, weights))
+            heads[name] = _classifier(seed).fit(matrix, labels, sample_weight=weights)
         stacked = np.hstack(held_out)
         levels = _labels(examples, "level")
-        combined = _held_out_probabilities(_combiner(seed), stacked, levels, folds, seed + 1)
-        combiner = _combiner(seed).fit(stacked, levels)
+        combined = _held_out_probabilities(_combiner(seed), stacked, levels, folds, seed + 1, weights)
+        combiner = _combiner(seed).fit(stacked, levels, sample_weight=weights)
         thresholds = choose_thresholds(combined, list(combiner.classes_), levels)
         logger.info("risk model: %d training messages, thresholds %s", len(examples),
                     {level: round(value, 3) for level, value in thresholds.items()})
