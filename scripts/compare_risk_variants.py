@@ -36,6 +36,7 @@ from vietnlu.lexicon import load_default_lexicon  # noqa: E402
 from vietnlu.risk import DISCLOSURE_TOPICS, LEVELS  # noqa: E402
 from vietnlu.risk import model as risk_model  # noqa: E402
 from vietnlu.risk.model import DEFAULT_RISK_CORPUS_PATH, RiskExample, RiskModel, load_corpus  # noqa: E402
+from vietnlu.topics import HARM_TOPICS, disclosure_by_harm  # noqa: E402
 
 VARIANTS = ROOT / "build" / "risk_variants"
 AUGMENTED = ROOT / "build" / "nlu" / "augmented.yml"
@@ -114,12 +115,6 @@ def _consistent_topic(result: dict) -> dict:
     return result
 
 
-HARM_TOPICS = {
-    "sexual": "disclose_sexual_abuse", "physical": "disclose_physical_abuse", "online": "disclose_online_abuse",
-    "bullying": "disclose_bullying", "neglect": "disclose_neglect", "self_harm": "disclose_self_harm",
-}
-
-
 def _factor_probabilities(model: RiskModel, texts: list[str]) -> list[dict[str, dict[str, float]]]:
     """The harm and who heads' probabilities for each text."""
     matrix = model.features.transform(texts)
@@ -131,24 +126,26 @@ def _factor_probabilities(model: RiskModel, texts: list[str]) -> list[dict[str, 
 def _factor_topic(result: dict, factors: dict[str, dict[str, float]], harm_weight: float,
                   who_min: float | None) -> dict:
     """A disclosure topic re-read with the model's factor heads: among the six self-disclosure topics
-    the harm head's category is blended in with `harm_weight`; with `who_min`, a self-disclosure the
-    who head reads as about another child at P >= who_min becomes report_third_party, and a
-    report_third_party it reads as about the writer at P >= who_min becomes the best self-disclosure."""
+    as the pipeline does with `harm_topic_weight` (vietnlu.topics.disclosure_by_harm); with `who_min`,
+    a self-disclosure the who head reads as about another child at P >= who_min becomes
+    report_third_party, and a report_third_party it reads as about the writer becomes the
+    self-disclosure of the harm the harm head reads."""
     intent = (result.get("intent") or {}).get("name")
     if intent not in DISCLOSURE_TOPICS:
         return result
-    ranking = {item["name"]: item.get("confidence", 0.0) for item in result.get("intent_ranking") or []}
-    best_self = max(HARM_TOPICS, key=lambda harm: (1 - harm_weight) * ranking.get(HARM_TOPICS[harm], 0.0)
-                    + harm_weight * factors["harm"].get(harm, 0.0))
-    chosen = intent if intent == "report_third_party" else HARM_TOPICS[best_self]
+    ranking = [(item["name"], item.get("confidence", 0.0)) for item in result.get("intent_ranking") or []]
+    if ranking and ranking[0][0] != intent:  # the fallback's own entry leads the ranking
+        ranking = [(intent, result["intent"].get("confidence", 0.0))] + [r for r in ranking if r[0] != intent]
+    chosen = disclosure_by_harm(ranking, factors["harm"], harm_weight)[0][0]
     if who_min is not None:
         if chosen != "report_third_party" and factors["who"].get("other_child", 0.0) >= who_min:
             chosen = "report_third_party"
         elif chosen == "report_third_party" and factors["who"].get("self", 0.0) >= who_min:
-            chosen = HARM_TOPICS[best_self]
+            harm = max(HARM_TOPICS, key=lambda name: factors["harm"].get(name, 0.0))
+            chosen = HARM_TOPICS[harm]
     if chosen == intent:
         return result
-    return {**result, "intent": {"name": chosen, "confidence": ranking.get(chosen, 0.0)}}
+    return {**result, "intent": {"name": chosen, "confidence": dict(ranking).get(chosen, 0.0)}}
 
 
 def _figures(rows: list[dict], levels: list[str], topics: list[str]) -> dict[str, float]:
@@ -209,7 +206,7 @@ def _score_set(agent: Any, scorer: Any, rows: list[dict], label: str, args: argp
     if args.harm_topic or args.who_topic:
         factors = _factor_probabilities(args.assessor.model, [r["text"] for r in rows])
         for weight in args.harm_topic or [0.0]:
-            for who_min in args.who_topic or [None]:
+            for who_min in [None, *args.who_topic]:
                 moved = [scorer.predicted_topic(_factor_topic(body, f, weight, who_min))
                          for body, f in zip(results, factors, strict=True)]
                 key = f"{label}+harm{weight}" + ("" if who_min is None else f"+who{who_min}")
@@ -242,6 +239,8 @@ def score(args: argparse.Namespace) -> None:
     agent = Agent.load(str(args.model))
     assessor, blend = _component(agent, RiskAssessor), _component(agent, TopicBlend)
     args.assessor = assessor
+    if args.harm_topic:  # measure the harm head's weight on the classifiers' own topic
+        assessor.component_config["harm_topic_weight"] = 0.0
     if args.story_threshold is not None:
         blend.component_config["story_sentence_threshold"] = args.story_threshold
     shipped, shipped_weight = assessor.model, blend.component_config["classifier_weight"]
@@ -256,13 +255,13 @@ def score(args: argparse.Namespace) -> None:
             label = name if weight == shipped_weight else f"{name}@topic{weight}"
             for rows in sets.values():
                 _score_set(agent, scorer, rows, label, args, table, confusions)
+    if args.json:
+        args.json.write_text(json.dumps(table, indent=1))
     _print(table, list(sets))
     if confusions:
         print("\ntopic confusions over the blind sets (gold -> read: count, all variants)")
         for (gold, read), count in confusions.most_common(25):
             print(f"  {gold} -> {read}: {count}")
-    if args.json:
-        args.json.write_text(json.dumps(table, indent=1))
 
 
 def _print(table: dict[str, dict[str, dict[str, float]]], set_names: list[str]) -> None:
@@ -271,7 +270,8 @@ def _print(table: dict[str, dict[str, dict[str, float]]], set_names: list[str]) 
         print(f"\n{figure}\n| variant | " + " | ".join(set_names) + " |")
         print("|---" * (len(set_names) + 1) + "|")
         for variant, by_set in table.items():
-            print(f"| {variant} | " + " | ".join(f"{by_set[s][figure]:.3f}" for s in set_names) + " |")
+            if figure in by_set[set_names[0]]:
+                print(f"| {variant} | " + " | ".join(f"{by_set[s][figure]:.3f}" for s in set_names) + " |")
 
 
 def main() -> int:
@@ -304,7 +304,8 @@ def main() -> int:
     scorer.add_argument("--story-threshold", type=float,
                         help="TopicBlend's story_sentence_threshold (the model's own when not given)")
     scorer.add_argument("--harm-topic", nargs="*", type=float, default=[],
-                        help="also score disclosure topics re-ranked with the harm head at these weights")
+                        help="score disclosure topics re-ranked with the harm head at these weights "
+                        "(the pipeline's own harm_topic_weight is then 0)")
     scorer.add_argument("--who-topic", nargs="*", type=float, default=[],
                         help="also score self/third-party disclosure topics swapped by the who head at these minimums")
     scorer.add_argument("--sources", action="store_true",

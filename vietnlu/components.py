@@ -45,7 +45,7 @@ from vietnlu.risk.model import (
     load_corpus,
 )
 from vietnlu.text import is_emoji, nfc
-from vietnlu.topics import TOPIC_SOURCES, TopicModel
+from vietnlu.topics import TOPIC_SOURCES, TopicModel, disclosure_by_harm
 
 RISK_KEY = "risk"
 # This file: how the components train is part of what they learn.
@@ -333,7 +333,8 @@ class RiskAssessor(_StoredModel, GraphComponent, IntentClassifier):
     its reading with the rules (classifier ranking + reviewed risk lexicon, data/lexicon/risk.yml),
     which act as a floor (vietnlu/risk/combine.py). Must come after the intent classifier (and
     TopicBlend) and before the FallbackClassifier. The rules read the classifier's own ranking, which
-    TopicBlend keeps aside: their confidence thresholds were set on it.
+    TopicBlend keeps aside: their confidence thresholds were set on it. A self-disclosure topic is
+    then chosen again with the model's harm head (`harm_topic_weight`, vietnlu/topics.py).
     """
 
     MODEL_FILE = "risk_model.pkl"
@@ -348,6 +349,9 @@ class RiskAssessor(_StoredModel, GraphComponent, IntentClassifier):
             "dense_features": False,
             # Training weight of harmless messages whose words evoke a harm (docs/risk.md).
             "hard_negative_weight": 1.0,
+            # How much the model's harm head counts in choosing among the self-disclosure topics
+            # (vietnlu/topics.py: disclosure_by_harm; 0 leaves the topic to the classifiers).
+            "harm_topic_weight": 0.3,
             "random_seed": 2016,
         }
 
@@ -447,6 +451,11 @@ class RiskAssessor(_StoredModel, GraphComponent, IntentClassifier):
                 text_lexicon=self.lexicon,
             )
             message.set(RISK_KEY, combine(rule, reading).as_dict(), add_to_output=True)
+            if reading is not None:
+                weight = float(self.component_config["harm_topic_weight"])
+                reranked = disclosure_by_harm(_ranking(message), reading.harm, weight)
+                if reranked and reranked[0][0] != (message.get(INTENT) or {}).get(INTENT_NAME_KEY):
+                    _set_ranking(message, reranked)
         return messages
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:

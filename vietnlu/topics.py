@@ -19,6 +19,38 @@ from typing import Any
 from vietnlu.lexicon import Lexicon
 from vietnlu.risk.model import TRAINING_SOURCES, NgramFeatures, fast_linear, read_trained
 
+# The self-disclosure topic of each harm the risk model's harm head reads.
+HARM_TOPICS = {
+    "sexual": "disclose_sexual_abuse",
+    "physical": "disclose_physical_abuse",
+    "online": "disclose_online_abuse",
+    "bullying": "disclose_bullying",
+    "neglect": "disclose_neglect",
+    "self_harm": "disclose_self_harm",
+}
+
+
+def disclosure_by_harm(ranking: Sequence[tuple[str, float]], harm: dict[str, float],
+                       weight: float) -> list[tuple[str, float]]:
+    """A self-disclosure topic chosen again with the risk model's harm head.
+
+    When the top topic is a self-disclosure, each of the six is scored (1 - weight) × its
+    confidence + weight × P(its harm): the harm head was trained on the risk corpus' harm labels
+    alone, so it separates sexual from online abuse, or a beating from bullying, where the topic
+    classifiers confuse them. The chosen topic takes the top confidence (the fallback threshold
+    reads it as before); other topics and rankings are left as they are.
+    """
+    if not ranking or ranking[0][0] not in HARM_TOPICS.values() or not harm or weight <= 0:
+        return list(ranking)
+    confidence = dict(ranking)
+    best = max(HARM_TOPICS, key=lambda name: (1 - weight) * confidence.get(HARM_TOPICS[name], 0.0)
+               + weight * harm.get(name, 0.0))
+    chosen, (top, top_confidence) = HARM_TOPICS[best], ranking[0]
+    if chosen == top:
+        return list(ranking)
+    rest = [(name, confidence.get(chosen, 0.0) if name == top else value) for name, value in ranking if name != chosen]
+    return [(chosen, top_confidence)] + sorted(rest, key=lambda item: item[1], reverse=True)
+
 
 class TopicModel:
     """Topic probabilities from n-grams of the folded text."""

@@ -13,6 +13,7 @@ from rasa.shared.nlu.training_data.message import Message
 
 from vietnlu.components import RISK_KEY, RiskAssessor, TopicBlend, VietnameseTokenizer
 from vietnlu.risk import LEVELS
+from vietnlu.risk.model import ModelReading
 
 
 @pytest.fixture(scope="module")
@@ -233,6 +234,31 @@ def test_a_failing_model_leaves_the_rules_reading(assessor, caplog):
         assessor.model = None
     assert message.get(RISK_KEY)["level"] == "imminent"
     assert "RuntimeError" in caplog.text and "bố em" not in caplog.text
+
+
+def _reading_of_harm(harm: dict[str, float]) -> ModelReading:
+    probabilities = {"none": 0.1, "concern": 0.2, "high": 0.6, "imminent": 0.1}
+    return ModelReading("high", probabilities, {"harm": max(harm, key=harm.get), "who": "self", "when": "ongoing"},
+                        [], {"self": 0.9}, harm)
+
+
+@pytest.mark.parametrize(("weight", "expected"), [(0.3, "disclose_sexual_abuse"), (0.0, "disclose_online_abuse")])
+def test_the_model_s_harm_reading_chooses_among_close_disclosure_topics(assessor, weight, expected):
+    class Reading:
+        def read_many(self, texts):
+            return [_reading_of_harm({"sexual": 0.9, "online": 0.05, "none": 0.05}) for _ in texts]
+
+    assessor.model, before = Reading(), assessor.component_config["harm_topic_weight"]
+    assessor.component_config["harm_topic_weight"] = weight
+    try:
+        message = _classified("anh ấy bắt em làm chuyện đó", "disclose_online_abuse", 0.5,
+                              ("disclose_sexual_abuse", 0.4))
+        assessor.process([message])
+    finally:
+        assessor.model, assessor.component_config["harm_topic_weight"] = None, before
+    assert message.get("intent")["name"] == expected
+    assert message.get("intent")["confidence"] == 0.5
+    assert message.get("intent_ranking")[0]["name"] == expected
 
 
 def test_a_missing_model_file_leaves_the_rules_reading(storage, context):

@@ -61,6 +61,7 @@ class ModelReading:
     factors: dict[str, str]
     severity: list[str]
     who: dict[str, float] = field(default_factory=dict)  # P(who = ...) for the combination rules
+    harm: dict[str, float] = field(default_factory=dict)  # P(harm = ...) for the disclosure topic
 
     def signals(self) -> list[str]:
         probs = ",".join(f"{name[0]}={p:.2f}" for name, p in self.probabilities.items())
@@ -321,9 +322,12 @@ class RiskModel:
         for row in range(len(texts)):
             probabilities = {str(c): float(level_probs[row, i]) for i, c in enumerate(self.combiner.classes_)}
             factors = {name: str(self.heads[name].classes_[head_probs[name][row].argmax()]) for name in FACTORS}
-            who = {str(c): float(head_probs["who"][row, i]) for i, c in enumerate(self.heads["who"].classes_)}
+            who, harm = (
+                {str(c): float(head_probs[name][row, i]) for i, c in enumerate(self.heads[name].classes_)}
+                for name in ("who", "harm")
+            )
             severity = [name for name, probs in severity_probs.items() if probs[row] >= 0.5]
-            readings.append(ModelReading(self.level_from(probabilities), probabilities, factors, severity, who))
+            readings.append(ModelReading(self.level_from(probabilities), probabilities, factors, severity, who, harm))
         return readings
 
     def read(self, text: str) -> ModelReading:
