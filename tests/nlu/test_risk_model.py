@@ -171,6 +171,18 @@ def test_weighing_hard_negatives_lowers_their_reading_of_harm(model):
         assert heavier.probabilities["none"] > plain.probabilities["none"]
 
 
+def test_a_loaded_model_reads_on_one_openmp_thread(model, tmp_path):
+    """The combining stage's trees start no OpenMP thread team for a one-message reading."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    path = tmp_path / "risk_model.pkl"
+    model.save(path)
+    with threadpool_limits(limits=2, user_api="openmp"):  # put back as it was afterwards
+        RiskModel.load(path, load_default_lexicon())
+        openmp = [library["num_threads"] for library in threadpool_info() if library["user_api"] == "openmp"]
+    assert openmp and set(openmp) == {1}
+
+
 def test_load_refuses_a_file_that_is_not_a_model(tmp_path):
     import pickle
 
