@@ -21,6 +21,7 @@ from vietnlu.risk.model import (
     corpus_fingerprint,
     hard_negative_weights,
     load_corpus,
+    tfidf,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -169,6 +170,15 @@ def test_weighing_hard_negatives_lowers_their_reading_of_harm(model):
     texts = ["làm sao để dạy con về vùng riêng tư", "cách dạy con vùng riêng tư"]
     for plain, heavier in zip(model.read_many(texts), weighted.read_many(texts), strict=True):
         assert heavier.probabilities["none"] > plain.probabilities["none"]
+
+
+def test_the_fast_tfidf_gives_what_scikit_learn_s_transform_gives(model):
+    texts = [text for text, *_ in SMALL] + ["", "từ lạ chưa gặp bao giờ", "bo dánh e 😭 !!!"]
+    folded = model.features.fold(texts)
+    for vectorizer in (model.features.words, model.features.chars):
+        fast, reference = tfidf(vectorizer, folded), vectorizer.transform(folded)
+        assert fast.shape == reference.shape
+        assert abs(fast - reference).max() < 1e-12
 
 
 def test_a_loaded_model_reads_on_one_openmp_thread(model, tmp_path):
