@@ -35,8 +35,9 @@ from compare_risk_features import figures, harmless_nlu_examples  # noqa: E402
 from vietnlu.lexicon import load_default_lexicon  # noqa: E402
 from vietnlu.risk import DISCLOSURE_TOPICS, LEVELS  # noqa: E402
 from vietnlu.risk import model as risk_model  # noqa: E402
+from vietnlu.risk.combine import HARM_TOPICS  # noqa: E402
 from vietnlu.risk.model import DEFAULT_RISK_CORPUS_PATH, RiskExample, RiskModel, load_corpus  # noqa: E402
-from vietnlu.topics import HARM_TOPICS, disclosure_by_harm  # noqa: E402
+from vietnlu.topics import disclosure_by_harm  # noqa: E402
 
 VARIANTS = ROOT / "build" / "risk_variants"
 AUGMENTED = ROOT / "build" / "nlu" / "augmented.yml"

@@ -17,17 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from vietnlu.lexicon import Lexicon
+from vietnlu.risk.combine import HARM_TOPICS
 from vietnlu.risk.model import TRAINING_SOURCES, NgramFeatures, fast_linear, read_trained
-
-# The self-disclosure topic of each harm the risk model's harm head reads.
-HARM_TOPICS = {
-    "sexual": "disclose_sexual_abuse",
-    "physical": "disclose_physical_abuse",
-    "online": "disclose_online_abuse",
-    "bullying": "disclose_bullying",
-    "neglect": "disclose_neglect",
-    "self_harm": "disclose_self_harm",
-}
 
 
 def disclosure_by_harm(ranking: Sequence[tuple[str, float]], harm: dict[str, float],

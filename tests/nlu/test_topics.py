@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from vietnlu.topics import HARM_TOPICS, disclosure_by_harm
+from vietnlu.risk.combine import HARM_TOPICS
+from vietnlu.topics import disclosure_by_harm
 
 RANKING = [("disclose_online_abuse", 0.55), ("disclose_sexual_abuse", 0.35), ("out_of_scope", 0.1)]
 
