@@ -118,10 +118,7 @@ def _consistent_topic(result: dict) -> dict:
 
 def _factor_probabilities(model: RiskModel, texts: list[str]) -> list[dict[str, dict[str, float]]]:
     """The harm and who heads' probabilities for each text."""
-    matrix = model.features.transform(texts)
-    by_head = {name: (model.heads[name].classes_, model.heads[name].predict_proba(matrix)) for name in ("harm", "who")}
-    return [{name: {str(c): float(p) for c, p in zip(classes, probs[row], strict=True)}
-             for name, (classes, probs) in by_head.items()} for row in range(len(texts))]
+    return [{"harm": reading.harm, "who": reading.who} for reading in model.read_many(texts)]
 
 
 def _factor_topic(result: dict, factors: dict[str, dict[str, float]], harm_weight: float,
