@@ -45,7 +45,7 @@ from vietnlu.risk.model import (
     load_corpus,
 )
 from vietnlu.text import is_emoji, nfc
-from vietnlu.topics import TOPIC_SOURCES, TopicModel, disclosure_by_harm
+from vietnlu.topics import TOPIC_SOURCES, TopicModel, disclosure_by_harm, promoted
 
 RISK_KEY = "risk"
 # This file: how the components train is part of what they learn.
@@ -313,10 +313,7 @@ class TopicBlend(_StoredModel, GraphComponent, IntentClassifier):
                     best, topic = probabilities[name], name
         if topic is None or best < float(self.component_config["story_sentence_threshold"]):
             return ranking
-        top = ranking[0][1]
-        found = dict(ranking).get(topic, 0.0)
-        rest = [(name, found if name == ranking[0][0] else confidence) for name, confidence in ranking if name != topic]
-        return [(topic, top)] + sorted(rest, key=lambda item: item[1], reverse=True)
+        return promoted(ranking, topic)
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         return training_data

@@ -36,11 +36,18 @@ def disclosure_by_harm(ranking: Sequence[tuple[str, float]], harm: dict[str, flo
     confidence = dict(ranking)
     best = max(HARM_TOPICS, key=lambda name: (1 - weight) * confidence.get(HARM_TOPICS[name], 0.0)
                + weight * harm.get(name, 0.0))
-    chosen, (top, top_confidence) = HARM_TOPICS[best], ranking[0]
-    if chosen == top:
+    return promoted(ranking, HARM_TOPICS[best])
+
+
+def promoted(ranking: Sequence[tuple[str, float]], topic: str) -> list[tuple[str, float]]:
+    """`topic` first with the top confidence; the former top takes `topic`'s confidence (0 if it was
+    not ranked), and the rest keep theirs, in order."""
+    top, top_confidence = ranking[0]
+    if topic == top:
         return list(ranking)
-    rest = [(name, confidence.get(chosen, 0.0) if name == top else value) for name, value in ranking if name != chosen]
-    return [(chosen, top_confidence)] + sorted(rest, key=lambda item: item[1], reverse=True)
+    found = dict(ranking).get(topic, 0.0)
+    rest = [(name, found if name == top else value) for name, value in ranking if name != topic]
+    return [(topic, top_confidence)] + sorted(rest, key=lambda item: item[1], reverse=True)
 
 
 class TopicModel:
