@@ -16,6 +16,10 @@ log = logging.getLogger(__name__)
 
 # Answers that mean no Rasa process is serving (a proxy or supervisor in front of it speaks).
 _NOT_SERVING_STATUSES = frozenset({502, 503, 504})
+# How long an idle pooled connection is reused. httpx keeps one 5 s by default, exactly when uvicorn
+# (and many proxies) close it: a request sent at that instant fails with "Server disconnected" and
+# the child gets the hotline fallback for nothing. Rasa itself keeps connections 120 s.
+KEEPALIVE_SECONDS = 2.0
 
 
 class RasaUnavailable(RuntimeError):
@@ -42,6 +46,7 @@ class RasaClient:
         *,
         token: str = "",
         timeout: float = 15.0,
+        keepalive_seconds: float = KEEPALIVE_SECONDS,
         client: httpx.AsyncClient | None = None,
         metrics: GatewayMetrics | None = None,
     ) -> None:
@@ -50,7 +55,8 @@ class RasaClient:
         self._token = token
         self._client = client or httpx.AsyncClient(
             timeout=httpx.Timeout(timeout, connect=min(timeout, 3.0)),
-            limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
+            limits=httpx.Limits(max_connections=64, max_keepalive_connections=32,
+                                keepalive_expiry=keepalive_seconds),
         )
 
     async def aclose(self) -> None:

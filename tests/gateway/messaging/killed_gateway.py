@@ -163,6 +163,16 @@ def problems(sent: Callable[[int], list[str]], texts: dict[int, list[str]]) -> l
         if without_repeats(got) != expected:
             duplicates = sorted({t for t in got if got.count(t) > 1})
             missing = [t for t in expected if t not in got]
+            unexpected = [t for t in got if t not in expected]
             found.append(f"chat {chat}: {len(got)} answers, missing {missing}, twice {duplicates}, "
+                         f"unexpected {unexpected}, "
                          f"in order: {[t for t in got if t in expected] == [t for t in expected if t in got]}")
     return found
+
+
+def warnings_logged(log_path: Path, limit: int = 20) -> list[str]:
+    """The gateway log's last WARNING and ERROR lines (for a failure message: why a turn failed)."""
+    if not log_path.exists():
+        return []
+    lines = log_path.read_text(encoding="utf-8", errors="replace").splitlines()
+    return [line[:300] for line in lines if "warning" in line.lower() or "error" in line.lower()][-limit:]
