@@ -18,7 +18,7 @@ from typing import Any
 
 from vietnlu.lexicon import Lexicon
 from vietnlu.risk.combine import HARM_TOPICS
-from vietnlu.risk.model import TRAINING_SOURCES, NgramFeatures, fast_linear, read_trained
+from vietnlu.risk.model import TRAINING_SOURCES, LinearHeads, NgramFeatures, read_trained
 
 
 def disclosure_by_harm(ranking: Sequence[tuple[str, float]], harm: dict[str, float],
@@ -56,6 +56,12 @@ class TopicModel:
     def __init__(self, features: NgramFeatures, classifier: Any) -> None:
         self.features = features
         self.classifier = classifier
+        self.linear = LinearHeads({"topic": classifier})
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state.pop("linear", None)  # built again at load from the classifier's own weights
+        return state
 
     @classmethod
     def train(cls, texts: Sequence[str], topics: Sequence[str], lexicon: Lexicon, *, seed: int = 2016) -> TopicModel:
@@ -64,10 +70,10 @@ class TopicModel:
         features = NgramFeatures(lexicon)
         matrix = features.fit_transform(texts)
         classifier = LogisticRegression(C=8.0, max_iter=3000, random_state=seed).fit(matrix, list(topics))
-        return cls(features, fast_linear(classifier))
+        return cls(features, classifier)
 
     def rank_many(self, texts: Sequence[str]) -> list[dict[str, float]]:
-        probabilities = self.classifier.predict_proba(self.features.transform(texts))
+        probabilities = self.linear.predict_proba(self.features.transform(texts))["topic"]
         names = [str(name) for name in self.classifier.classes_]
         return [dict(zip(names, (float(p) for p in row), strict=True)) for row in probabilities]
 
@@ -80,7 +86,7 @@ class TopicModel:
     @classmethod
     def load(cls, path: Path | str, lexicon: Lexicon) -> TopicModel:
         model = read_trained(path, cls, lexicon)
-        fast_linear(model.classifier)
+        model.linear = LinearHeads({"topic": model.classifier})
         return model
 
 

