@@ -17,7 +17,11 @@ from supervisor import Backoff, ChildSpec, Supervisor  # noqa: E402
 
 from tests.gateway.waiting import eventually_blocking  # noqa: E402
 
-SLEEPER = [sys.executable, "-c", "import time\nwhile True: time.sleep(1)"]
+# Stops on SIGINT as the real children do (uvicorn and Sanic install their own handler): a process
+# started from a shell script in the background inherits SIGINT ignored, and Python then leaves it so.
+SLEEPER = [sys.executable, "-c",
+           "import signal, time\nsignal.signal(signal.SIGINT, signal.default_int_handler)\n"
+           "print('ready', flush=True)\nwhile True: time.sleep(1)"]
 CRASHER = [sys.executable, "-c", "import sys; sys.exit(3)"]
 # Ignores SIGINT: only the kill after the stop timeout ends it.
 STUBBORN = [sys.executable, "-c",
@@ -102,13 +106,14 @@ def test_a_child_that_cannot_start_is_retried(make_supervisor, reports: list[str
 
 
 def test_stopping_the_supervisor_stops_every_child(make_supervisor, tmp_path: Path) -> None:
-    # The timeout is the sleepers' time to exit on SIGINT: on two busy cores 0.5 s was not always
-    # enough; the stubborn child is killed when it runs out, so the test takes that long.
-    log = tmp_path / "stubborn.log"
-    supervisor = make_supervisor(ChildSpec("actions", SLEEPER), ChildSpec("rasa", STUBBORN, log=log),
-                                 ChildSpec("gateway", SLEEPER), stop_timeout=3.0)
+    logs = {name: tmp_path / f"{name}.log" for name in ("actions", "rasa", "gateway")}
+    supervisor = make_supervisor(ChildSpec("actions", SLEEPER, log=logs["actions"]),
+                                 ChildSpec("rasa", STUBBORN, log=logs["rasa"]),
+                                 ChildSpec("gateway", SLEEPER, log=logs["gateway"]), stop_timeout=0.5)
     procs = [_running(supervisor, name) for name in ("actions", "rasa", "gateway")]
-    eventually_blocking(lambda: log.exists() and "ready" in log.read_text(), what="the stubborn child ready")
+    # each has its SIGINT handler in place (or, the stubborn one, ignores it)
+    eventually_blocking(lambda: all(log.exists() and "ready" in log.read_text() for log in logs.values()),
+                        what="every child ready")
 
     supervisor.stop()
 
