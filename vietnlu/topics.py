@@ -60,8 +60,12 @@ class TopicModel:
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
-        state.pop("linear", None)  # built again at load from the classifier's own weights
+        state.pop("linear", None)  # built again from the classifier's own weights when read back
         return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.linear = LinearHeads({"topic": self.classifier})
 
     @classmethod
     def train(cls, texts: Sequence[str], topics: Sequence[str], lexicon: Lexicon, *, seed: int = 2016) -> TopicModel:
@@ -85,9 +89,7 @@ class TopicModel:
 
     @classmethod
     def load(cls, path: Path | str, lexicon: Lexicon) -> TopicModel:
-        model = read_trained(path, cls, lexicon)
-        model.linear = LinearHeads({"topic": model.classifier})
-        return model
+        return read_trained(path, cls, lexicon)
 
 
 # The files whose change must retrain the topic model (Rasa's cache cannot see them): the

@@ -203,7 +203,9 @@ class LinearHeads:
     def __init__(self, heads: dict[str, Any]) -> None:
         import numpy as np
 
-        self.classes = {name: head.classes_ for name, head in heads.items()}
+        for name, head in heads.items():  # the softmax below is the multinomial model's
+            if len(head.classes_) > 2 and (head.multi_class == "ovr" or head.solver == "liblinear"):
+                raise ValueError(f"head {name} is one-vs-rest: its probabilities are not a softmax")
         # features × (all heads' classes): rows contiguous, as a sparse row-times-matrix product reads them
         self.weights = np.ascontiguousarray(np.hstack([head.coef_.T for head in heads.values()]))
         self.intercepts = np.concatenate([head.intercept_ for head in heads.values()])
@@ -330,8 +332,12 @@ class RiskModel:
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
-        state.pop("linear", None)  # built again at load from the heads' own weights
+        state.pop("linear", None)  # built again from the heads' own weights when read back
         return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.linear = self._linear_heads()
 
     @classmethod
     def train(cls, examples: Sequence[RiskExample], lexicon: Lexicon, *, dense: bool = False,
@@ -398,7 +404,6 @@ class RiskModel:
     @classmethod
     def load(cls, path: Path | str, lexicon: Lexicon) -> RiskModel:
         model = read_trained(path, cls, lexicon)
-        model.linear = model._linear_heads()
         one_openmp_thread()
         return model
 
