@@ -18,7 +18,7 @@ from typing import Any
 
 from vietnlu.lexicon import Lexicon
 from vietnlu.risk.combine import HARM_TOPICS
-from vietnlu.risk.model import TRAINING_SOURCES, LinearHeads, NgramFeatures, read_trained
+from vietnlu.risk.model import TRAINING_SOURCES, NgramFeatures, ReadsThroughLinearHeads, read_trained
 
 
 def disclosure_by_harm(ranking: Sequence[tuple[str, float]], harm: dict[str, float],
@@ -50,22 +50,16 @@ def promoted(ranking: Sequence[tuple[str, float]], topic: str) -> list[tuple[str
     return [(topic, top_confidence)] + sorted(rest, key=lambda item: item[1], reverse=True)
 
 
-class TopicModel:
+class TopicModel(ReadsThroughLinearHeads):
     """Topic probabilities from n-grams of the folded text."""
 
     def __init__(self, features: NgramFeatures, classifier: Any) -> None:
         self.features = features
         self.classifier = classifier
-        self.linear = LinearHeads({"topic": classifier})
+        self.stack_heads()
 
-    def __getstate__(self) -> dict[str, Any]:
-        state = dict(self.__dict__)
-        state.pop("linear", None)  # built again from the classifier's own weights when read back
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        self.linear = LinearHeads({"topic": self.classifier})
+    def linear_heads(self) -> dict[str, Any]:
+        return {"topic": self.classifier}
 
     @classmethod
     def train(cls, texts: Sequence[str], topics: Sequence[str], lexicon: Lexicon, *, seed: int = 2016) -> TopicModel:

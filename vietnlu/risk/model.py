@@ -234,6 +234,27 @@ class LinearHeads:
         return probabilities
 
 
+class ReadsThroughLinearHeads:
+    """A model whose logistic-regression heads are read through one `LinearHeads` (`self.linear`),
+    stacked from `linear_heads()`. The stack is left out of the pickle (the heads hold the weights)
+    and stacked again whenever the model is read back."""
+
+    def linear_heads(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def stack_heads(self) -> None:
+        self.linear = LinearHeads(self.linear_heads())
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state.pop("linear", None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.stack_heads()
+
+
 def read_trained(path: Path | str, kind: type, lexicon: Lexicon) -> Any:
     """A model saved with `pickle` by this package, checked to be a `kind`, reading with `lexicon`
     (the pipeline's own; the saved copy leaves it out)."""
@@ -308,7 +329,7 @@ def _combiner(seed: int) -> Any:
     return HistGradientBoostingClassifier(max_iter=60, learning_rate=0.15, random_state=seed)
 
 
-class RiskModel:
+class RiskModel(ReadsThroughLinearHeads):
     """Four linear heads over the same n-grams (level; harm, who, when) and a combining stage.
 
     The heads read words; the combining stage (gradient-boosted trees) reads the heads'
@@ -325,19 +346,10 @@ class RiskModel:
         self.combiner = combiner
         self.severity_heads = severity_heads
         self.thresholds = thresholds
-        self.linear = self._linear_heads()
+        self.stack_heads()
 
-    def _linear_heads(self) -> LinearHeads:
-        return LinearHeads({**self.heads, **{f"severity:{name}": head for name, head in self.severity_heads.items()}})
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = dict(self.__dict__)
-        state.pop("linear", None)  # built again from the heads' own weights when read back
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        self.linear = self._linear_heads()
+    def linear_heads(self) -> dict[str, Any]:
+        return {**self.heads, **{f"severity:{name}": head for name, head in self.severity_heads.items()}}
 
     @classmethod
     def train(cls, examples: Sequence[RiskExample], lexicon: Lexicon, *, dense: bool = False,
