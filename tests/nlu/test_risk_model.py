@@ -15,6 +15,7 @@ from vietnlu.risk.combine import CLEAR_MODEL, LONE_MODEL_MIN, combine
 from vietnlu.risk.model import (
     MIN_THRESHOLD,
     TARGET_RECALL,
+    FlatTrees,
     LinearHeads,
     ModelReading,
     RiskExample,
@@ -224,16 +225,30 @@ def test_the_model_reads_through_its_stacked_heads_and_saves_them_once(model):
     assert np.array_equal(unpickled.linear.weights, model.linear.weights)  # stacked again when read back
 
 
-def test_a_loaded_model_reads_on_one_openmp_thread(model, tmp_path):
-    """The combining stage's trees start no OpenMP thread team for a one-message reading."""
-    from threadpoolctl import threadpool_info, threadpool_limits
+@pytest.mark.parametrize("classes", [2, 4])
+def test_the_flat_trees_give_what_the_boosted_trees_give_to_the_last_bit(classes):
+    from sklearn.ensemble import HistGradientBoostingClassifier
 
-    path = tmp_path / "risk_model.pkl"
-    model.save(path)
-    with threadpool_limits(limits=2, user_api="openmp"):  # put back as it was afterwards
-        RiskModel.load(path, load_default_lexicon())
-        openmp = [library["num_threads"] for library in threadpool_info() if library["user_api"] == "openmp"]
-    assert openmp and set(openmp) == {1}
+    rng = np.random.default_rng(classes)
+    features = rng.random((400, 12))
+    labels = (features[:, 0] * classes + 0.3 * rng.standard_normal(400)).clip(0, classes - 1).astype(int)
+    features[rng.random(features.shape) < 0.05] = np.nan  # missing values take their learned side
+    boosted = HistGradientBoostingClassifier(max_iter=40, learning_rate=0.15, random_state=0).fit(features, labels)
+    flat = FlatTrees(boosted)
+    unseen = rng.random((50, 12))
+    unseen[rng.random(unseen.shape) < 0.05] = np.nan
+    assert np.array_equal(flat.predict_proba(unseen), boosted.predict_proba(unseen))
+    assert np.array_equal(flat.predict_proba(unseen[3:4]), boosted.predict_proba(unseen[3:4]))
+    assert list(flat.classes_) == list(boosted.classes_)
+
+
+def test_the_model_reads_its_level_through_the_flat_trees_and_saves_them_once(model):
+    head_probs = model.linear.predict_proba(model.features.transform([text for text, *_ in SMALL]))
+    stacked = np.hstack([head_probs[name] for name in ("level", "harm", "who", "when")])
+    assert np.array_equal(model.trees.predict_proba(stacked), model.combiner.predict_proba(stacked))
+    assert "trees" not in model.__getstate__()
+    unpickled = pickle.loads(pickle.dumps(model))  # noqa: S301 - made here
+    assert np.array_equal(unpickled.trees.predict_proba(stacked), model.combiner.predict_proba(stacked))
 
 
 def test_load_refuses_a_file_that_is_not_a_model(tmp_path):

@@ -234,10 +234,66 @@ class LinearHeads:
         return probabilities
 
 
+class FlatTrees:
+    """A fitted `HistGradientBoostingClassifier`'s trees in flat arrays, walked for every tree at once.
+
+    scikit-learn predicts tree by tree, each through a call that starts OpenMP work: for one row and
+    the combining stage's 240 trees (60 rounds × 4 levels) that is about 4.6 ms, nearly all of it
+    overhead. Here every row goes down every tree together, one numpy step per tree level, and the
+    leaves are added up in scikit-learn's order (baseline first, then round by round), so the
+    probabilities are the same to the last bit (tests/nlu/test_risk_model.py).
+    """
+
+    def __init__(self, model: Any) -> None:
+        import numpy as np
+
+        trees = [tree for round_ in model._predictors for tree in round_]
+        if any(tree.nodes["is_categorical"].any() for tree in trees):
+            raise ValueError("categorical splits are not supported")
+        offsets = np.cumsum([0] + [len(tree.nodes) for tree in trees])
+        nodes = np.concatenate([tree.nodes for tree in trees])
+        own_index = np.arange(len(nodes))
+        base = np.repeat(offsets[:-1], [len(tree.nodes) for tree in trees])
+        is_leaf = nodes["is_leaf"].astype(bool)
+        # a leaf points at itself, so walking the deepest tree's depth leaves every row at a leaf
+        self.left = np.where(is_leaf, own_index, nodes["left"].astype(np.int64) + base)
+        self.right = np.where(is_leaf, own_index, nodes["right"].astype(np.int64) + base)
+        self.feature = nodes["feature_idx"].astype(np.int64)
+        self.threshold = nodes["num_threshold"]
+        self.missing_go_left = nodes["missing_go_to_left"].astype(bool)
+        self.value = nodes["value"]
+        self.roots = offsets[:-1]
+        self.depth = int(nodes["depth"].max())
+        self.rounds, self.per_round = len(model._predictors), len(model._predictors[0])
+        self.baseline = np.asarray(model._baseline_prediction, dtype=float).reshape(1, 1, -1)
+        self.loss = model._loss
+        self.classes_ = model.classes_
+
+    def predict_proba(self, features: Any) -> Any:
+        """Class probabilities, as the model's own `predict_proba` gives them."""
+        import numpy as np
+
+        features = np.asarray(features, dtype=np.float64)
+        rows = np.arange(len(features))[:, None]
+        node = np.broadcast_to(self.roots, (len(features), len(self.roots)))
+        for _ in range(self.depth):
+            values = features[rows, self.feature[node]]
+            go_left = np.where(np.isnan(values), self.missing_go_left[node], values <= self.threshold[node])
+            node = np.where(go_left, self.left[node], self.right[node])
+        leaves = self.value[node].reshape(len(features), self.rounds, self.per_round)
+        baseline = np.broadcast_to(self.baseline, (len(features), 1, self.per_round))
+        # cumsum adds strictly in order, as scikit-learn does: the baseline, then each round
+        raw = np.cumsum(np.concatenate([baseline, leaves], axis=1), axis=1)[:, -1, :]
+        return self.loss.predict_proba(np.ascontiguousarray(raw))
+
+
 class ReadsThroughLinearHeads:
     """A model whose logistic-regression heads are read through one `LinearHeads` (`self.linear`),
     stacked from `linear_heads()`. The stack is left out of the pickle (the heads hold the weights)
-    and stacked again whenever the model is read back."""
+    and stacked again whenever the model is read back; so is anything else `stack_heads` derives
+    (named in `DERIVED`)."""
+
+    DERIVED: tuple[str, ...] = ("linear",)
 
     def linear_heads(self) -> dict[str, Any]:
         raise NotImplementedError
@@ -247,7 +303,8 @@ class ReadsThroughLinearHeads:
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
-        state.pop("linear", None)
+        for name in self.DERIVED:
+            state.pop(name, None)
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -348,8 +405,14 @@ class RiskModel(ReadsThroughLinearHeads):
         self.thresholds = thresholds
         self.stack_heads()
 
+    DERIVED = ("linear", "trees")
+
     def linear_heads(self) -> dict[str, Any]:
         return {**self.heads, **{f"severity:{name}": head for name, head in self.severity_heads.items()}}
+
+    def stack_heads(self) -> None:
+        super().stack_heads()
+        self.trees = FlatTrees(self.combiner)
 
     @classmethod
     def train(cls, examples: Sequence[RiskExample], lexicon: Lexicon, *, dense: bool = False,
@@ -393,7 +456,7 @@ class RiskModel(ReadsThroughLinearHeads):
         matrix = self.features.transform(texts)
         every_head = self.linear.predict_proba(matrix)
         head_probs = {name: every_head[name] for name in self.heads}
-        level_probs = self.combiner.predict_proba(np.hstack([head_probs[name] for name in HEADS]))
+        level_probs = self.trees.predict_proba(np.hstack([head_probs[name] for name in HEADS]))
         severity_probs = {name: every_head[f"severity:{name}"][:, 1] for name in self.severity_heads}
         readings = []
         for row in range(len(texts)):
@@ -415,22 +478,7 @@ class RiskModel(ReadsThroughLinearHeads):
 
     @classmethod
     def load(cls, path: Path | str, lexicon: Lexicon) -> RiskModel:
-        model = read_trained(path, cls, lexicon)
-        one_openmp_thread()
-        return model
-
-
-def one_openmp_thread() -> None:
-    """Run OpenMP code (the combining stage's trees) on one thread in this process from now on.
-
-    A message is one row: starting a team of OpenMP threads for it costs far more than it saves,
-    and much more when the cores are busy (on two cores, 15.7 ms a message against 4.6 ms, and a
-    batch of 50 rows 113 ms against 4.7 ms; docs/risk.md, "Costs"). Only OpenMP is limited: the
-    BLAS libraries and TensorFlow keep their own threads.
-    """
-    from threadpoolctl import threadpool_limits
-
-    threadpool_limits(limits=1, user_api="openmp")
+        return read_trained(path, cls, lexicon)
 
 
 def _severity_heads(examples: Sequence[RiskExample], matrix: Any, seed: int) -> dict[str, Any]:
