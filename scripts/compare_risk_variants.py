@@ -65,7 +65,8 @@ def train(args: argparse.Namespace) -> None:
             C=args.c, max_iter=3000, class_weight="balanced", random_state=seed)
     started = time.perf_counter()
     model = RiskModel.train(examples, load_default_lexicon(), seed=SEED,
-                            hard_negative_weight=args.hard_negative_weight)
+                            hard_negative_weight=args.hard_negative_weight,
+                            rule_evidence=args.rule_evidence)
     print(f"trained in {time.perf_counter() - started:.0f} s; thresholds {model.thresholds}")
     VARIANTS.mkdir(parents=True, exist_ok=True)
     model.save(VARIANTS / f"{args.name}.pkl")
@@ -283,6 +284,8 @@ def main() -> int:
     trainer.add_argument("--c", type=float)
     trainer.add_argument("--hard-negative-weight", type=float, default=1.0,
                          help="training weight of harmless messages whose words evoke a harm")
+    trainer.add_argument("--rule-evidence", action="store_true",
+                         help="the combining stage also reads the rules' lexicon-only reading")
     scorer = commands.add_parser("score")
     scorer.add_argument("names", nargs="+")
     scorer.add_argument("--model", type=Path, default=ROOT / "models" / "current.tar.gz")

@@ -33,7 +33,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from vietnlu.lexicon import DEFAULT_LEXICON_PATH, Lexicon
 from vietnlu.risk import DEFAULT_RISK_LEXICON_PATH, DISCLOSURE_TOPICS, RiskLexicon, assess
-from vietnlu.risk.combine import combine
+from vietnlu.risk.combine import HARM_TOPICS, combine
 from vietnlu.risk.model import (
     DEFAULT_RISK_CORPUS_PATH,
     TEXT_SOURCES,
@@ -447,16 +447,32 @@ class RiskAssessor(_StoredModel, GraphComponent, IntentClassifier):
                 lexicon=self.risk_lexicon,
                 text_lexicon=self.lexicon,
             )
-            message.set(RISK_KEY, combine(rule, reading).as_dict(), add_to_output=True)
             if reading is not None:
                 weight = float(self.component_config["harm_topic_weight"])
                 reranked = disclosure_by_harm(_ranking(message), reading.harm, weight)
                 if reranked and reranked[0][0] != (message.get(INTENT) or {}).get(INTENT_NAME_KEY):
                     _set_ranking(message, reranked)
+            risk = _category_follows_topic(combine(rule, reading).as_dict(), message.get(INTENT) or {})
+            message.set(RISK_KEY, risk, add_to_output=True)
         return messages
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         return training_data
+
+
+def _category_follows_topic(risk: Dict[Text, Any], intent: Dict[Text, Any]) -> Dict[Text, Any]:
+    """A self-disclosure case is filed under the self-disclosure topic the child was answered for.
+
+    The readings name a category from the rules' intent or the model's harm head, the topic is
+    chosen from both classifiers and the harm head together: when both are self-disclosures and
+    differ, the counselor's category would contradict the reply the child got.
+    """
+    topic, self_disclosures = intent.get(INTENT_NAME_KEY), set(HARM_TOPICS.values())
+    if risk["level"] != "none" and risk["category"] in self_disclosures and topic in self_disclosures \
+            and topic != risk["category"]:
+        risk["signals"].append(f"category:{risk['category']}->{topic}")
+        risk["category"] = topic
+    return risk
 
 
 @DefaultV1Recipe.register(

@@ -259,6 +259,23 @@ def test_the_model_s_harm_reading_chooses_among_close_disclosure_topics(assessor
     assert message.get("intent")["name"] == expected
     assert message.get("intent")["confidence"] == 0.5
     assert message.get("intent_ranking")[0]["name"] == expected
+    assert message.get(RISK_KEY)["category"] == expected  # the case is filed as the child was answered
+
+
+def test_a_case_category_that_is_not_a_self_disclosure_stays(assessor):
+    class Reading:
+        def read_many(self, texts):
+            return [_reading_of_harm({"physical": 0.9, "none": 0.1}) for _ in texts]
+
+    assessor.model = Reading()
+    try:
+        message = _classified("bạn em bị bố nó đánh chảy máu đầu", "report_third_party", 0.8)
+        assessor.process([message])
+    finally:
+        assessor.model = None
+    assert message.get("intent")["name"] == "report_third_party"
+    assert message.get(RISK_KEY)["category"] in ("report_third_party", "disclose_physical_abuse")
+    assert not any(signal.startswith("category:") for signal in message.get(RISK_KEY)["signals"])
 
 
 def test_a_missing_model_file_leaves_the_rules_reading(storage, context):

@@ -414,9 +414,12 @@ class RiskModel(ReadsThroughLinearHeads):
         super().stack_heads()
         self.trees = FlatTrees(self.combiner)
 
+    rule_evidence: tuple[str, ...] | None = None  # set by train(rule_evidence=True)
+
     @classmethod
     def train(cls, examples: Sequence[RiskExample], lexicon: Lexicon, *, dense: bool = False,
-              seed: int = 2016, folds: int = 5, hard_negative_weight: float = 1.0) -> RiskModel:
+              seed: int = 2016, folds: int = 5, hard_negative_weight: float = 1.0,
+              rule_evidence: bool = False) -> RiskModel:
         """Fit the heads and the combining stage; thresholds come from held-out probabilities.
 
         `hard_negative_weight` weighs the harmless messages whose words evoke a harm (a healed
@@ -433,6 +436,9 @@ class RiskModel(ReadsThroughLinearHeads):
             labels = _labels(examples, name)
             held_out.append(_held_out_probabilities(_classifier(seed), matrix, labels, folds, seed, weights))
             heads[name] = _classifier(seed).fit(matrix, labels, sample_weight=weights)
+        families = _evidence_families([e.text for e in examples], lexicon) if rule_evidence else None
+        if families is not None:
+            held_out.append(rule_evidence_features([e.text for e in examples], lexicon, families))
         stacked = np.hstack(held_out)
         levels = _labels(examples, "level")
         combined = _held_out_probabilities(_combiner(seed), stacked, levels, folds, seed + 1, weights)
@@ -440,7 +446,9 @@ class RiskModel(ReadsThroughLinearHeads):
         thresholds = choose_thresholds(combined, list(combiner.classes_), levels)
         logger.info("risk model: %d training messages, thresholds %s", len(examples),
                     {level: round(value, 3) for level, value in thresholds.items()})
-        return cls(features, heads, combiner, _severity_heads(examples, matrix, seed), thresholds)
+        model = cls(features, heads, combiner, _severity_heads(examples, matrix, seed), thresholds)
+        model.rule_evidence = families
+        return model
 
     def level_from(self, probabilities: dict[str, float]) -> str:
         for level in ("imminent", "high", "concern"):
@@ -456,7 +464,10 @@ class RiskModel(ReadsThroughLinearHeads):
         matrix = self.features.transform(texts)
         every_head = self.linear.predict_proba(matrix)
         head_probs = {name: every_head[name] for name in self.heads}
-        level_probs = self.trees.predict_proba(np.hstack([head_probs[name] for name in HEADS]))
+        combined = [head_probs[name] for name in HEADS]
+        if self.rule_evidence is not None:
+            combined.append(rule_evidence_features(texts, self.features.lexicon, self.rule_evidence))
+        level_probs = self.trees.predict_proba(np.hstack(combined))
         severity_probs = {name: every_head[f"severity:{name}"][:, 1] for name in self.severity_heads}
         readings = []
         for row in range(len(texts)):
@@ -479,6 +490,39 @@ class RiskModel(ReadsThroughLinearHeads):
     @classmethod
     def load(cls, path: Path | str, lexicon: Lexicon) -> RiskModel:
         return read_trained(path, cls, lexicon)
+
+
+def _rule_signals(text: str, lexicon: Lexicon) -> tuple[int, list[str]]:
+    """The rules' reading of a message without a classifier (the lexicon and its dampers)."""
+    from vietnlu.risk.rules import assess
+
+    reading = assess(text, None, 0.0, text_lexicon=lexicon)
+    return LEVELS.index(reading.level), reading.signals
+
+
+def _family(signal: str) -> str:
+    parts = signal.split(":")
+    return ":".join(parts[:2]) if parts[0] == "damp" else parts[0]
+
+
+def _evidence_families(texts: Sequence[str], lexicon: Lexicon, least: int = 20) -> tuple[str, ...]:
+    """The rules' signal families seen in at least `least` training messages."""
+    from collections import Counter
+
+    seen = Counter(family for text in texts for family in {_family(s) for s in _rule_signals(text, lexicon)[1]})
+    return tuple(sorted(family for family, count in seen.items() if count >= least))
+
+
+def rule_evidence_features(texts: Sequence[str], lexicon: Lexicon, families: Sequence[str]) -> Any:
+    """Per message: the rules' level (0–1) and which signal families fired (0/1 each)."""
+    import numpy as np
+
+    rows = []
+    for text in texts:
+        level, signals = _rule_signals(text, lexicon)
+        fired = {_family(s) for s in signals}
+        rows.append([level / 3.0] + [float(family in fired) for family in families])
+    return np.array(rows, dtype=float)
 
 
 def _severity_heads(examples: Sequence[RiskExample], matrix: Any, seed: int) -> dict[str, Any]:
