@@ -430,12 +430,13 @@ class RiskModel(ReadsThroughLinearHeads):
         features = NgramFeatures(lexicon, dense=dense)
         matrix = features.fit_transform([e.text for e in examples])
         weights = hard_negative_weights(examples, hard_negative_weight)
-        heads: dict[str, Any] = {}
-        held_out = []
-        for name in HEADS:
-            labels = _labels(examples, name)
-            held_out.append(_held_out_probabilities(_classifier(seed), matrix, labels, folds, seed, weights))
-            heads[name] = _classifier(seed).fit(matrix, labels, sample_weight=weights)
+        targets = {name: _Target(_labels(examples, name), weights, held_out=True) for name in HEADS}
+        targets.update({f"severity:{name}": _Target(marks) for name, marks in _severity_marks(examples).items()})
+        fitted, held = _linear_fits(matrix, targets, folds, seed)
+        heads = {name: fitted[name] for name in HEADS}
+        severity_heads = {name.removeprefix("severity:"): head for name, head in fitted.items()
+                          if name.startswith("severity:")}
+        held_out = [held[name] for name in HEADS]
         families = _evidence_families([e.text for e in examples], lexicon) if rule_evidence else None
         if families is not None:
             held_out.append(rule_evidence_features([e.text for e in examples], lexicon, families))
@@ -446,7 +447,7 @@ class RiskModel(ReadsThroughLinearHeads):
         thresholds = choose_thresholds(combined, list(combiner.classes_), levels)
         logger.info("risk model: %d training messages, thresholds %s", len(examples),
                     {level: round(value, 3) for level, value in thresholds.items()})
-        model = cls(features, heads, combiner, _severity_heads(examples, matrix, seed), thresholds)
+        model = cls(features, heads, combiner, severity_heads, thresholds)
         model.rule_evidence = families
         return model
 
@@ -525,11 +526,54 @@ def rule_evidence_features(texts: Sequence[str], lexicon: Lexicon, families: Seq
     return np.array(rows, dtype=float)
 
 
-def _severity_heads(examples: Sequence[RiskExample], matrix: Any, seed: int) -> dict[str, Any]:
-    """One yes/no head per severity mark seen often enough (for the counselors' signals)."""
-    heads = {}
-    for name in SEVERITIES:
-        marks = [name in e.severity for e in examples]
-        if 5 <= sum(marks) < len(marks):
-            heads[name] = _classifier(seed).fit(matrix, marks)
-    return heads
+def _severity_marks(examples: Sequence[RiskExample]) -> dict[str, list[bool]]:
+    """Per severity mark seen often enough for a yes/no head (the counselors' signals): who has it."""
+    marks = {name: [name in e.severity for e in examples] for name in SEVERITIES}
+    return {name: has for name, has in marks.items() if 5 <= sum(has) < len(has)}
+
+
+@dataclass(frozen=True)
+class _Target:
+    """What one logistic-regression head learns: labels, optional weights, and whether its
+    held-out probabilities are needed (the combining stage learns from them)."""
+
+    labels: list[Any]
+    weights: Any = None
+    held_out: bool = False
+
+
+def _fit_rows(matrix: Any, target: _Target, rows: Any, seed: int) -> Any:
+    """One head fitted on some rows of the matrix (all of them when `rows` is None)."""
+    if rows is None:
+        return _classifier(seed).fit(matrix, target.labels, sample_weight=target.weights)
+    weights = None if target.weights is None else target.weights[rows]
+    return _classifier(seed).fit(matrix[rows], [target.labels[i] for i in rows], sample_weight=weights)
+
+
+def _linear_fits(matrix: Any, targets: dict[str, _Target], folds: int, seed: int) -> tuple[dict, dict]:
+    """Every logistic-regression fit of a training in one pool, two at a time: each head's full fit
+    and, where needed, its fold fits, whose predictions on the left-out fold are its held-out
+    probabilities (as `cross_val_predict` gives them). One pool keeps both cores busy: per head,
+    five folds in pairs left one idle, and the full fits and the severity heads ran alone."""
+    import numpy as np
+    from joblib import Parallel, delayed
+    from sklearn.model_selection import StratifiedKFold
+
+    jobs: list[tuple[str, Any, Any]] = []
+    for name, target in targets.items():
+        if target.held_out:
+            splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+            jobs += [(name, train, test) for train, test in splitter.split(np.zeros(len(target.labels)), target.labels)]
+        jobs.append((name, None, None))
+    models = Parallel(n_jobs=2)(delayed(_fit_rows)(matrix, targets[name], rows, seed) for name, rows, _ in jobs)
+    fitted: dict[str, Any] = {}
+    held: dict[str, Any] = {}
+    for (name, rows, left_out), model in zip(jobs, models, strict=True):
+        if rows is None:
+            fitted[name] = model
+            continue
+        classes = sorted(set(targets[name].labels))
+        probabilities = held.setdefault(name, np.zeros((len(targets[name].labels), len(classes))))
+        columns = [classes.index(label) for label in model.classes_]  # a fold may lack a class
+        probabilities[np.ix_(left_out, columns)] = model.predict_proba(matrix[left_out])
+    return fitted, held
