@@ -221,17 +221,14 @@ def test_risk_assessor_trains_saves_loads_and_reads_with_the_model(storage, cont
     assert any(signal.startswith("model:imminent:") for signal in risk["signals"])
 
 
-def test_a_failing_model_leaves_the_rules_reading(assessor, caplog):
+def test_a_failing_model_leaves_the_rules_reading(assessor, caplog, monkeypatch):
     class Broken:
         def read_many(self, texts):
             raise RuntimeError("boom")
 
-    assessor.model = Broken()
-    try:
-        message = _classified("cứu em với, bố em đang đánh em", "out_of_scope", 0.9)
-        assessor.process([message])
-    finally:
-        assessor.model = None
+    monkeypatch.setattr(assessor, "model", Broken())
+    message = _classified("cứu em với, bố em đang đánh em", "out_of_scope", 0.9)
+    assessor.process([message])
     assert message.get(RISK_KEY)["level"] == "imminent"
     assert "RuntimeError" in caplog.text and "bố em" not in caplog.text
 
@@ -243,36 +240,29 @@ def _reading_of_harm(harm: dict[str, float]) -> ModelReading:
 
 
 @pytest.mark.parametrize(("weight", "expected"), [(0.3, "disclose_sexual_abuse"), (0.0, "disclose_online_abuse")])
-def test_the_model_s_harm_reading_chooses_among_close_disclosure_topics(assessor, weight, expected):
+def test_the_model_s_harm_reading_chooses_among_close_disclosure_topics(assessor, weight, expected, monkeypatch):
     class Reading:
         def read_many(self, texts):
             return [_reading_of_harm({"sexual": 0.9, "online": 0.05, "none": 0.05}) for _ in texts]
 
-    assessor.model, before = Reading(), assessor.component_config["harm_topic_weight"]
-    assessor.component_config["harm_topic_weight"] = weight
-    try:
-        message = _classified("anh ấy bắt em làm chuyện đó", "disclose_online_abuse", 0.5,
-                              ("disclose_sexual_abuse", 0.4))
-        assessor.process([message])
-    finally:
-        assessor.model, assessor.component_config["harm_topic_weight"] = None, before
+    monkeypatch.setattr(assessor, "model", Reading())
+    monkeypatch.setitem(assessor.component_config, "harm_topic_weight", weight)
+    message = _classified("anh ấy bắt em làm chuyện đó", "disclose_online_abuse", 0.5, ("disclose_sexual_abuse", 0.4))
+    assessor.process([message])
     assert message.get("intent")["name"] == expected
     assert message.get("intent")["confidence"] == 0.5
     assert message.get("intent_ranking")[0]["name"] == expected
     assert message.get(RISK_KEY)["category"] == expected  # the case is filed as the child was answered
 
 
-def test_a_case_category_that_is_not_a_self_disclosure_stays(assessor):
+def test_a_case_category_that_is_not_a_self_disclosure_stays(assessor, monkeypatch):
     class Reading:
         def read_many(self, texts):
             return [_reading_of_harm({"physical": 0.9, "none": 0.1}) for _ in texts]
 
-    assessor.model = Reading()
-    try:
-        message = _classified("bạn em bị bố nó đánh chảy máu đầu", "report_third_party", 0.8)
-        assessor.process([message])
-    finally:
-        assessor.model = None
+    monkeypatch.setattr(assessor, "model", Reading())
+    message = _classified("bạn em bị bố nó đánh chảy máu đầu", "report_third_party", 0.8)
+    assessor.process([message])
     assert message.get("intent")["name"] == "report_third_party"
     assert message.get(RISK_KEY)["category"] in ("report_third_party", "disclose_physical_abuse")
     assert not any(signal.startswith("category:") for signal in message.get(RISK_KEY)["signals"])
