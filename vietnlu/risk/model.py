@@ -238,7 +238,7 @@ class FlatTrees:
     """A fitted `HistGradientBoostingClassifier`'s trees in flat arrays, walked for every tree at once.
 
     scikit-learn predicts tree by tree, each through a call that starts OpenMP work: for one row and
-    the combining stage's 240 trees (60 rounds × 4 levels) that is about 4.6 ms, nearly all of it
+    the combining stage's 240 trees (60 rounds × 4 levels) that is 2–4.6 ms, nearly all of it
     overhead. Here every row goes down every tree together, one numpy step per tree level, and the
     leaves are added up in scikit-learn's order (baseline first, then round by round), so the
     probabilities are the same to the last bit (tests/nlu/test_risk_model.py).
