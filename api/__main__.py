@@ -39,7 +39,12 @@ def main() -> None:
                             access_log=False, log_config=None,  # logging is configured above
                             timeout_graceful_shutdown=settings.timeout_graceful_shutdown_seconds,
                             proxy_headers=True, forwarded_allow_ips=settings.forwarded_allow_ips)
-    GatewayServer(config, app_context(app).shutdown.request).run()
+    try:
+        GatewayServer(config, app_context(app).shutdown.request).run()
+    except KeyboardInterrupt:
+        # uvicorn raises a caught SIGINT again once it has shut down; Ctrl-C, or `make run`'s
+        # supervisor stopping its children, is the normal end here, not an error to print.
+        pass
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""`python -m api` stops within its bound on SIGTERM even while a console holds an event stream open."""
+"""`python -m api` stops within its bound on SIGTERM even while a console holds an event stream open, and
+on SIGINT (Ctrl-C, `make run`'s supervisor) without a traceback."""
 from __future__ import annotations
 
 import json
@@ -96,3 +97,14 @@ def test_sigterm_with_an_open_event_stream_exits_in_bound(gateway: tuple[subproc
     assert process.returncode in (0, -signal.SIGTERM), log
     assert "timeout graceful shutdown exceeded" not in log  # nothing had to be cut
     assert all(line.startswith("{") for line in log.splitlines() if line.strip()), log  # JSON logs
+
+
+def test_sigint_stops_the_gateway_quietly(gateway: tuple[subprocess.Popen[bytes], str], tmp_path: Path) -> None:
+    process, url = gateway
+    eventually_blocking(lambda: _ready(url, process), timeout=60, what="the gateway ready")
+    process.send_signal(signal.SIGINT)
+    process.wait(timeout=BOUND)
+    log = (tmp_path / "gateway.log").read_text(errors="replace")
+    assert process.returncode == 0, log
+    assert "Traceback" not in log and "KeyboardInterrupt" not in log, log
+    assert all(line.startswith("{") for line in log.splitlines() if line.strip()), log  # JSON logs only
