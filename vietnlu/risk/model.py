@@ -37,6 +37,7 @@ TRAINING_SOURCES = (*TEXT_SOURCES, Path(__file__).resolve())
 logger = logging.getLogger(__name__)
 FACTORS = ("harm", "who", "when")
 SEVERITIES = ("injury", "means", "plan", "confinement", "transport", "farewell", "abuser_present")
+SEVERITY = "severity:"  # a severity head's name among the linear heads: "severity:means"
 # Share of the corpus' messages at or above each level that the thresholds must keep there
 # (cross-validated): missing a child in danger costs more than a counselor's extra look.
 TARGET_RECALL = {"concern": 0.97, "high": 0.97, "imminent": 0.97}
@@ -250,10 +251,11 @@ class FlatTrees:
         trees = [tree for round_ in model._predictors for tree in round_]
         if any(tree.nodes["is_categorical"].any() for tree in trees):
             raise ValueError("categorical splits are not supported")
-        offsets = np.cumsum([0] + [len(tree.nodes) for tree in trees])
+        sizes = [len(tree.nodes) for tree in trees]
+        offsets = np.cumsum([0] + sizes)
         nodes = np.concatenate([tree.nodes for tree in trees])
         own_index = np.arange(len(nodes))
-        base = np.repeat(offsets[:-1], [len(tree.nodes) for tree in trees])
+        base = np.repeat(offsets[:-1], sizes)  # each node's tree's first index
         is_leaf = nodes["is_leaf"].astype(bool)
         # a leaf points at itself, so walking the deepest tree's depth leaves every row at a leaf
         self.left = np.where(is_leaf, own_index, nodes["left"].astype(np.int64) + base)
@@ -408,7 +410,7 @@ class RiskModel(ReadsThroughLinearHeads):
     DERIVED = ("linear", "trees")
 
     def linear_heads(self) -> dict[str, Any]:
-        return {**self.heads, **{f"severity:{name}": head for name, head in self.severity_heads.items()}}
+        return {**self.heads, **{SEVERITY + name: head for name, head in self.severity_heads.items()}}
 
     def stack_heads(self) -> None:
         super().stack_heads()
@@ -431,11 +433,11 @@ class RiskModel(ReadsThroughLinearHeads):
         matrix = features.fit_transform([e.text for e in examples])
         weights = hard_negative_weights(examples, hard_negative_weight)
         targets = {name: _Target(_labels(examples, name), weights, held_out=True) for name in HEADS}
-        targets.update({f"severity:{name}": _Target(marks) for name, marks in _severity_marks(examples).items()})
+        targets.update({SEVERITY + name: _Target(marks) for name, marks in _severity_marks(examples).items()})
         fitted, held = _linear_fits(matrix, targets, folds, seed)
         heads = {name: fitted[name] for name in HEADS}
-        severity_heads = {name.removeprefix("severity:"): head for name, head in fitted.items()
-                          if name.startswith("severity:")}
+        severity_heads = {name.removeprefix(SEVERITY): head for name, head in fitted.items()
+                          if name.startswith(SEVERITY)}
         held_out = [held[name] for name in HEADS]
         families = _evidence_families([e.text for e in examples], lexicon) if rule_evidence else None
         if families is not None:
@@ -469,7 +471,7 @@ class RiskModel(ReadsThroughLinearHeads):
         if self.rule_evidence is not None:
             combined.append(rule_evidence_features(texts, self.features.lexicon, self.rule_evidence))
         level_probs = self.trees.predict_proba(np.hstack(combined))
-        severity_probs = {name: every_head[f"severity:{name}"][:, 1] for name in self.severity_heads}
+        severity_probs = {name: every_head[SEVERITY + name][:, 1] for name in self.severity_heads}
         readings = []
         for row in range(len(texts)):
             probabilities = {str(c): float(level_probs[row, i]) for i, c in enumerate(self.combiner.classes_)}
