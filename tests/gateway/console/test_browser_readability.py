@@ -13,7 +13,7 @@ from datetime import timedelta
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, Route, expect
 from sqlalchemy import update
 
 from api.db.base import utcnow
@@ -231,5 +231,32 @@ def test_each_console_shows_other_roles_where_to_go(console: tuple[str, object],
         expect(page.locator("#role-view")).to_contain_text("Cán bộ chiến dịch")
         expect(page.locator("#role-link")).to_have_attribute("href", "/content")
         expect(page.locator("#app-view")).to_be_hidden()
+    finally:
+        page.context.close()
+
+
+def test_case_record_panel_stays_reachable_while_it_loads(console: tuple[str, object], chromium: Browser) -> None:
+    """While a case's record loads, its fields are disabled; the panel scrolls on its own, so it must
+    take the keyboard focus itself or a keyboard user cannot scroll it (axe: scrollable-region-focusable)."""
+    url, app = console
+    _seed_case(app, "705")
+    page = _page(chromium, url, "/console", "hoa@example.vn")
+    held: list[Route] = []
+    page.route("**/api/v1/cases/*/record", lambda route: held.append(route) if route.request.method == "GET"
+               else route.continue_())
+    try:
+        page.locator("#queue li").first.click()
+        expect(page.locator("#cw-record-status")).to_have_text("Đang tải hồ sơ…")
+        expect(page.locator("#cw-referral-form button[type=submit]")).to_be_disabled()
+        assert page.evaluate("(el => el.scrollHeight > el.clientHeight)(document.getElementById('casework'))")
+        assert accessibility_problems(page, "#casework") == []
+        page.locator("#casework").focus()
+        expect(page.locator("#casework")).to_be_focused()
+        page.keyboard.press("PageDown")
+        page.wait_for_function("document.getElementById('casework').scrollTop > 0")  # scrolling may be smooth
+        assert len(held) == 1
+        held.pop().continue_()
+        expect(page.locator("#cw-record-status")).not_to_have_text("Đang tải hồ sơ…")
+        expect(page.locator("#cw-referral-form button[type=submit]")).to_be_enabled()
     finally:
         page.context.close()
