@@ -147,6 +147,27 @@ def _factor_topic(result: dict, factors: dict[str, dict[str, float]], harm_weigh
     return {**result, "intent": {"name": chosen, "confidence": dict(ranking).get(chosen, 0.0)}}
 
 
+def _risk_led_topic(result: dict, factors: dict[str, dict[str, float]], min_level: str, faq_too: bool) -> dict:
+    """A message read as out_of_scope (or fallen back; with `faq_too`, also an FAQ topic) whose risk
+    is `min_level` or more takes the disclosure topic the factor heads read: report_third_party
+    when the who head reads another child most likely, the self-disclosure of its likeliest harm when
+    it reads the writer, and nothing moves when it reads a question or a story."""
+    intent = (result.get("intent") or {}).get("name")
+    movable = intent in ("out_of_scope", "nlu_fallback") or (faq_too and intent == "faq")
+    if not movable or LEVELS.index(result["risk"]["level"]) < LEVELS.index(min_level):
+        return result
+    if not factors["harm"]:
+        return result
+    who = max(factors["who"], key=lambda name: factors["who"][name]) if factors["who"] else "self"
+    if who == "other_child":
+        chosen = "report_third_party"
+    elif who == "self":
+        chosen = HARM_TOPICS[max(HARM_TOPICS, key=lambda name: factors["harm"].get(name, 0.0))]
+    else:  # a question or a story: not a disclosure
+        return result
+    return {**result, "intent": {"name": chosen, "confidence": 0.0}, "response_selector": {}}
+
+
 def _figures(rows: list[dict], levels: list[str], topics: list[str]) -> dict[str, float]:
     """The risk figures of compare_risk_features, plus false alarms at any level and topic accuracy."""
     gold = [r["risk"] for r in rows]
@@ -202,8 +223,14 @@ def _score_set(agent: Any, scorer: Any, rows: list[dict], label: str, args: argp
     if args.topic_consistency:
         consistent = [scorer.predicted_topic(_consistent_topic(body)) for body in results]
         table.setdefault(f"{label}+consistent", {})[set_name] = _figures(rows, levels, consistent)
-    if args.harm_topic or args.who_topic:
+    if args.harm_topic or args.who_topic or args.risk_topic:
         factors = _factor_probabilities(args.assessor.model, [r["text"] for r in rows])
+    for spec in args.risk_topic:
+        min_level, _, faq = spec.partition("+")
+        moved = [scorer.predicted_topic(_risk_led_topic(body, f, min_level, bool(faq)))
+                 for body, f in zip(results, factors, strict=True)]
+        table.setdefault(f"{label}+risktopic:{spec}", {})[set_name] = _figures(rows, levels, moved)
+    if args.harm_topic or args.who_topic:
         for weight in args.harm_topic or [0.0]:
             for who_min in [None, *args.who_topic]:
                 moved = [scorer.predicted_topic(_factor_topic(body, f, weight, who_min))
@@ -309,6 +336,9 @@ def main() -> int:
                         "(the pipeline's own harm_topic_weight is then 0)")
     scorer.add_argument("--who-topic", nargs="*", type=float, default=[],
                         help="also score self/third-party disclosure topics swapped by the who head at these minimums")
+    scorer.add_argument("--risk-topic", nargs="*", default=[],
+                        help="also score out_of_scope messages read at this risk level or more (concern, high; "
+                        "'+faq' for FAQ topics too) moved to the disclosure topic the factor heads read")
     scorer.add_argument("--sources", action="store_true",
                         help="count which reading (rules, model, both) made each false alarm high or more")
     scorer.add_argument("--json", type=Path)
