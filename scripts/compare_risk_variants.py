@@ -147,16 +147,14 @@ def _factor_topic(result: dict, factors: dict[str, dict[str, float]], harm_weigh
     return {**result, "intent": {"name": chosen, "confidence": dict(ranking).get(chosen, 0.0)}}
 
 
-def _risk_led_topic(result: dict, factors: dict[str, dict[str, float]], min_level: str, faq_too: bool) -> dict:
-    """A message read as out_of_scope (or fallen back; with `faq_too`, also an FAQ topic) whose risk
-    is `min_level` or more takes the disclosure topic the factor heads read: report_third_party
-    when the who head reads another child most likely, the self-disclosure of its likeliest harm when
-    it reads the writer, and nothing moves when it reads a question or a story."""
+def _risk_led_topic(result: dict, factors: dict[str, dict[str, float]], min_level: str) -> dict:
+    """A message read as out_of_scope (or fallen back) whose risk is `min_level` or more takes the
+    disclosure topic the factor heads read: report_third_party when the who head reads another child
+    most likely, the self-disclosure of its likeliest harm when it reads the writer, and nothing moves
+    when it reads a question or a story."""
     intent = (result.get("intent") or {}).get("name")
-    movable = intent in ("out_of_scope", "nlu_fallback") or (faq_too and intent == "faq")
-    if not movable or LEVELS.index(result["risk"]["level"]) < LEVELS.index(min_level):
-        return result
-    if not factors["harm"]:
+    if intent not in ("out_of_scope", "nlu_fallback") or not factors["harm"] \
+            or LEVELS.index(result["risk"]["level"]) < LEVELS.index(min_level):
         return result
     who = max(factors["who"], key=lambda name: factors["who"][name]) if factors["who"] else "self"
     if who == "other_child":
@@ -225,11 +223,10 @@ def _score_set(agent: Any, scorer: Any, rows: list[dict], label: str, args: argp
         table.setdefault(f"{label}+consistent", {})[set_name] = _figures(rows, levels, consistent)
     if args.harm_topic or args.who_topic or args.risk_topic:
         factors = _factor_probabilities(args.assessor.model, [r["text"] for r in rows])
-    for spec in args.risk_topic:
-        min_level, _, faq = spec.partition("+")
-        moved = [scorer.predicted_topic(_risk_led_topic(body, f, min_level, bool(faq)))
+    for min_level in args.risk_topic:
+        moved = [scorer.predicted_topic(_risk_led_topic(body, f, min_level))
                  for body, f in zip(results, factors, strict=True)]
-        table.setdefault(f"{label}+risktopic:{spec}", {})[set_name] = _figures(rows, levels, moved)
+        table.setdefault(f"{label}+risktopic:{min_level}", {})[set_name] = _figures(rows, levels, moved)
     if args.harm_topic or args.who_topic:
         for weight in args.harm_topic or [0.0]:
             for who_min in [None, *args.who_topic]:
@@ -336,9 +333,9 @@ def main() -> int:
                         "(the pipeline's own harm_topic_weight is then 0)")
     scorer.add_argument("--who-topic", nargs="*", type=float, default=[],
                         help="also score self/third-party disclosure topics swapped by the who head at these minimums")
-    scorer.add_argument("--risk-topic", nargs="*", default=[],
-                        help="also score out_of_scope messages read at this risk level or more (concern, high; "
-                        "'+faq' for FAQ topics too) moved to the disclosure topic the factor heads read")
+    scorer.add_argument("--risk-topic", nargs="*", default=[], choices=["concern", "high", "imminent"],
+                        help="also score out_of_scope messages read at this risk level or more moved to the "
+                        "disclosure topic the factor heads read")
     scorer.add_argument("--sources", action="store_true",
                         help="count which reading (rules, model, both) made each false alarm high or more")
     scorer.add_argument("--json", type=Path)
