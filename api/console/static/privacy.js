@@ -121,8 +121,9 @@ const Privacy = (() => {
     summary.append(el("li", `Kênh: ${LB.channels[data.channel] || data.channel}`), el("li", `Tin nhắn: ${data.messages.length}`),
                    el("li", `Ca: ${data.cases.length}`), el("li", `Câu hỏi trong hộp thư: ${data.inbox.length}`),
                    el("li", `Bản ghi đồng ý: ${data.consents.length}`), el("li", `Yêu cầu xoá: ${data.erasure_requests.length}`));
-    const details = el("details"); details.append(el("summary", "Xem toàn bộ dữ liệu"), el("pre", JSON.stringify(data, null, 2), "pv-json"));
-    details.lastChild.tabIndex = 0;  // it scrolls on its own: reachable for keyboard scrolling
+    const raw = el("pre", JSON.stringify(data, null, 2), "pv-json");
+    raw.tabIndex = 0;  // it scrolls on its own: reachable for keyboard scrolling
+    const details = el("details"); details.append(el("summary", "Xem toàn bộ dữ liệu"), raw);
     box.replaceChildren(heading, summary, link, details);
     heading.focus();
   }
