@@ -63,10 +63,16 @@ def train(args: argparse.Namespace) -> None:
 
         risk_model._classifier = lambda seed: LogisticRegression(  # type: ignore[assignment]
             C=args.c, max_iter=3000, class_weight="balanced", random_state=seed)
+    if args.combiner_leaves is not None:
+        from sklearn.ensemble import HistGradientBoostingClassifier
+
+        risk_model._combiner = lambda seed: HistGradientBoostingClassifier(  # type: ignore[assignment]
+            max_iter=60, learning_rate=0.15, max_leaf_nodes=args.combiner_leaves, min_samples_leaf=40,
+            l2_regularization=1.0, random_state=seed)
     started = time.perf_counter()
     model = RiskModel.train(examples, load_default_lexicon(), seed=SEED,
                             hard_negative_weight=args.hard_negative_weight,
-                            rule_evidence=args.rule_evidence)
+                            rule_evidence=args.rule_evidence, wide=args.wide)
     print(f"trained in {time.perf_counter() - started:.0f} s; thresholds {model.thresholds}")
     VARIANTS.mkdir(parents=True, exist_ok=True)
     model.save(VARIANTS / f"{args.name}.pkl")
@@ -97,6 +103,27 @@ def _two_keys(result: dict, threshold: float, rules_up_to: str = "none") -> str:
     signals = risk.get("signals") or []
     rule_levels = LEVELS[: LEVELS.index(rules_up_to) + 1]
     if LEVELS.index(level) < 2 or not any(f"{RULES_MARK}{r}" in signals for r in rule_levels):
+        return level
+    model = next((s for s in signals if s.startswith(tuple(f"model:{name}:" for name in LEVELS))), "")
+    if not model:
+        return level
+    parts = dict(p.split("=") for p in model.split(":", 2)[2].split(","))
+    high_plus = float(parts.get("h", 0)) + float(parts.get("i", 0))
+    return level if high_plus >= threshold else "concern"
+
+
+def _topic_key(result: dict, threshold: float, confidence: float) -> str:
+    """A third key from the topic: a high or more reading that the rules do not read as high,
+    of a message the topic classifiers read as small talk, a question or conversation with at
+    least `confidence`, needs P(high or more) >= T."""
+    risk = result["risk"]
+    level = risk["level"]
+    signals = risk.get("signals") or []
+    intent = result.get("intent") or {}
+    if LEVELS.index(level) < 2 or any(f"{RULES_MARK}{r}" in signals for r in ("high", "imminent")):
+        return level
+    if intent.get("name") in DISCLOSURE_TOPICS or intent.get("name") == "nlu_fallback" \
+            or float(intent.get("confidence") or 0.0) < confidence:
         return level
     model = next((s for s in signals if s.startswith(tuple(f"model:{name}:" for name in LEVELS))), "")
     if not model:
@@ -189,7 +216,23 @@ def _false_alarm_sources(rows: list[dict], results: list[dict]) -> dict[str, flo
         model = next((s.split(":")[1] for s in signals if s.startswith(tuple(f"model:{n}:" for n in LEVELS))), "none")
         by_rules, by_model = LEVELS.index(rules) >= 2, LEVELS.index(model) >= 2
         counts["fa_both" if by_rules and by_model else "fa_rules_only" if by_rules else "fa_model_only"] += 1
-    return {name: float(counts[name]) for name in ("fa_rules_only", "fa_model_only", "fa_both")}
+        counts["fa_gold_" + _topic_group(row["topic"])] += 1
+        counts["fa_read_" + _topic_group((body.get("intent") or {}).get("name") or "")] += 1
+    names = ["fa_rules_only", "fa_model_only", "fa_both"]
+    names += [f"fa_{side}_{group}" for side in ("gold", "read") for group in TOPIC_GROUPS]
+    return {name: float(counts[name]) for name in names}
+
+
+TOPIC_GROUPS = ("faq", "out_of_scope", "conversation", "disclosure")
+
+
+def _topic_group(topic: str) -> str:
+    """Which kind of topic a topic is: a question, small talk, conversation or a disclosure."""
+    if topic.startswith(("faq", "ask_")):
+        return "faq"
+    if topic.startswith("disclose_") or topic == "report_third_party":
+        return "disclosure"
+    return "out_of_scope" if topic in ("out_of_scope", "nlu_fallback") else "conversation"
 
 
 def _load_scorer() -> Any:
@@ -236,6 +279,10 @@ def _score_set(agent: Any, scorer: Any, rows: list[dict], label: str, args: argp
                 table.setdefault(key, {})[set_name] = _figures(rows, levels, moved)
     if args.confusions and set_name != "dev":
         confusions.update((r["topic"], t) for r, t in zip(rows, topics, strict=True) if r["topic"] != t)
+    for pair in args.topic_key:
+        threshold, confidence = (float(x) for x in pair.split(":"))
+        keyed = [_topic_key(body, threshold, confidence) for body in results]
+        table.setdefault(f"{label}+topickey{pair}", {})[set_name] = _figures(rows, keyed, topics)
     for threshold in args.two_keys:
         keyed = [_two_keys(body, threshold) for body in results]
         table.setdefault(f"{label}+2keys{threshold}", {})[set_name] = _figures(rows, keyed, topics)
@@ -308,6 +355,10 @@ def main() -> int:
     trainer.add_argument("--c", type=float)
     trainer.add_argument("--hard-negative-weight", type=float, default=1.0,
                          help="training weight of harmless messages whose words evoke a harm")
+    trainer.add_argument("--combiner-leaves", type=int,
+                         help="a more regularised combining stage: leaves per tree (with 40 messages a leaf, l2 1.0)")
+    trainer.add_argument("--wide", action="store_true",
+                         help="the combining stage also reads yes/no level heads and the severity heads")
     trainer.add_argument("--rule-evidence", action="store_true",
                          help="the combining stage also reads the rules' lexicon-only reading")
     scorer = commands.add_parser("score")
@@ -316,6 +367,9 @@ def main() -> int:
     default_sets = [ROOT.parent / "shared" / "eval" / "dev.jsonl", *sorted((ROOT / "tests/nlu/blind").glob("*.jsonl"))]
     scorer.add_argument("--sets", nargs="*", type=Path, default=default_sets)
     scorer.add_argument("--two-keys", nargs="*", type=float, default=[])
+    scorer.add_argument("--topic-key", nargs="*", default=[], metavar="T:C",
+                        help="a high+ reading the rules do not back, of a message read as a non-disclosure "
+                             "topic at confidence C or more, needs P(high or more) >= T")
     scorer.add_argument("--two-keys-concern", action="store_true",
                         help="also score the two-keys rule where the rules read concern")
     scorer.add_argument("--topic-consistency", action="store_true",

@@ -346,6 +346,9 @@ class RiskAssessor(_StoredModel, GraphComponent, IntentClassifier):
             "dense_features": False,
             # Training weight of harmless messages whose words evoke a harm (docs/risk.md).
             "hard_negative_weight": 1.0,
+            # The combining stage also reads yes/no heads for "concern or more" and "high or more"
+            # and the severity heads (docs/risk.md, "The wide combining stage").
+            "wide_combiner": True,
             # How much the model's harm head counts in choosing among the self-disclosure topics
             # (vietnlu/topics.py: disclosure_by_harm; 0 leaves the topic to the classifiers).
             "harm_topic_weight": 0.3,
@@ -403,6 +406,7 @@ class RiskAssessor(_StoredModel, GraphComponent, IntentClassifier):
             dense=bool(self.component_config["dense_features"]),
             seed=int(self.component_config["random_seed"]),
             hard_negative_weight=float(self.component_config["hard_negative_weight"]),
+            wide=bool(self.component_config["wide_combiner"]),
         )
         return self._store_model()
 
@@ -452,7 +456,9 @@ class RiskAssessor(_StoredModel, GraphComponent, IntentClassifier):
                 reranked = disclosure_by_harm(_ranking(message), reading.harm, weight)
                 if reranked and reranked[0][0] != (message.get(INTENT) or {}).get(INTENT_NAME_KEY):
                     _set_ranking(message, reranked)
-            risk = _category_follows_topic(combine(rule, reading).as_dict(), message.get(INTENT) or {})
+            intent = message.get(INTENT) or {}
+            topic = (str(intent.get(INTENT_NAME_KEY) or ""), float(intent.get(PREDICTED_CONFIDENCE_KEY) or 0.0))
+            risk = _category_follows_topic(combine(rule, reading, topic=topic).as_dict(), intent)
             message.set(RISK_KEY, risk, add_to_output=True)
         return messages
 

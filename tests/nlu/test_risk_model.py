@@ -11,8 +11,9 @@ import pytest
 
 from vietnlu.lexicon import load_default_lexicon
 from vietnlu.risk import RiskAssessment
-from vietnlu.risk.combine import CLEAR_MODEL, LONE_MODEL_MIN, combine
+from vietnlu.risk.combine import CLEAR_MODEL, LONE_MODEL_MIN, TOPIC_KEY_CONFIDENCE, TOPIC_KEY_MODEL_MIN, combine
 from vietnlu.risk.model import (
+    HEADS,
     MIN_THRESHOLD,
     TARGET_RECALL,
     FlatTrees,
@@ -251,6 +252,32 @@ def test_the_model_reads_its_level_through_the_flat_trees_and_saves_them_once(mo
     assert np.array_equal(unpickled.trees.predict_proba(stacked), model.combiner.predict_proba(stacked))
 
 
+def test_a_wide_combining_stage_reads_the_yes_no_level_heads_and_the_severity_heads(model):
+    wide = RiskModel.train(_examples(repeat=5), load_default_lexicon(), folds=3, wide=True)
+    assert wide.stacked_heads[:4] == HEADS
+    assert {"at_or_above:concern", "at_or_above:high", "severity:means"} <= set(wide.stacked_heads)
+    texts = [text for text, *_ in SMALL]
+    head_probs = wide.linear.predict_proba(wide.features.transform(texts))
+    stacked = np.hstack([head_probs[name] for name in wide.stacked_heads])
+    assert wide.combiner.n_features_in_ == stacked.shape[1] > model.combiner.n_features_in_
+    assert np.array_equal(wide.trees.predict_proba(stacked), wide.combiner.predict_proba(stacked))
+    assert wide.read("bố em đang cầm dao đuổi em, em trốn trong nhà vệ sinh").level == "imminent"
+    assert wide.read("chào bot, hôm nay trời đẹp quá").level == "none"
+    unpickled = pickle.loads(pickle.dumps(wide))  # noqa: S301 - made here
+    unpickled.features.lexicon = wide.features.lexicon  # as RiskModel.load sets it
+    assert [r.probabilities for r in unpickled.read_many(texts)] == [r.probabilities for r in wide.read_many(texts)]
+
+
+def test_a_model_saved_before_the_wide_stage_reads_the_four_heads(model):
+    state = model.__getstate__()
+    state.pop("stacked_heads", None)  # as pickled before the option existed
+    older = RiskModel.__new__(RiskModel)
+    older.__setstate__(state)
+    texts = [text for text, *_ in SMALL]
+    assert older.stacked_heads == HEADS
+    assert [r.probabilities for r in older.read_many(texts)] == [r.probabilities for r in model.read_many(texts)]
+
+
 def test_load_refuses_a_file_that_is_not_a_model(tmp_path):
     import pickle
 
@@ -375,6 +402,44 @@ def test_the_two_keys_rule_can_be_turned_off(monkeypatch):
 def test_a_model_reading_above_the_two_keys_minimum_stands_alone():
     assert combine(RiskAssessment(), _faint("imminent", LONE_MODEL_MIN + 0.02)).level == "imminent"
     assert combine(RiskAssessment(), _faint("high", LONE_MODEL_MIN + 0.02)).level == "high"
+
+
+# --------------------------------------------------------------------------- the topic as a third key
+
+QUESTION = ("faq", TOPIC_KEY_CONFIDENCE + 0.1)
+SMALL_TALK = ("out_of_scope", 0.9)
+
+
+@pytest.mark.parametrize("topic", [QUESTION, SMALL_TALK, ("greet", TOPIC_KEY_CONFIDENCE)])
+@pytest.mark.parametrize("rule", [
+    RiskAssessment(), RiskAssessment("concern", "disclose_bullying", ["lex:bullying:choc"]),
+])
+def test_a_model_reading_of_a_message_read_as_no_disclosure_needs_a_firmer_probability(topic, rule):
+    faint = _faint("imminent", TOPIC_KEY_MODEL_MIN - 0.05)
+    result = combine(rule, faint, topic=topic)
+    assert result.level == "concern"
+    assert "damp:model:topic" in result.signals
+    assert combine(rule, _faint("imminent", TOPIC_KEY_MODEL_MIN + 0.05), topic=topic).level == "imminent"
+
+
+@pytest.mark.parametrize("topic", [
+    ("disclose_physical_abuse", 0.9),  # the topic classifiers read a disclosure too
+    ("report_third_party", 0.6),
+    ("out_of_scope", TOPIC_KEY_CONFIDENCE - 0.05),  # not sure enough
+    ("nlu_fallback", 0.9),
+    None,  # no topic classifier (the gateway while Rasa is down)
+])
+def test_the_topic_key_needs_a_sure_reading_of_no_disclosure(topic):
+    assert combine(RiskAssessment(), _faint("imminent", TOPIC_KEY_MODEL_MIN - 0.05), topic=topic).level == "imminent"
+
+
+@pytest.mark.parametrize("rule", [
+    RiskAssessment("high", "disclose_physical_abuse", ["lex:physical_abuse:danh"]),
+    RiskAssessment("imminent", None, ["lex:immediate_danger:cuu em"]),
+])
+def test_the_topic_key_never_lowers_what_the_rules_read_as_high(rule):
+    result = combine(rule, _faint("imminent", TOPIC_KEY_MODEL_MIN - 0.05), topic=SMALL_TALK)
+    assert result.level == "imminent"
 
 
 def test_signals_keep_both_readings():

@@ -354,6 +354,13 @@ def choose_thresholds(probabilities: Any, classes: Sequence[str], levels: Sequen
 
 
 HEADS = ("level",) + FACTORS  # the heads whose probabilities the combining stage reads
+# Yes/no heads for "this level or higher", read by a wide combining stage (`RiskModel.train(wide=True)`).
+AT_OR_ABOVE = "at_or_above:"
+
+
+def _at_or_above_labels(levels: Sequence[str], level: str) -> list[bool]:
+    rank = LEVELS.index(level)
+    return [LEVELS.index(each) >= rank for each in levels]
 
 
 def _labels(examples: Sequence[RiskExample], head: str) -> list[str]:
@@ -417,33 +424,41 @@ class RiskModel(ReadsThroughLinearHeads):
         self.trees = FlatTrees(self.combiner)
 
     rule_evidence: tuple[str, ...] | None = None  # set by train(rule_evidence=True)
+    stacked_heads: tuple[str, ...] = HEADS  # the linear heads the combining stage reads, in order
 
     @classmethod
     def train(cls, examples: Sequence[RiskExample], lexicon: Lexicon, *, dense: bool = False,
               seed: int = 2016, folds: int = 5, hard_negative_weight: float = 1.0,
-              rule_evidence: bool = False) -> RiskModel:
+              rule_evidence: bool = False, wide: bool = False) -> RiskModel:
         """Fit the heads and the combining stage; thresholds come from held-out probabilities.
 
         `hard_negative_weight` weighs the harmless messages whose words evoke a harm (a healed
         injury, a game, hyperbole) against the rest, in the heads and the combining stage.
+        `wide` lets the combining stage also read yes/no heads for "concern or more" and "high or
+        more" and the severity heads (means, plan, confinement, ...).
         """
         import numpy as np
 
         features = NgramFeatures(lexicon, dense=dense)
         matrix = features.fit_transform([e.text for e in examples])
         weights = hard_negative_weights(examples, hard_negative_weight)
+        levels = _labels(examples, "level")
         targets = {name: _Target(_labels(examples, name), weights, held_out=True) for name in HEADS}
-        targets.update({SEVERITY + name: _Target(marks) for name, marks in _severity_marks(examples).items()})
+        if wide:
+            targets.update({AT_OR_ABOVE + level: _Target(_at_or_above_labels(levels, level), weights, held_out=True)
+                            for level in ("concern", "high")})
+        targets.update({SEVERITY + name: _Target(marks, held_out=wide)
+                        for name, marks in _severity_marks(examples).items()})
         fitted, held = _linear_fits(matrix, targets, folds, seed)
-        heads = {name: fitted[name] for name in HEADS}
+        stacked_heads = tuple(held) if wide else HEADS
+        heads = {name: head for name, head in fitted.items() if not name.startswith(SEVERITY)}
         severity_heads = {name.removeprefix(SEVERITY): head for name, head in fitted.items()
                           if name.startswith(SEVERITY)}
-        held_out = [held[name] for name in HEADS]
+        held_out = [held[name] for name in stacked_heads]
         families = _evidence_families([e.text for e in examples], lexicon) if rule_evidence else None
         if families is not None:
             held_out.append(rule_evidence_features([e.text for e in examples], lexicon, families))
         stacked = np.hstack(held_out)
-        levels = _labels(examples, "level")
         combined = _held_out_probabilities(_combiner(seed), stacked, levels, folds, seed + 1, weights)
         combiner = _combiner(seed).fit(stacked, levels, sample_weight=weights)
         thresholds = choose_thresholds(combined, list(combiner.classes_), levels)
@@ -451,6 +466,7 @@ class RiskModel(ReadsThroughLinearHeads):
                     {level: round(value, 3) for level, value in thresholds.items()})
         model = cls(features, heads, combiner, severity_heads, thresholds)
         model.rule_evidence = families
+        model.stacked_heads = stacked_heads
         return model
 
     def level_from(self, probabilities: dict[str, float]) -> str:
@@ -467,7 +483,7 @@ class RiskModel(ReadsThroughLinearHeads):
         matrix = self.features.transform(texts)
         every_head = self.linear.predict_proba(matrix)
         head_probs = {name: every_head[name] for name in self.heads}
-        combined = [head_probs[name] for name in HEADS]
+        combined = [every_head[name] for name in self.stacked_heads]
         if self.rule_evidence is not None:
             combined.append(rule_evidence_features(texts, self.features.lexicon, self.rule_evidence))
         level_probs = self.trees.predict_proba(np.hstack(combined))
