@@ -87,8 +87,8 @@ def _mark_rule_level() -> None:
 
     original = components.combine
 
-    def marked(rule: Any, reading: Any) -> Any:
-        combined = original(rule, reading)
+    def marked(rule: Any, reading: Any, **options: Any) -> Any:
+        combined = original(rule, reading, **options)
         combined.signals.append(f"{RULES_MARK}{rule.level}")
         return combined
 
@@ -304,6 +304,8 @@ def score(args: argparse.Namespace) -> None:
         combination.LONE_MODEL_MIN = args.lone_model_min
     if args.clear_model is not None:
         combination.CLEAR_MODEL = args.clear_model
+    if args.topic_key_min is not None:
+        combination.TOPIC_KEY_MODEL_MIN = args.topic_key_min
     _mark_rule_level()
     scorer = _load_scorer()
     agent = Agent.load(str(args.model))
@@ -367,6 +369,8 @@ def main() -> int:
     default_sets = [ROOT.parent / "shared" / "eval" / "dev.jsonl", *sorted((ROOT / "tests/nlu/blind").glob("*.jsonl"))]
     scorer.add_argument("--sets", nargs="*", type=Path, default=default_sets)
     scorer.add_argument("--two-keys", nargs="*", type=float, default=[])
+    scorer.add_argument("--topic-key-min", type=float,
+                        help="the combination's TOPIC_KEY_MODEL_MIN (0 turns the topic key off)")
     scorer.add_argument("--topic-key", nargs="*", default=[], metavar="T:C",
                         help="a high+ reading the rules do not back, of a message read as a non-disclosure "
                              "topic at confidence C or more, needs P(high or more) >= T")
