@@ -82,6 +82,7 @@ DAMPERS = {
     "negation": "phủ định", "past_over": "chuyện đã qua", "bare_word": "chỉ nhắc từ, không rõ ai bị hại",
     "model": "mô hình thấy không có hại", "no_harm": "không có hại",
     "unbacked": "mô hình đọc rất yếu, quy tắc không thấy dấu hiệu hại",
+    "topic": "mô hình đọc yếu, trợ lý hiểu là chuyện khác, không phải kể chuyện bị hại",
 }
 MODEL_FACTORS = {"harm": "loại hại", "who": "ai bị hại", "when": "khi nào", "severity": "mức nặng"}
 MODEL_VALUES = {
@@ -141,10 +142,10 @@ def _model_label(details: str) -> str:
 
 def _damp_label(details: str) -> str:
     """`general:<phrase>`, `joke:<laugh>:<phrase>`, `negation:<category>:<phrase>`, `model:no_harm`,
-    `model:unbacked`."""
+    `model:unbacked`, `model:topic`."""
     name, _, rest = details.partition(":")
     if name == "model":
-        return f"{SIGNAL_KINDS['damp']}: {DAMPERS['unbacked' if rest == 'unbacked' else 'model']}"
+        return f"{SIGNAL_KINDS['damp']}: {DAMPERS[rest if rest in ('unbacked', 'topic') else 'model']}"
     first, sep, phrase = rest.partition(":")
     if sep and (first in CATEGORIES or name == "joke"):
         rest = phrase if first in CATEGORIES else f"{first} {phrase}"
