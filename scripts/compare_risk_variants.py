@@ -104,12 +104,17 @@ def _two_keys(result: dict, threshold: float, rules_up_to: str = "none") -> str:
     rule_levels = LEVELS[: LEVELS.index(rules_up_to) + 1]
     if LEVELS.index(level) < 2 or not any(f"{RULES_MARK}{r}" in signals for r in rule_levels):
         return level
+    high_plus = _model_high_or_more(signals)
+    return level if high_plus is None or high_plus >= threshold else "concern"
+
+
+def _model_high_or_more(signals: list[str]) -> float | None:
+    """The model's P(high or more), from its level signal (`model:<level>:n=…,c=…,h=…,i=…`)."""
     model = next((s for s in signals if s.startswith(tuple(f"model:{name}:" for name in LEVELS))), "")
     if not model:
-        return level
+        return None
     parts = dict(p.split("=") for p in model.split(":", 2)[2].split(","))
-    high_plus = float(parts.get("h", 0)) + float(parts.get("i", 0))
-    return level if high_plus >= threshold else "concern"
+    return float(parts.get("h", 0)) + float(parts.get("i", 0))
 
 
 def _topic_key(result: dict, threshold: float, confidence: float) -> str:
@@ -125,12 +130,8 @@ def _topic_key(result: dict, threshold: float, confidence: float) -> str:
     if intent.get("name") in DISCLOSURE_TOPICS or intent.get("name") == "nlu_fallback" \
             or float(intent.get("confidence") or 0.0) < confidence:
         return level
-    model = next((s for s in signals if s.startswith(tuple(f"model:{name}:" for name in LEVELS))), "")
-    if not model:
-        return level
-    parts = dict(p.split("=") for p in model.split(":", 2)[2].split(","))
-    high_plus = float(parts.get("h", 0)) + float(parts.get("i", 0))
-    return level if high_plus >= threshold else "concern"
+    high_plus = _model_high_or_more(signals)
+    return level if high_plus is None or high_plus >= threshold else "concern"
 
 
 def _consistent_topic(result: dict) -> dict:
