@@ -33,9 +33,9 @@ disclosure (small talk, a question, conversation) with a confidence of `TOPIC_KE
 more, and the model's probability of high or more is under `TOPIC_KEY_MODEL_MIN`. The topic
 classifiers (DIET and the linear topic model) are a second opinion on what the message is about:
 they read 152 of the 229 harmless messages read as high or more over twenty-two blind sets as
-small talk, a question or conversation, not as a disclosure. On the
-dev set and twenty-two blind sets this removed 34 of 229 false alarms, and one imminent message of
-1,785 was read as concern (docs/risk.md, "The topic as a third key").
+small talk, a question or conversation, not as a disclosure. Over those sets this removed 34 of
+the 229 false alarms, and one imminent message of 1,785 was read as concern (docs/risk.md, "The
+topic as a third key").
 
 Otherwise the rules never lower the model's reading. Their own dampers (hyperbole, stories, general
 questions, denials) act inside the rules only: applied to the model as well they cost recall
