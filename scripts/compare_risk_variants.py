@@ -134,6 +134,28 @@ def _topic_key(result: dict, threshold: float, confidence: float) -> str:
     return level if high_plus is None or high_plus >= threshold else "concern"
 
 
+def _rules_topic_key(result: dict, confidence: float, model_up_to: str = "concern") -> str:
+    """The topic as a key on the rules: a high reading of the rules (never an imminent one, a cry for
+    help or an emergency emoji) that the model reads as no more than `model_up_to`, of a message the
+    topic classifiers read as small talk, a question or conversation with at least `confidence`,
+    counts as concern."""
+    risk = result["risk"]
+    level = risk["level"]
+    signals = risk.get("signals") or []
+    intent = result.get("intent") or {}
+    if level != "high" or f"{RULES_MARK}high" not in signals:
+        return level
+    if any(s.startswith(("lex:immediate_danger:", "emoji:", "urgent:")) for s in signals):
+        return level
+    model = next((s.split(":")[1] for s in signals if s.startswith(tuple(f"model:{n}:" for n in LEVELS))), None)
+    if model is None or LEVELS.index(model) > LEVELS.index(model_up_to):
+        return level
+    if intent.get("name") in DISCLOSURE_TOPICS or intent.get("name") == "nlu_fallback" \
+            or float(intent.get("confidence") or 0.0) < confidence:
+        return level
+    return "concern"
+
+
 def _consistent_topic(result: dict) -> dict:
     """A message read as no risk at all takes the best topic that is not a disclosure."""
     intent = (result.get("intent") or {}).get("name")
@@ -284,6 +306,11 @@ def _score_set(agent: Any, scorer: Any, rows: list[dict], label: str, args: argp
         threshold, confidence = (float(x) for x in pair.split(":"))
         keyed = [_topic_key(body, threshold, confidence) for body in results]
         table.setdefault(f"{label}+topickey{pair}", {})[set_name] = _figures(rows, keyed, topics)
+    for confidence in args.rules_topic_key:
+        for model_up_to in ("none", "concern"):
+            keyed = [_rules_topic_key(body, confidence, model_up_to) for body in results]
+            table.setdefault(f"{label}+rulestopic{confidence}:{model_up_to}", {})[set_name] = \
+                _figures(rows, keyed, topics)
     for threshold in args.two_keys:
         keyed = [_two_keys(body, threshold) for body in results]
         table.setdefault(f"{label}+2keys{threshold}", {})[set_name] = _figures(rows, keyed, topics)
@@ -370,6 +397,8 @@ def main() -> int:
     default_sets = [ROOT.parent / "shared" / "eval" / "dev.jsonl", *sorted((ROOT / "tests/nlu/blind").glob("*.jsonl"))]
     scorer.add_argument("--sets", nargs="*", type=Path, default=default_sets)
     scorer.add_argument("--two-keys", nargs="*", type=float, default=[])
+    scorer.add_argument("--rules-topic-key", nargs="*", type=float, default=[], metavar="C",
+                        help="score the topic as a key on the rules' high readings at confidence C")
     scorer.add_argument("--topic-key-min", type=float,
                         help="the combination's TOPIC_KEY_MODEL_MIN (0 turns the topic key off)")
     scorer.add_argument("--topic-key", nargs="*", default=[], metavar="T:C",
