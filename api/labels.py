@@ -83,6 +83,7 @@ DAMPERS = {
     "model": "mô hình thấy không có hại", "no_harm": "không có hại",
     "unbacked": "mô hình đọc rất yếu, quy tắc không thấy dấu hiệu hại",
     "topic": "mô hình đọc yếu, trợ lý hiểu là chuyện khác, không phải kể chuyện bị hại",
+    "rules_topic": "chỉ có từ ngữ, mô hình và trợ lý đều không thấy chuyện bị hại",
 }
 MODEL_FACTORS = {"harm": "loại hại", "who": "ai bị hại", "when": "khi nào", "severity": "mức nặng"}
 MODEL_VALUES = {
@@ -142,8 +143,10 @@ def _model_label(details: str) -> str:
 
 def _damp_label(details: str) -> str:
     """`general:<phrase>`, `joke:<laugh>:<phrase>`, `negation:<category>:<phrase>`, `model:no_harm`,
-    `model:unbacked`, `model:topic`."""
+    `model:unbacked`, `model:topic`, `rules:topic`."""
     name, _, rest = details.partition(":")
+    if name == "rules" and rest == "topic":
+        return f"{SIGNAL_KINDS['damp']}: {DAMPERS['rules_topic']}"
     if name == "model":
         return f"{SIGNAL_KINDS['damp']}: {DAMPERS[rest if rest in ('unbacked', 'topic') else 'model']}"
     first, sep, phrase = rest.partition(":")

@@ -76,6 +76,7 @@ def test_every_button_of_the_assistant_reads_as_what_the_child_tapped() -> None:
     ("damp:model:no_harm", "Giảm mức: mô hình thấy không có hại"),
     ("damp:model:unbacked", "Giảm mức: mô hình đọc rất yếu, quy tắc không thấy dấu hiệu hại"),
     ("damp:model:topic", "Giảm mức: mô hình đọc yếu, trợ lý hiểu là chuyện khác, không phải kể chuyện bị hại"),
+    ("damp:rules:topic", "Giảm mức: chỉ có từ ngữ, mô hình và trợ lý đều không thấy chuyện bị hại"),
     ("model:high:n=0.01,c=0.10,h=0.81,i=0.08", "Mô hình đọc mức: Nghiêm trọng (81%)"),
     ("model:harm=sexual", "Mô hình đọc loại hại: tình dục"),
     ("model:severity=abuser_present", "Mô hình đọc mức nặng: kẻ xâm hại đang ở gần"),

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from vietnlu.lexicon import load_default_lexicon
-from vietnlu.risk import RiskAssessment
+from vietnlu.risk import LEVELS, RiskAssessment
 from vietnlu.risk.combine import CLEAR_MODEL, LONE_MODEL_MIN, TOPIC_KEY_CONFIDENCE, TOPIC_KEY_MODEL_MIN, combine
 from vietnlu.risk.model import (
     HEADS,
@@ -440,6 +440,39 @@ def test_the_topic_key_needs_a_sure_reading_of_no_disclosure(topic):
 def test_the_topic_key_never_lowers_what_the_rules_read_as_high(rule):
     result = combine(rule, _faint("imminent", TOPIC_KEY_MODEL_MIN - 0.05), topic=SMALL_TALK)
     assert result.level == "imminent"
+
+
+# --------------------------------------------------------------------------- the topic as a key on the rules
+
+RULES_HIGH = RiskAssessment("high", "disclose_physical_abuse", ["lex:physical_abuse:đánh"])
+
+
+@pytest.mark.parametrize("model_level", ["none", "concern"])
+@pytest.mark.parametrize("topic", [QUESTION, SMALL_TALK])
+def test_a_high_reading_of_the_rules_that_neither_the_model_nor_the_topic_backs_counts_as_concern(model_level, topic):
+    result = combine(RULES_HIGH, _reading(model_level, who="self", p_who=0.9), topic=topic)
+    assert result.level == "concern"
+    assert "damp:rules:topic" in result.signals
+    assert result.category == "disclose_physical_abuse"
+
+
+@pytest.mark.parametrize(("rule", "model_level", "topic"), [
+    (RULES_HIGH, "high", SMALL_TALK),  # the model backs it
+    (RULES_HIGH, "none", ("disclose_physical_abuse", 0.9)),  # the topic backs it
+    (RULES_HIGH, "none", ("report_third_party", 0.6)),
+    (RULES_HIGH, "none", ("out_of_scope", TOPIC_KEY_CONFIDENCE - 0.05)),  # not sure enough
+    (RULES_HIGH, "none", ("nlu_fallback", 0.9)),
+    (RULES_HIGH, "none", None),  # no topic classifier (the gateway while Rasa is down)
+    (RiskAssessment("imminent", "disclose_self_harm", ["lex:self_harm:muốn chết"]), "none", SMALL_TALK),
+    (RiskAssessment("high", None, ["lex:immediate_danger:cứu"]), "none", SMALL_TALK),
+    (RiskAssessment("high", None, ["emoji:🆘"]), "none", SMALL_TALK),
+    (RiskAssessment("high", "disclose_physical_abuse", ["lex:physical_abuse:đánh", "urgent:đang"]), "none",
+     SMALL_TALK),
+])
+def test_the_topic_key_on_the_rules_leaves_backed_imminent_and_urgent_readings(rule, model_level, topic):
+    result = combine(rule, _reading(model_level, who="self", p_who=0.9), topic=topic)
+    assert LEVELS.index(result.level) >= LEVELS.index(rule.level)
+    assert "damp:rules:topic" not in result.signals
 
 
 def test_signals_keep_both_readings():

@@ -37,6 +37,15 @@ small talk, a question or conversation, not as a disclosure. Over those sets thi
 the 229 false alarms, and one imminent message of 1,785 was read as concern (docs/risk.md, "The
 topic as a third key").
 
+The topic is also a key on the rules' own high readings: a high reading of the rules (never an
+imminent one, a cry for help, an emergency emoji or a "right now" marker) counts as concern when
+the model reads no more than concern and the topic classifiers read the message as no disclosure
+with a confidence of `TOPIC_KEY_CONFIDENCE` or more. Words of harm that neither the model nor the
+topic classifiers read as a child being harmed ("đánh nhau trong game", "thuốc hạ sốt cho em")
+are most of what the lexicon alone reads as high: over twenty-four blind sets this removed 25 of
+223 false alarms and no high or imminent message (docs/risk.md, "The topic as a key on the
+rules").
+
 Otherwise the rules never lower the model's reading. Their own dampers (hyperbole, stories, general
 questions, denials) act inside the rules only: applied to the model as well they cost recall
 on the blind sets and saved no false alarm (docs/risk.md).
@@ -74,6 +83,8 @@ TOPIC_KEY_CONFIDENCE = 0.5
 TOPIC_KEY_MODEL_MIN = 0.3
 # Rule signals that always stand: cries for help and emergency emoji.
 ALWAYS_STAND = ("lex:immediate_danger:", "emoji:")
+# Rule signals that keep a high reading of the rules from the topic key: those, and "right now".
+RULES_KEEP_HIGH = ALWAYS_STAND + ("urgent:",)
 
 
 def _clearly_no_harm(rule: RiskAssessment, reading: ModelReading) -> bool:
@@ -112,6 +123,12 @@ def _read_as_no_disclosure(topic: tuple[str, float] | None) -> bool:
     return name not in DISCLOSURE_TOPICS and name != "nlu_fallback" and confidence >= TOPIC_KEY_CONFIDENCE
 
 
+def _rules_unbacked(rule: RiskAssessment, reading: ModelReading, topic: tuple[str, float] | None) -> bool:
+    """Whether a high reading of the rules is backed by neither the model nor the topic."""
+    return (rule.level == "high" and LEVELS.index(reading.level) <= CONCERN and _read_as_no_disclosure(topic)
+            and not any(signal.startswith(RULES_KEEP_HIGH) for signal in rule.signals))
+
+
 def combine(rule: RiskAssessment, reading: ModelReading | None, *,
             lone_model_min: float | None = None, topic: tuple[str, float] | None = None) -> RiskAssessment:
     """The higher of the two readings (the rules damped as above), with both sets of signals.
@@ -127,6 +144,9 @@ def combine(rule: RiskAssessment, reading: ModelReading | None, *,
     if rule_level > CONCERN and _clearly_no_harm(rule, reading):
         rule_level = CONCERN
         signals.append("damp:model:no_harm")
+    elif rule_level > CONCERN and _rules_unbacked(rule, reading, topic):
+        rule_level = CONCERN
+        signals.append("damp:rules:topic")
     model_level = LEVELS.index(reading.level)
     minimum = LONE_MODEL_MIN if lone_model_min is None else lone_model_min
     if model_level > CONCERN and rule.level == "none" and _high_or_more(reading) < minimum:
