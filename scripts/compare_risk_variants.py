@@ -334,6 +334,8 @@ def score(args: argparse.Namespace) -> None:
         combination.CLEAR_MODEL = args.clear_model
     if args.topic_key_min is not None:
         combination.TOPIC_KEY_MODEL_MIN = args.topic_key_min
+    if args.rules_topic_off:
+        combination._rules_unbacked = lambda *_: False  # type: ignore[assignment]
     _mark_rule_level()
     scorer = _load_scorer()
     agent = Agent.load(str(args.model))
@@ -397,6 +399,8 @@ def main() -> int:
     default_sets = [ROOT.parent / "shared" / "eval" / "dev.jsonl", *sorted((ROOT / "tests/nlu/blind").glob("*.jsonl"))]
     scorer.add_argument("--sets", nargs="*", type=Path, default=default_sets)
     scorer.add_argument("--two-keys", nargs="*", type=float, default=[])
+    scorer.add_argument("--rules-topic-off", action="store_true",
+                        help="score without the shipped topic key on the rules' high readings")
     scorer.add_argument("--rules-topic-key", nargs="*", type=float, default=[], metavar="C",
                         help="score the topic as a key on the rules' high readings at confidence C")
     scorer.add_argument("--topic-key-min", type=float,
