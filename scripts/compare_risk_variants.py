@@ -35,7 +35,7 @@ from compare_risk_features import figures, harmless_nlu_examples  # noqa: E402
 from vietnlu.lexicon import load_default_lexicon  # noqa: E402
 from vietnlu.risk import DISCLOSURE_TOPICS, LEVELS  # noqa: E402
 from vietnlu.risk import model as risk_model  # noqa: E402
-from vietnlu.risk.combine import HARM_TOPICS  # noqa: E402
+from vietnlu.risk.combine import HARM_TOPICS, RULES_KEEP_HIGH  # noqa: E402
 from vietnlu.risk.model import DEFAULT_RISK_CORPUS_PATH, RiskExample, RiskModel, load_corpus  # noqa: E402
 from vietnlu.topics import disclosure_by_harm  # noqa: E402
 
@@ -124,36 +124,42 @@ def _topic_key(result: dict, threshold: float, confidence: float) -> str:
     risk = result["risk"]
     level = risk["level"]
     signals = risk.get("signals") or []
-    intent = result.get("intent") or {}
     if LEVELS.index(level) < 2 or any(f"{RULES_MARK}{r}" in signals for r in ("high", "imminent")):
         return level
-    if intent.get("name") in DISCLOSURE_TOPICS or intent.get("name") == "nlu_fallback" \
-            or float(intent.get("confidence") or 0.0) < confidence:
+    if not _read_as_no_disclosure(result, confidence):
         return level
     high_plus = _model_high_or_more(signals)
     return level if high_plus is None or high_plus >= threshold else "concern"
 
 
+def _read_as_no_disclosure(result: dict, confidence: float) -> bool:
+    """Whether the topic classifiers read the message as no disclosure, at `confidence` or more."""
+    intent = result.get("intent") or {}
+    return intent.get("name") not in DISCLOSURE_TOPICS and intent.get("name") != "nlu_fallback" \
+        and float(intent.get("confidence") or 0.0) >= confidence
+
+
+def _model_level(signals: list[str]) -> str | None:
+    """The model's own level, from its level signal (`model:<level>:n=…`)."""
+    return next((s.split(":")[1] for s in signals if s.startswith(tuple(f"model:{n}:" for n in LEVELS))), None)
+
+
 def _rules_topic_key(result: dict, confidence: float, model_up_to: str = "concern") -> str:
-    """The topic as a key on the rules: a high reading of the rules (never an imminent one, a cry for
-    help or an emergency emoji) that the model reads as no more than `model_up_to`, of a message the
-    topic classifiers read as small talk, a question or conversation with at least `confidence`,
-    counts as concern."""
+    """The topic as a key on the rules (`_rules_unbacked` in combine.py) on a parse result: a high
+    reading of the rules (never an imminent one, a cry for help, an emergency emoji or a "right now"
+    marker) that the model reads as no more than `model_up_to`, of a message the topic classifiers
+    read as small talk, a question or conversation with at least `confidence`, counts as concern."""
     risk = result["risk"]
     level = risk["level"]
     signals = risk.get("signals") or []
-    intent = result.get("intent") or {}
     if level != "high" or f"{RULES_MARK}high" not in signals:
         return level
-    if any(s.startswith(("lex:immediate_danger:", "emoji:", "urgent:")) for s in signals):
+    if any(s.startswith(RULES_KEEP_HIGH) for s in signals):
         return level
-    model = next((s.split(":")[1] for s in signals if s.startswith(tuple(f"model:{n}:" for n in LEVELS))), None)
+    model = _model_level(signals)
     if model is None or LEVELS.index(model) > LEVELS.index(model_up_to):
         return level
-    if intent.get("name") in DISCLOSURE_TOPICS or intent.get("name") == "nlu_fallback" \
-            or float(intent.get("confidence") or 0.0) < confidence:
-        return level
-    return "concern"
+    return "concern" if _read_as_no_disclosure(result, confidence) else level
 
 
 def _consistent_topic(result: dict) -> dict:
@@ -236,7 +242,7 @@ def _false_alarm_sources(rows: list[dict], results: list[dict]) -> dict[str, flo
         if row["risk"] != "none" or LEVELS.index(body["risk"]["level"]) < 2:
             continue
         rules = next((s.removeprefix(RULES_MARK) for s in signals if s.startswith(RULES_MARK)), "none")
-        model = next((s.split(":")[1] for s in signals if s.startswith(tuple(f"model:{n}:" for n in LEVELS))), "none")
+        model = _model_level(signals) or "none"
         by_rules, by_model = LEVELS.index(rules) >= 2, LEVELS.index(model) >= 2
         counts["fa_both" if by_rules and by_model else "fa_rules_only" if by_rules else "fa_model_only"] += 1
         counts["fa_gold_" + _topic_group(row["topic"])] += 1

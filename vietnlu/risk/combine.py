@@ -45,9 +45,9 @@ imminent one, a cry for help, an emergency emoji or a "right now" marker) counts
 the model reads no more than concern and the topic classifiers read the message as no disclosure
 with a confidence of `TOPIC_KEY_CONFIDENCE` or more. Words of harm that neither the model nor the
 topic classifiers read as a child being harmed ("đánh nhau trong game", "thuốc hạ sốt cho em")
-are most of what the lexicon alone reads as high: over twenty-four blind sets this removed 25 of
-223 false alarms and no high or imminent message (docs/risk.md, "The topic as a key on the
-rules").
+are most of what the lexicon alone reads as high: over twenty-four blind sets this removed 24 of
+231 false alarms and no high or imminent message (docs/risk.md, "Hard negatives and topic
+borders").
 
 Otherwise the rules never lower the model's reading. Their own dampers (hyperbole, stories, general
 questions, denials) act inside the rules only: applied to the model as well they cost recall
