@@ -35,7 +35,7 @@ from compare_risk_features import figures, harmless_nlu_examples  # noqa: E402
 from vietnlu.lexicon import load_default_lexicon  # noqa: E402
 from vietnlu.risk import DISCLOSURE_TOPICS, LEVELS  # noqa: E402
 from vietnlu.risk import model as risk_model  # noqa: E402
-from vietnlu.risk.combine import HARM_TOPICS, RULES_KEEP_HIGH  # noqa: E402
+from vietnlu.risk.combine import HARM_TOPICS, RULES_KEEP_HIGH, read_as_no_disclosure  # noqa: E402
 from vietnlu.risk.model import DEFAULT_RISK_CORPUS_PATH, RiskExample, RiskModel, load_corpus  # noqa: E402
 from vietnlu.topics import disclosure_by_harm  # noqa: E402
 
@@ -135,8 +135,7 @@ def _topic_key(result: dict, threshold: float, confidence: float) -> str:
 def _read_as_no_disclosure(result: dict, confidence: float) -> bool:
     """Whether the topic classifiers read the message as no disclosure, at `confidence` or more."""
     intent = result.get("intent") or {}
-    return intent.get("name") not in DISCLOSURE_TOPICS and intent.get("name") != "nlu_fallback" \
-        and float(intent.get("confidence") or 0.0) >= confidence
+    return read_as_no_disclosure((intent.get("name") or "", float(intent.get("confidence") or 0.0)), confidence)
 
 
 def _model_level(signals: list[str]) -> str | None:
@@ -146,9 +145,10 @@ def _model_level(signals: list[str]) -> str | None:
 
 def _rules_topic_key(result: dict, confidence: float, model_up_to: str = "concern") -> str:
     """The topic as a key on the rules (`_rules_unbacked` in combine.py) on a parse result: a high
-    reading of the rules (never an imminent one, a cry for help, an emergency emoji or a "right now"
-    marker) that the model reads as no more than `model_up_to`, of a message the topic classifiers
-    read as small talk, a question or conversation with at least `confidence`, counts as concern."""
+    reading of the rules that no signal of `RULES_KEEP_HIGH` backs and the model reads as no more
+    than `model_up_to`, of a message the topic classifiers read as small talk, a question or
+    conversation with at least `confidence`, counts as concern. Score it with `--rules-topic-off`,
+    or the shipped rule has already acted."""
     risk = result["risk"]
     level = risk["level"]
     signals = risk.get("signals") or []
@@ -408,7 +408,8 @@ def main() -> int:
     scorer.add_argument("--rules-topic-off", action="store_true",
                         help="score without the shipped topic key on the rules' high readings")
     scorer.add_argument("--rules-topic-key", nargs="*", type=float, default=[], metavar="C",
-                        help="score the topic as a key on the rules' high readings at confidence C")
+                        help="score the topic as a key on the rules' high readings at confidence C "
+                             "(with --rules-topic-off)")
     scorer.add_argument("--topic-key-min", type=float,
                         help="the combination's TOPIC_KEY_MODEL_MIN (0 turns the topic key off)")
     scorer.add_argument("--topic-key", nargs="*", default=[], metavar="T:C",

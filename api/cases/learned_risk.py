@@ -67,7 +67,8 @@ class LearnedRisk:
     def read(self, text: str, rule_reading: RiskAssessment) -> RiskAssessment:
         """The rules' reading combined with the model's, as Rasa combines them, less the two-keys
         rule: without the classifier's intents the rules back far fewer readings, and during an
-        outage a faint reading still opens the case at once (Rasa reads the message again later)."""
+        outage a faint reading still opens the case at once (Rasa reads the message again later).
+        No topic either (the topic classifiers are Rasa's), so neither topic key applies."""
         return combine(rule_reading, self.model.read(text), lone_model_min=0.0)
 
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from vietnlu.lexicon import load_default_lexicon
-from vietnlu.risk import LEVELS, RiskAssessment
+from vietnlu.risk import RiskAssessment, assess
 from vietnlu.risk.combine import CLEAR_MODEL, LONE_MODEL_MIN, TOPIC_KEY_CONFIDENCE, TOPIC_KEY_MODEL_MIN, combine
 from vietnlu.risk.model import (
     HEADS,
@@ -444,12 +444,12 @@ def test_the_topic_key_never_lowers_what_the_rules_read_as_high(rule):
 
 # --------------------------------------------------------------------------- the topic as a key on the rules
 
-RULES_HIGH = RiskAssessment("high", "disclose_physical_abuse", ["lex:physical_abuse:đánh"])
+RULES_HIGH = RiskAssessment("high", "disclose_physical_abuse", ["lex:physical_violence:đánh"])
 
 
 @pytest.mark.parametrize("model_level", ["none", "concern"])
-@pytest.mark.parametrize("topic", [QUESTION, SMALL_TALK])
-def test_a_high_reading_of_the_rules_that_neither_the_model_nor_the_topic_backs_counts_as_concern(model_level, topic):
+@pytest.mark.parametrize("topic", [QUESTION, SMALL_TALK, ("greet", TOPIC_KEY_CONFIDENCE)])
+def test_a_high_reading_of_bare_words_that_neither_the_model_nor_the_topic_backs_counts_as_concern(model_level, topic):
     result = combine(RULES_HIGH, _reading(model_level, who="self", p_who=0.9), topic=topic)
     assert result.level == "concern"
     assert "damp:rules:topic" in result.signals
@@ -463,15 +463,26 @@ def test_a_high_reading_of_the_rules_that_neither_the_model_nor_the_topic_backs_
     (RULES_HIGH, "none", ("out_of_scope", TOPIC_KEY_CONFIDENCE - 0.05)),  # not sure enough
     (RULES_HIGH, "none", ("nlu_fallback", 0.9)),
     (RULES_HIGH, "none", None),  # no topic classifier (the gateway while Rasa is down)
-    (RiskAssessment("imminent", "disclose_self_harm", ["lex:self_harm:muốn chết"]), "none", SMALL_TALK),
-    (RiskAssessment("high", None, ["lex:immediate_danger:cứu"]), "none", SMALL_TALK),
-    (RiskAssessment("high", None, ["emoji:🆘"]), "none", SMALL_TALK),
-    (RiskAssessment("high", "disclose_physical_abuse", ["lex:physical_abuse:đánh", "urgent:đang"]), "none",
-     SMALL_TALK),
 ])
-def test_the_topic_key_on_the_rules_leaves_backed_imminent_and_urgent_readings(rule, model_level, topic):
+def test_the_topic_key_on_the_rules_needs_neither_the_model_nor_the_topic_to_back_the_reading(rule, model_level, topic):
     result = combine(rule, _reading(model_level, who="self", p_who=0.9), topic=topic)
-    assert LEVELS.index(result.level) >= LEVELS.index(rule.level)
+    assert result.level == "high"
+    assert "damp:rules:topic" not in result.signals
+
+
+@pytest.mark.parametrize("rule", [
+    RiskAssessment("imminent", "disclose_physical_abuse", ["lex:physical_violence:đánh", "urgent:đang"]),
+    RiskAssessment("high", "disclose_self_harm", ["lex:self_harm:muốn chết"]),  # the lexicon reads it high
+    RiskAssessment("high", "disclose_sexual_abuse", ["lex:sexual_abuse:sờ vùng kín"]),
+    RiskAssessment("high", "disclose_physical_abuse", ["intent:disclose_physical_abuse:0.62"]),
+    RiskAssessment("high", "disclose_neglect", ["lex:neglect:bỏ đói", "intent2:disclose_neglect:0.41"]),
+    RiskAssessment("high", "disclose_self_harm", ["floor:disclose_self_harm:không muốn sống"]),
+    RiskAssessment("high", None, ["lex:immediate_danger:cứu"]),
+    RiskAssessment("high", None, ["emoji:🆘"]),
+])
+def test_the_topic_key_on_the_rules_leaves_imminent_and_backed_readings(rule):
+    result = combine(rule, _reading("none", who="self", p_who=0.9), topic=SMALL_TALK)
+    assert result.level == rule.level
     assert "damp:rules:topic" not in result.signals
 
 

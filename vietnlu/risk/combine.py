@@ -1,7 +1,7 @@
 """One reading from two: the learned model's and the rules' (classifier intents + lexicon).
 
 The model reads the whole message; the rules are the floor. The final level is the higher of
-the two, with one documented exception about words of harm that are not a child being harmed:
+the two, with documented exceptions about words of harm that are not a child being harmed:
 
 A high or imminent reading of the rules counts as concern when the model reads, at `CLEAR_MODEL`
 or more, that nothing harmful is said (P(none)) and either
@@ -40,14 +40,15 @@ model reads more messages high or more, faintly, and 0.4 removed 15 more false a
 twenty-four blind sets than 0.3 and no high or imminent message (docs/risk.md, "Hard negatives and
 topic borders").
 
-The topic is also a key on the rules' own high readings: a high reading of the rules (never an
-imminent one, a cry for help, an emergency emoji or a "right now" marker) counts as concern when
-the model reads no more than concern and the topic classifiers read the message as no disclosure
-with a confidence of `TOPIC_KEY_CONFIDENCE` or more. Words of harm that neither the model nor the
-topic classifiers read as a child being harmed ("đánh nhau trong game", "thuốc hạ sốt cho em")
-are most of what the lexicon alone reads as high: over twenty-four blind sets this removed 24 of
-231 false alarms and no high or imminent message (docs/risk.md, "Hard negatives and topic
-borders").
+The topic is also a key on the rules' own high readings of bare words: a high reading of the
+rules counts as concern when the model reads no more than concern and the topic classifiers read
+the message as no disclosure with a confidence of `TOPIC_KEY_CONFIDENCE` or more. It never touches
+an imminent reading of the rules, nor one that anything else backs: a cry for help, an emergency
+emoji, a "right now" marker, a serious-topic floor, the classifier's own disclosure intent (first
+or second), or the lexicon's words of self-harm or sexual abuse, which stand as said. What is left
+is words of violence, danger, neglect or bullying that neither the model nor the topic
+classifiers read as a child being harmed: games, films, news, safe scenes. Figures in docs/risk.md
+("Hard negatives and topic borders").
 
 Otherwise the rules never lower the model's reading. Their own dampers (hyperbole, stories, general
 questions, denials) act inside the rules only: applied to the model as well they cost recall
@@ -86,8 +87,9 @@ TOPIC_KEY_CONFIDENCE = 0.5
 TOPIC_KEY_MODEL_MIN = 0.4
 # Rule signals that always stand: cries for help and emergency emoji.
 ALWAYS_STAND = ("lex:immediate_danger:", "emoji:")
-# Rule signals that keep a high reading of the rules from the topic key: those, and "right now".
-RULES_KEEP_HIGH = ALWAYS_STAND + ("urgent:",)
+# Rule signals that keep a high reading of the rules from the topic key: those, "right now", the
+# serious-topic floors, the classifier's disclosure intents, and words of self-harm or sexual abuse.
+RULES_KEEP_HIGH = ALWAYS_STAND + ("urgent:", "floor:", "intent:", "intent2:", "lex:self_harm:", "lex:sexual_abuse:")
 
 
 def _clearly_no_harm(rule: RiskAssessment, reading: ModelReading) -> bool:
@@ -118,17 +120,17 @@ def _category(rule: RiskAssessment, reading: ModelReading, from_model: bool) -> 
     return HARM_TOPICS.get(reading.factors.get("harm", "none")) or rule.category
 
 
-def _read_as_no_disclosure(topic: tuple[str, float] | None) -> bool:
+def read_as_no_disclosure(topic: tuple[str, float] | None, at_least: float = TOPIC_KEY_CONFIDENCE) -> bool:
     """Whether the topic classifiers read the message, sure enough, as no disclosure."""
     if topic is None:
         return False
     name, confidence = topic
-    return name not in DISCLOSURE_TOPICS and name != "nlu_fallback" and confidence >= TOPIC_KEY_CONFIDENCE
+    return name not in DISCLOSURE_TOPICS and name != "nlu_fallback" and confidence >= at_least
 
 
 def _rules_unbacked(rule: RiskAssessment, reading: ModelReading, topic: tuple[str, float] | None) -> bool:
-    """Whether a high reading of the rules is backed by neither the model nor the topic."""
-    return (rule.level == "high" and LEVELS.index(reading.level) <= CONCERN and _read_as_no_disclosure(topic)
+    """Whether a high reading of the rules is bare words that neither the model nor the topic backs."""
+    return (rule.level == "high" and LEVELS.index(reading.level) <= CONCERN and read_as_no_disclosure(topic)
             and not any(signal.startswith(RULES_KEEP_HIGH) for signal in rule.signals))
 
 
@@ -155,7 +157,7 @@ def combine(rule: RiskAssessment, reading: ModelReading | None, *,
     if model_level > CONCERN and rule.level == "none" and _high_or_more(reading) < minimum:
         model_level = CONCERN
         signals.append("damp:model:unbacked")
-    if (model_level > CONCERN and LEVELS.index(rule.level) <= CONCERN and _read_as_no_disclosure(topic)
+    if (model_level > CONCERN and LEVELS.index(rule.level) <= CONCERN and read_as_no_disclosure(topic)
             and _high_or_more(reading) < TOPIC_KEY_MODEL_MIN):
         model_level = CONCERN
         signals.append("damp:model:topic")
