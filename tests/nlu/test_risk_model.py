@@ -486,6 +486,13 @@ def test_the_topic_key_on_the_rules_leaves_imminent_and_backed_readings(rule):
     assert "damp:rules:topic" not in result.signals
 
 
+@pytest.mark.parametrize("text", ["em muốn chết", "chú hàng xóm sờ vùng kín của em"])
+def test_the_rules_own_reading_of_self_harm_or_sexual_abuse_stands_against_the_topic_key(text):
+    rule = assess(text, None, 0.0)
+    assert rule.level == "high"
+    assert combine(rule, _reading("none", who="self", p_who=0.9), topic=SMALL_TALK).level == "high"
+
+
 def test_signals_keep_both_readings():
     rule = RiskAssessment("concern", "disclose_bullying", ["intent:disclose_bullying:0.80"])
     result = combine(rule, _reading("high"))
