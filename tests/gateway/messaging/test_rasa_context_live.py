@@ -42,21 +42,27 @@ def _raising_conversations() -> list[list[str]]:
 
 def test_a_follow_up_is_read_with_what_came_before():
     """In the conversations written so that the context raises the last message, wherever the
-    joined messages read higher than each message did, the bot answers at the joined level."""
+    joined messages read higher than the message did alone and than each earlier answer, the bot
+    answers at the joined level, and elsewhere it answers without the context. Every message after
+    the first is checked: the better a message is read alone, the fewer last messages need the
+    context, so the earlier ones count too."""
     exercised = 0
     for messages in _raising_conversations():
         sender = f"web:context-{uuid.uuid4().hex}"
-        answered = [LEVELS.index(_risk_of(sender, text)["level"]) for text in messages[:-1]]
-        window = messages[:-1][-3:]
-        alone = _parsed_level(messages[-1])
-        joined = _parsed_level(" . ".join([*window, messages[-1]]))
-        last = _risk_of(sender, messages[-1])
-        if joined > max([alone, *answered[-3:]]):
-            exercised += 1
-            assert LEVELS.index(last["level"]) == joined, messages
-            assert any(signal.startswith("context:") for signal in last["signals"]), messages
-        else:
-            assert not any(signal.startswith("context:") for signal in last["signals"]), messages
+        answered: list[int] = []
+        for position, text in enumerate(messages):
+            window = messages[:position][-3:]
+            alone = _parsed_level(text)
+            joined = _parsed_level(" . ".join([*window, text]))
+            reply = _risk_of(sender, text)
+            raised = any(signal.startswith("context:") for signal in reply["signals"])
+            if window and joined > max([alone, *answered[-3:]]):
+                exercised += 1
+                assert LEVELS.index(reply["level"]) == joined, messages[: position + 1]
+                assert raised, messages[: position + 1]
+            else:
+                assert not raised, messages[: position + 1]
+            answered.append(LEVELS.index(reply["level"]))
     assert exercised >= 1, "no conversation of context.jsonl exercised the context reading"
 
 
