@@ -12,7 +12,8 @@ from vietnlu.risk.lexicon import load_default_risk_lexicon
 
 def test_counts_harmless_alarms_and_disclosures_read_high(tmp_path):
     rows = [
-        {"text": "hôm qua bị con ong đốt sưng tay, bà bôi thuốc rồi", "risk": "none"},
+        {"text": "hôm nay lớp em đi tham quan bảo tàng, vui ghê", "risk": "none"},
+        {"text": "cứu em bài toán này với, mai nộp rồi", "risk": "none"},
         {"text": "cứu em với, bố em đang cầm dao đòi chém em", "risk": "imminent"},
         {"text": "mẹ kế lấy bật lửa đốt tay em", "risk": "high"},
         {"text": "em bị bạn chọc là đồ mập", "risk": "concern"},
@@ -23,8 +24,8 @@ def test_counts_harmless_alarms_and_disclosures_read_high(tmp_path):
     counts = set_counts(path, load_default_risk_lexicon())
 
     assert counts == {
-        "harmless": 1,
-        "false_alarms": 0,
+        "harmless": 2,
+        "false_alarms": 1,
         "high_plus": 2,
         "high_plus_read": 2,
         "imminent": 1,
