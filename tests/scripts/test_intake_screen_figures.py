@@ -1,4 +1,4 @@
-"""The intake-screen figures count what the rules alone read on a set."""
+"""The intake-screen figures count what the rules alone read on a set, false alarms included."""
 
 import json
 import sys
@@ -13,7 +13,7 @@ from vietnlu.risk.lexicon import load_default_risk_lexicon
 def test_counts_harmless_alarms_and_disclosures_read_high(tmp_path):
     rows = [
         {"text": "hôm nay lớp em đi tham quan bảo tàng, vui ghê", "risk": "none"},
-        {"text": "cứu em bài toán này với, mai nộp rồi", "risk": "none"},
+        {"text": "cứu tui với, con gà trống nhà bà rượt tui chạy quanh sân", "risk": "none"},
         {"text": "cứu em với, bố em đang cầm dao đòi chém em", "risk": "imminent"},
         {"text": "mẹ kế lấy bật lửa đốt tay em", "risk": "high"},
         {"text": "em bị bạn chọc là đồ mập", "risk": "concern"},
