@@ -54,13 +54,18 @@ def table(results: dict[str, dict]) -> str:
     return "\n".join(lines)
 
 
+def default_sets() -> list[Path]:
+    """The dev set (when it is there) and every blind set, in that order."""
+    return [path for path in [DEV_SET, *sorted(BLIND_DIR.glob("*.jsonl"))] if path.exists()]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("sets", nargs="*", type=Path)
     parser.add_argument("--model", type=Path, default=services.MODEL)
     parser.add_argument("--json", type=Path, help="write every set's figures here")
     args = parser.parse_args(argv)
-    sets = args.sets or [path for path in [DEV_SET, *sorted(BLIND_DIR.glob("*.jsonl"))] if path.exists()]
+    sets = args.sets or default_sets()
     results: dict[str, dict] = {}
     with services.running_stack(with_actions=False, model=args.model) as stack:
         for path in sets:

@@ -18,11 +18,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from eval_sets import DEV_SET, default_sets  # noqa: E402
+
 from vietnlu.risk import LEVELS, RiskLexicon, assess  # noqa: E402
 from vietnlu.risk.lexicon import load_default_risk_lexicon  # noqa: E402
 
-DEV_SET = ROOT.parent / "shared" / "eval" / "dev.jsonl"
-BLIND_DIR = ROOT / "tests" / "nlu" / "blind"
 HIGH = LEVELS.index("high")
 COUNTS = ("harmless", "false_alarms", "high_plus", "high_plus_read", "imminent", "imminent_read")
 
@@ -60,7 +60,7 @@ def main() -> None:
     parser.add_argument("sets", nargs="*", type=Path)
     parser.add_argument("--baseline", type=Path, help="a previous risk.yml to read beside the current one")
     args = parser.parse_args()
-    sets = args.sets or [p for p in [DEV_SET, *sorted(BLIND_DIR.glob("*.jsonl"))] if p.exists()]
+    sets = args.sets or default_sets()
     lexicons = {"current": load_default_risk_lexicon()}
     if args.baseline:
         lexicons = {"baseline": RiskLexicon.load(args.baseline), **lexicons}
